@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Copy the third-party browser assets the web pages use into webmap/static/vendor/.
+
+Nothing is loaded from a CDN: every script, stylesheet and image comes from an npm package fetched with
+the ordinary npm client (``npm pack``), copied here with its licence, and served by the app under /static.
+
+    python scripts/vendor_assets.py            # re-fetch the pinned versions and copy them
+    python scripts/vendor_assets.py --check    # only verify that the copied files exist
+
+The versions are pinned below; webmap/static/vendor/README.md is rewritten from the same table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "webmap" / "static" / "vendor"
+
+# npm package, version, target folder, files to copy (relative to the package root), licence file, licence
+PACKAGES = [
+    {
+        "npm": "leaflet",
+        "version": "1.9.4",
+        "dir": "leaflet",
+        "files": ["dist/leaflet.js", "dist/leaflet.css", "dist/images/layers.png", "dist/images/layers-2x.png",
+                  "dist/images/marker-icon.png", "dist/images/marker-icon-2x.png", "dist/images/marker-shadow.png"],
+        "licence_file": "LICENSE",
+        "licence": "BSD-2-Clause",
+        "homepage": "https://leafletjs.com/",
+    },
+    {
+        "npm": "leaflet.markercluster",
+        "version": "1.5.3",
+        "dir": "leaflet.markercluster",
+        "files": ["dist/leaflet.markercluster.js", "dist/MarkerCluster.css", "dist/MarkerCluster.Default.css"],
+        "licence_file": "MIT-LICENCE.txt",
+        "licence": "MIT",
+        "homepage": "https://github.com/Leaflet/Leaflet.markercluster",
+    },
+]
+
+
+def fetch(pkg: dict, workdir: Path) -> Path:
+    spec = f"{pkg['npm']}@{pkg['version']}"
+    out = subprocess.run(["npm", "pack", spec, "--json"], cwd=workdir, check=True, capture_output=True, text=True)
+    tgz = workdir / json.loads(out.stdout)[0]["filename"]
+    dest = workdir / pkg["dir"]
+    dest.mkdir()
+    with tarfile.open(tgz) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "package"
+
+
+def write_readme() -> None:
+    lines = [
+        "# Vendored browser assets",
+        "",
+        "Copied by `scripts/vendor_assets.py` from the npm registry (`npm pack`); served by the app under",
+        "`/static/vendor/`. No page loads anything from a CDN. Each folder holds the package's licence file.",
+        "",
+        "| folder | npm package | version | licence | files |",
+        "|---|---|---|---|---|",
+    ]
+    for p in PACKAGES:
+        files = ", ".join(Path(f).name for f in p["files"])
+        lines.append(f"| `{p['dir']}/` | [{p['npm']}]({p['homepage']}) | {p['version']} | {p['licence']} "
+                     f"(`{p['licence_file']}`) | {files} |")
+    lines += [
+        "",
+        "Folium's own defaults (jQuery, Bootstrap, Font Awesome, Leaflet.awesome-markers, glyphicons) are not",
+        "used: `webmap.maps.YizhanMap` sets `default_js`/`default_css` to the Leaflet files above only.",
+        "The service icons are the project's own SVG (`webmap/static/icons.svg`).",
+        "",
+    ]
+    (VENDOR / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def check() -> int:
+    missing = [VENDOR / p["dir"] / Path(f).relative_to("dist") if f.startswith("dist/") else VENDOR / p["dir"] / f
+               for p in PACKAGES for f in p["files"] + [p["licence_file"]]]
+    missing = [m for m in missing if not m.exists()]
+    for m in missing:
+        print(f"missing: {m}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="only check that the vendored files are present")
+    args = ap.parse_args(argv)
+    if args.check:
+        return check()
+    if shutil.which("npm") is None:
+        print("npm is needed to fetch the packages (apt-get install npm)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        for pkg in PACKAGES:
+            src = fetch(pkg, Path(tmp))
+            dest = VENDOR / pkg["dir"]
+            if dest.exists():
+                shutil.rmtree(dest)
+            for f in pkg["files"]:
+                rel = Path(f).relative_to("dist") if f.startswith("dist/") else Path(f)
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src / f, dest / rel)
+            shutil.copy2(src / pkg["licence_file"], dest / pkg["licence_file"])
+            print(f"{pkg['npm']}@{pkg['version']} -> {dest.relative_to(ROOT)}")
+    write_readme()
+    return check()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
