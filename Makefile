@@ -1,0 +1,51 @@
+# yizhan: two commands.
+#   make run   - set up a virtualenv, install, build what is missing, serve http://127.0.0.1:8000 (waitress)
+#   make test  - set up the virtualenv with test extras and the system packages the tests need, run pytest
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Debian packages: headless Chromium for browser tests, CJK fonts for PDF sheets, poppler for pdftotext/pdftoppm
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils
+PYTEST_ARGS ?=
+
+.PHONY: run test venv test-venv system-deps db bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install --quiet -e ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+test-venv: $(VENV)/.installed-test
+
+db: venv
+	$(VENV)/bin/yizhan init-db
+
+run: venv db
+	$(VENV)/bin/yizhan serve --host 127.0.0.1 --port 8000
+
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: test-venv system-deps
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: venv
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var build *.egg-info test-artifacts

@@ -1,0 +1,199 @@
+"""The ``yizhan`` command line.
+
+Every command answers bad input with a precise message on stderr and a non-zero exit code (2 for bad
+arguments or unreadable files, 1 for files with invalid rows), never a traceback, and never leaves the
+registry half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from stations import config
+
+log = logging.getLogger("yizhan")
+
+
+def _fail(message: str, code: int = 2):
+    click.secho(f"错误 / error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _registry(db: str | None):
+    from stations.registry import Registry, RegistryError
+
+    try:
+        return Registry(db)
+    except RegistryError as exc:
+        _fail(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="yizhan")
+@click.option("-v", "--verbose", is_flag=True, help="More log output.")
+def main(verbose: bool):
+    """驿站 yizhan: Yunnan trade-union rest stations — registry, maps, coverage, print.
+
+    The registry is the SQLAlchemy URL in DATABASE_URL (default: SQLite var/yizhan.sqlite).
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command("init-db")
+@click.option("--db", help="SQLAlchemy URL (default: $DATABASE_URL or var/yizhan.sqlite).")
+@click.option("--force", is_flag=True, help="Replace a registry that already holds stations.")
+def init_db(db, force):
+    """Create the registry and load the bundled synthetic demo set (3,676 stations) if it is empty."""
+    from stations import demo
+
+    reg = _registry(db)
+    n = reg.count()
+    if n and not force:
+        click.echo(f"registry already holds {n} stations ({reg.url}); use --force to replace with the demo set")
+        return
+    try:
+        loaded = demo.load_demo(reg)
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot load the demo set: {exc}")
+    click.echo(f"loaded {loaded} synthetic demo stations (示例数据) into {reg.url}")
+
+
+@main.command("build-demo")
+@click.option("--out", type=click.Path(dir_okay=False), help="Where to write (default data/geo/stations_demo.csv).")
+@click.option("--seed", type=int, default=None, help="Random seed (default: the fixed published seed).")
+def build_demo(out, seed):
+    """Regenerate the synthetic demo station file from the geography (deterministic)."""
+    from stations import demo
+
+    path = demo.write_demo_csv(out, seed=demo.SEED if seed is None else seed, progress=True)
+    click.echo(f"wrote {path}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
+              help="Coordinate system of the file: gcj02 for Amap/Tencent, bd09 for Baidu.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--skip-invalid", "rejects", type=click.Path(dir_okay=False),
+              help="Write the good rows and save the rejected ones (with a reason column) to this CSV.")
+@click.option("--db", help="SQLAlchemy URL (default: $DATABASE_URL).")
+def import_cmd(file, crs, dry_run, rejects, db):
+    """Import stations from CSV (UTF-8/GBK), XLSX, GeoJSON or GeoPackage; upsert by id.
+
+    By default nothing is written if any row is bad.
+    """
+    from stations.export import write_table
+    from stations.importer import ImportFileError, read_stations
+
+    reg = _registry(db)
+    try:
+        result = read_stations(file, crs=crs, existing=reg.load())
+    except ImportFileError as exc:
+        _fail(str(exc))
+    n_bad = len({e.row for e in result.errors})
+    for err in result.errors[:200]:
+        click.echo(f"{file}: {err}", err=True)
+    if len(result.errors) > 200:
+        click.echo(f"... and {len(result.errors) - 200} more problems", err=True)
+    good = len(result.valid)
+    click.echo(f"{result.rows_read} rows read: {good} valid, {n_bad} invalid")
+    if result.errors and not rejects:
+        _fail(f"{n_bad} invalid rows; nothing was written (fix them, or use --skip-invalid REJECTS.csv)", 1)
+    if dry_run:
+        click.echo("dry run: nothing written")
+        return
+    if rejects and n_bad:
+        write_table(result.rejected, "csv", rejects)
+        click.echo(f"rejected rows saved to {rejects}")
+    res = reg.upsert(result.valid)
+    click.echo(f"registry: {res.inserted} added, {res.updated} updated, {res.unchanged} unchanged")
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["gpkg", "geojson", "csv", "xlsx"]), help="Default: from the file name.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--db", help="SQLAlchemy URL (default: $DATABASE_URL).")
+def export_cmd(fmt, out, db):
+    """Export the registry: GeoPackage, GeoJSON (RFC 7946), CSV (UTF-8 BOM) or XLSX."""
+    from stations.export import ExportError, export_stations
+
+    reg = _registry(db)
+    try:
+        path = export_stations(reg.load(), fmt, out)
+    except ExportError as exc:
+        _fail(str(exc))
+    click.echo(f"wrote {reg.count()} stations to {path}")
+
+
+@main.command("stats")
+@click.option("--db", help="SQLAlchemy URL (default: $DATABASE_URL).")
+def stats_cmd(db):
+    """Stations per prefecture and per service."""
+    from stations import geo
+    from stations.schema import DEMO_SOURCE, SERVICES, STATUSES
+
+    gdf = _registry(db).load()
+    if len(gdf) == 0:
+        click.echo("the registry is empty: run `yizhan init-db` or `yizhan import FILE`")
+        return
+    if (gdf["source"] == DEMO_SOURCE).any():
+        click.echo("注意：示例数据（合成）/ note: synthetic demo data")
+    pref = geo.load_prefectures().set_index("adcode")
+    click.echo(f"\n{'adcode':<8}{'prefecture 州市':<22}{'stations':>9}{'open':>7}")
+    counts = gdf.groupby("prefecture_adcode").agg(n=("id", "size"), open=("status", lambda s: int((s == "open").sum())))
+    for code, row in counts.iterrows():
+        name = pref.loc[code, "name_zh"] if code in pref.index else "?"
+        click.echo(f"{code:<8}{name:<{22 - _wide(name)}}{row.n:>9}{row.open:>7}")
+    click.echo(f"{'':<8}{'合计 total':<20}{len(gdf):>9}{int((gdf.status == 'open').sum()):>7}")
+    click.echo(f"\n{'service 服务':<30}{'stations':>9}{'share':>8}")
+    for key, (zh, en) in SERVICES.items():
+        n = int(gdf[key].sum())
+        label = f"{zh} {en}"
+        click.echo(f"{label:<{30 - _wide(zh)}}{n:>9}{n / len(gdf):>8.1%}")
+    click.echo(f"\n{'status 状态':<30}{'stations':>9}")
+    for key, (zh, en) in STATUSES.items():
+        label = f"{zh} {en}"
+        click.echo(f"{label:<{30 - _wide(zh)}}{int((gdf.status == key).sum()):>9}")
+    n24 = int((gdf.opening_hours.isin(["24小时", "24h", "24/7"])).sum())
+    click.echo(f"\n24小时开放 open 24 hours: {n24} ({n24 / len(gdf):.1%})")
+
+
+def _wide(text: str) -> int:
+    """Count of wide (CJK) characters, for aligning columns in a terminal."""
+    import unicodedata
+
+    return sum(1 for ch in str(text) if unicodedata.east_asian_width(ch) in ("W", "F"))
+
+
+@main.command("serve")
+@click.option("--host", default=lambda: os.environ.get("YIZHAN_HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("YIZHAN_PORT", "8000")), show_default="8000")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+def serve(host, port, threads):
+    """Serve the app with the production WSGI server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from webmap import create_app
+
+    reg = _registry(None)
+    if reg.count() == 0:
+        click.echo("registry is empty: loading the synthetic demo set first")
+        from stations import demo
+
+        demo.load_demo(reg)
+    app = create_app()
+    log.info("yizhan serving on http://%s:%d (waitress, %d threads)", host, port, threads)
+    click.echo(f"yizhan: http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="yizhan")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
