@@ -1,0 +1,647 @@
+"""Coverage of outdoor-worker demand by open stations, tables by province / prefecture / county, gaps.
+
+A demand point (a cell centre of :mod:`stations.demand`, or a user point) is **covered** when an *active*
+station lies within the service radius of it: 1,000 m by default (the local rule 城区内1公里服务半径),
+or one radius per area class (``{"town": 1000, "rural": 2000}``). Active means ``status == "open"`` and,
+when ``hour`` is given, open at that hour (``stations.hours``; weekday Wednesday unless told).
+
+Distances are metric, never degrees: stations and demand are placed in earth-centred (ECEF) metres on the
+WGS-84 ellipsoid and searched with a k-d tree (the straight chord between two points 1 km apart differs
+from the geodesic by far less than a millimetre), then the reported nearest-station distance is the exact
+geodesic (``pyproj.Geod``). A 1 km radius is therefore 1 km on the ground at 22 N and at 28 N alike.
+
+Building blocks for siting (MCLP, issue 5):
+
+* :func:`active_stations` -- the stations that count;
+* :func:`nearest_station` -- geodesic distance and index of the nearest station for each demand point;
+* :func:`coverage_matrix` -- sparse boolean site x demand matrix (``scipy.sparse.csr_matrix``);
+* :func:`radius_per_demand` -- the radius array for a demand frame and a radius spec;
+* :func:`compute_coverage` -- everything at once, as a :class:`CoverageResult`.
+
+Maps and print: :func:`coverage_layer` dissolves the station buffers (computed in ``METRIC_CRS``) into one
+layer and returns it in WGS-84. Tables: :func:`coverage_table`. Gaps: :func:`find_gaps`. Files:
+:func:`export_table`, :func:`export_gaps` (CSV UTF-8 with BOM, XLSX, GeoJSON, GeoPackage).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Mapping
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Geod, Transformer
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_RADIUS_M",
+    "LEVELS",
+    "TABLE_COLUMNS",
+    "CoverageResult",
+    "active_stations",
+    "ecef",
+    "nearest_station",
+    "coverage_matrix",
+    "radius_per_demand",
+    "compute_coverage",
+    "coverage_layer",
+    "coverage_table",
+    "find_gaps",
+    "export_table",
+    "export_gaps",
+    "weighted_quantile",
+]
+
+DEFAULT_RADIUS_M = 1000.0
+MAX_RADIUS_M = 50_000.0
+LEVELS = ("province", "prefecture", "county")
+BUFFER_QUAD_SEGS = 16
+
+TABLE_COLUMNS = (
+    "level",
+    "adcode",
+    "name",
+    "name_en",
+    "parent_adcode",
+    "stations",
+    "urban_residents",
+    "stations_per_10k_urban",
+    "workers",
+    "workers_covered",
+    "covered_pct",
+    "area_km2",
+    "area_covered_km2",
+    "area_covered_pct",
+    "median_distance_m",
+    "p90_distance_m",
+)
+
+_GEOD = Geod(ellps="WGS84")
+_ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
+
+_FALLBACK_METRIC = "+proj=lcc +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
+_FALLBACK_EQUAL_AREA = "+proj=aea +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
+
+
+def _geo():
+    from . import geo
+
+    return geo
+
+
+def metric_crs():
+    try:
+        return _geo().METRIC_CRS
+    except Exception:  # geography module not installed yet: same definition as ARCHITECTURE.md
+        return _FALLBACK_METRIC
+
+
+def equal_area_crs():
+    try:
+        return _geo().EQUAL_AREA_CRS
+    except Exception:
+        return _FALLBACK_EQUAL_AREA
+
+
+# ---------------------------------------------------------------------------------------------------------
+# stations that count
+
+
+def _reference_datetime(hour: int, weekday: int) -> datetime:
+    # 2026-01-05 is a Monday; weekday 0 = Monday as in datetime.weekday()
+    return datetime(2026, 1, 5 + int(weekday), int(hour), 0)
+
+
+def open_at_hour_mask(hours_json, hour: int, weekday: int = 2) -> np.ndarray:
+    """Boolean array: is each station (by its ``hours_json``) open at ``hour``:00 on ``weekday``?"""
+    from . import hours as H
+
+    values = list(hours_json)
+    out = np.zeros(len(values), dtype=bool)
+    memo: dict[str, bool] = {}
+    for i, hj in enumerate(values):
+        key = hj if isinstance(hj, str) else json.dumps(hj, sort_keys=True, default=str)
+        if key not in memo:
+            try:
+                oh = H.OpeningHours.from_json(hj)
+                if hasattr(oh, "open_at_hour"):
+                    memo[key] = bool(oh.open_at_hour(int(hour), weekday=int(weekday)))
+                else:
+                    memo[key] = bool(oh.is_open(_reference_datetime(hour, weekday)))
+            except Exception as exc:  # unparseable hours: the station is not counted at a given hour
+                log.debug("hours %r not usable: %s", hj, exc)
+                memo[key] = False
+        out[i] = memo[key]
+    return out
+
+
+def active_stations(stations: gpd.GeoDataFrame, hour: int | None = None, weekday: int = 2) -> gpd.GeoDataFrame:
+    """The stations that count: ``status == "open"`` (closed and temp_closed excluded) and, when ``hour``
+    is given, open at that hour."""
+    keep = np.ones(len(stations), dtype=bool)
+    if "status" in stations.columns:
+        keep &= (stations["status"].astype(str) == "open").to_numpy()
+    if hour is not None:
+        if "hours_json" not in stations.columns:
+            raise ValueError("stations have no hours_json column; cannot filter by hour")
+        sub = stations.loc[keep, "hours_json"]
+        mask = open_at_hour_mask(sub, hour, weekday)
+        idx = np.flatnonzero(keep)
+        keep[idx[~mask]] = False
+    return stations.loc[keep]
+
+
+def _lonlat(frame) -> tuple[np.ndarray, np.ndarray]:
+    if "lon" in frame.columns and "lat" in frame.columns:
+        return frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    g = frame.geometry.to_crs(4326) if frame.crs is not None else frame.geometry
+    return g.x.to_numpy(), g.y.to_numpy()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# metric primitives
+
+
+def ecef(lon, lat) -> np.ndarray:
+    """(n, 3) earth-centred coordinates in metres of points on the WGS-84 ellipsoid."""
+    x, y, z = _ECEF.transform(np.asarray(lon, float), np.asarray(lat, float), np.zeros(np.shape(lon)))
+    return np.column_stack([x, y, z])
+
+
+def nearest_station(demand_lon, demand_lat, station_lon, station_lat, tree: cKDTree | None = None):
+    """Geodesic distance (m) and index of the nearest station for each demand point.
+
+    With no station, distances are ``inf`` and indices ``-1``."""
+    demand_lon = np.asarray(demand_lon, float)
+    demand_lat = np.asarray(demand_lat, float)
+    n = len(demand_lon)
+    if len(station_lon) == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    if tree is None:
+        tree = cKDTree(ecef(station_lon, station_lat))
+    _, idx = tree.query(ecef(demand_lon, demand_lat), k=1)
+    idx = np.asarray(idx, dtype=np.int64)
+    slon = np.asarray(station_lon, float)[idx]
+    slat = np.asarray(station_lat, float)[idx]
+    _, _, dist = _GEOD.inv(demand_lon, demand_lat, slon, slat)
+    return np.asarray(dist, float), idx
+
+
+def coverage_matrix(site_lon, site_lat, demand_lon, demand_lat, radius) -> sparse.csr_matrix:
+    """Sparse boolean matrix ``A`` (n_sites x n_demand): ``A[i, j]`` when site ``i`` lies within the radius
+    of demand point ``j``. ``radius`` is a scalar in metres or an array, one radius per demand point."""
+    n_s, n_d = len(site_lon), len(demand_lon)
+    if n_s == 0 or n_d == 0:
+        return sparse.csr_matrix((n_s, n_d), dtype=bool)
+    r = np.broadcast_to(np.asarray(radius, float), (n_d,))
+    s_xyz = ecef(site_lon, site_lat)
+    d_xyz = ecef(demand_lon, demand_lat)
+    tree = cKDTree(s_xyz)
+    rows, cols = [], []
+    for rv in np.unique(r):
+        sel = np.flatnonzero(r == rv)
+        # chord <= radius <=> geodesic <= radius (to far below a millimetre at these distances)
+        lists = tree.query_ball_point(d_xyz[sel], rv * (1 + 1e-12))
+        for j, hits in zip(sel, lists):
+            if hits:
+                rows.extend(hits)
+                cols.extend([j] * len(hits))
+    data = np.ones(len(rows), dtype=bool)
+    return sparse.csr_matrix((data, (np.asarray(rows, np.int64), np.asarray(cols, np.int64))), shape=(n_s, n_d))
+
+
+def radius_per_demand(demand: pd.DataFrame, radius=DEFAULT_RADIUS_M) -> np.ndarray:
+    """Radius (m) for each demand point: a number, or a mapping area_class -> metres (classes missing from
+    the mapping get ``radius["default"]`` or 1,000 m)."""
+    n = len(demand)
+    if isinstance(radius, Mapping):
+        default = float(radius.get("default", DEFAULT_RADIUS_M))
+        classes = demand["area_class"] if "area_class" in demand.columns else pd.Series(["town"] * n)
+        return np.array([float(radius.get(c, default)) for c in classes], dtype=float)
+    return np.full(n, float(radius))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the result
+
+
+@dataclass
+class CoverageResult:
+    """Coverage of one demand frame by one set of active stations."""
+
+    demand: gpd.GeoDataFrame  # + distance_m, nearest_station (id), radius_m, covered
+    stations: gpd.GeoDataFrame  # the active stations
+    radius: object
+    hour: int | None
+    weekday: int = 2
+    _layer_metric: object = field(default=None, repr=False)
+
+    @property
+    def workers(self) -> float:
+        return float(self.demand["workers"].sum())
+
+    @property
+    def workers_covered(self) -> float:
+        return float(self.demand.loc[self.demand["covered"], "workers"].sum())
+
+    @property
+    def covered_pct(self) -> float:
+        w = self.workers
+        return 100.0 * self.workers_covered / w if w > 0 else 0.0
+
+    def station_radius(self) -> np.ndarray:
+        """Buffer radius per active station: the radius of the area class of its nearest demand point
+        (the largest radius when the radius is per class and no demand point is near)."""
+        if not isinstance(self.radius, Mapping):
+            return np.full(len(self.stations), float(self.radius))
+        slon, slat = _lonlat(self.stations)
+        dlon, dlat = _lonlat(self.demand)
+        if len(dlon) == 0:
+            return np.full(len(slon), max(float(v) for v in self.radius.values()))
+        dist, idx = nearest_station(slon, slat, dlon, dlat)
+        r = self.demand["radius_m"].to_numpy(float)[idx]
+        return np.where(dist <= 2000, r, max(float(v) for v in self.radius.values()))
+
+    def layer_metric(self):
+        """Dissolved coverage (one (Multi)Polygon) in METRIC_CRS."""
+        if self._layer_metric is None:
+            self._layer_metric = _dissolved_buffers(self.stations, self.station_radius())
+        return self._layer_metric
+
+
+def compute_coverage(
+    stations: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame | None = None,
+    radius=DEFAULT_RADIUS_M,
+    hour: int | None = None,
+    weekday: int = 2,
+) -> CoverageResult:
+    """Coverage of ``demand`` (default: the bundled model) by the active ``stations``."""
+    if demand is None:
+        from .demand import load_demand
+
+        demand = load_demand()
+    _check_radius(radius)
+    act = active_stations(stations, hour=hour, weekday=weekday)
+    slon, slat = _lonlat(act)
+    dlon, dlat = _lonlat(demand)
+    dist, idx = nearest_station(dlon, dlat, slon, slat)
+    r = radius_per_demand(demand, radius)
+    out = demand.copy()
+    ids = act["id"].astype(str).to_numpy() if "id" in act.columns else np.arange(len(act)).astype(str)
+    out["distance_m"] = dist
+    out["nearest_station"] = np.where(idx >= 0, ids[np.clip(idx, 0, None)] if len(ids) else "", None)
+    out["radius_m"] = r
+    out["covered"] = dist <= r
+    return CoverageResult(demand=out, stations=act, radius=radius, hour=hour, weekday=weekday)
+
+
+def _check_radius(radius) -> None:
+    values = radius.values() if isinstance(radius, Mapping) else [radius]
+    for v in values:
+        v = float(v)
+        if not (0 < v <= MAX_RADIUS_M):
+            raise ValueError(f"radius must be between 0 and {MAX_RADIUS_M:.0f} m, got {v:g}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the dissolved coverage layer
+
+
+def _dissolved_buffers(stations, radii: np.ndarray):
+    if len(stations) == 0:
+        return shapely.MultiPolygon()
+    lon, lat = _lonlat(stations)
+    x, y = Transformer.from_crs("EPSG:4326", metric_crs(), always_xy=True).transform(lon, lat)
+    pts = shapely.points(np.asarray(x), np.asarray(y))
+    bufs = shapely.buffer(pts, radii, quad_segs=BUFFER_QUAD_SEGS)
+    return shapely.union_all(bufs)
+
+
+def coverage_layer(result: CoverageResult) -> gpd.GeoDataFrame:
+    """The dissolved coverage layer, one row per part, in WGS-84 (for the map and print)."""
+    geom = result.layer_metric()
+    parts = shapely.get_parts(geom)
+    gs = gpd.GeoSeries(parts, crs=metric_crs())
+    area = gs.to_crs(equal_area_crs()).area.to_numpy() / 1e6
+    return gpd.GeoDataFrame({"area_km2": np.round(area, 4)}, geometry=gs.to_crs(4326).to_numpy(), crs="EPSG:4326")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tables
+
+
+def weighted_quantile(values, weights, q: float) -> float:
+    values = np.asarray(values, float)
+    weights = np.asarray(weights, float)
+    ok = np.isfinite(values) & (weights > 0)
+    if not ok.any():
+        return float("nan")
+    v, w = values[ok], weights[ok]
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cw = np.cumsum(w)
+    i = int(np.searchsorted(cw, q * cw[-1], side="left"))
+    return float(v[min(i, len(v) - 1)])
+
+
+@dataclass
+class Geography:
+    province: gpd.GeoDataFrame
+    prefectures: gpd.GeoDataFrame
+    counties: gpd.GeoDataFrame
+
+    @classmethod
+    def load(cls) -> "Geography":
+        g = _geo()
+        return cls(g.load_province(), g.load_prefectures(), g.load_counties())
+
+
+_AREA_MEMO: dict[int, tuple[object, np.ndarray, object]] = {}
+
+
+def _county_areas(counties: gpd.GeoDataFrame):
+    key = id(counties)
+    hit = _AREA_MEMO.get(key)
+    if hit is None or hit[0] is not counties:
+        ea = counties.geometry.to_crs(equal_area_crs()).to_numpy()
+        shapely.prepare(ea)
+        hit = (counties, ea, shapely.STRtree(ea))
+        _AREA_MEMO.clear()
+        _AREA_MEMO[key] = hit
+    return hit[1], hit[2]
+
+
+def _area_covered_by_county(result: CoverageResult, counties: gpd.GeoDataFrame) -> np.ndarray:
+    ea, tree = _county_areas(counties)
+    layer = result.layer_metric()
+    out = np.zeros(len(counties))
+    if layer.is_empty:
+        return out
+    parts = gpd.GeoSeries(shapely.get_parts(layer), crs=metric_crs()).to_crs(equal_area_crs()).to_numpy()
+    pi, ci = tree.query(parts, predicate="intersects")
+    if len(pi) == 0:
+        return out
+    inside = shapely.contains(ea[ci], parts[pi])
+    areas = np.where(inside, shapely.area(parts[pi]), 0.0)
+    todo = ~inside
+    if todo.any():
+        areas[todo] = shapely.area(shapely.intersection(parts[pi[todo]], ea[ci[todo]]))
+    np.add.at(out, ci, areas)
+    return out / 1e6
+
+
+def _station_counties(stations: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> np.ndarray:
+    if "county_adcode" in stations.columns and stations["county_adcode"].notna().all():
+        return stations["county_adcode"].astype(str).to_numpy()
+    lon, lat = _lonlat(stations)
+    pts = shapely.points(lon, lat)
+    geoms = counties.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    pi, ci = tree.query(pts, predicate="within")
+    codes = np.full(len(stations), None, dtype=object)
+    codes[pi] = counties["adcode"].to_numpy()[ci]
+    return codes
+
+
+def coverage_table(result: CoverageResult, by: str = "county", geography: Geography | None = None) -> pd.DataFrame:
+    """The coverage table at one level (``province``, ``prefecture`` or ``county``), rows in adcode order,
+    columns :data:`TABLE_COLUMNS`. Additive columns are summed from the counties, so the province equals the
+    sum of its prefectures and each prefecture the sum of its counties; medians and the 90th percentile are
+    computed from the demand points of each area, weighted by workers."""
+    if by not in LEVELS:
+        raise ValueError(f"by must be one of {', '.join(LEVELS)}, got {by!r}")
+    geo = geography or Geography.load()
+    counties = geo.counties
+    pref = geo.prefectures.set_index("adcode")
+    c = pd.DataFrame(
+        {
+            "adcode": counties["adcode"].astype(str).to_numpy(),
+            "name": counties["name_zh"].to_numpy(),
+            "name_en": counties["name_en"].to_numpy() if "name_en" in counties.columns else counties["name_zh"].to_numpy(),
+            "prefecture_adcode": counties["prefecture_adcode"].astype(str).to_numpy(),
+        }
+    )
+    urban_pct = pref["urban_pct"].reindex(c["prefecture_adcode"]).to_numpy(float)
+    c["urban_residents"] = counties["population_2020"].to_numpy(float) * urban_pct / 100.0
+    st_codes = pd.Series(_station_counties(result.stations, counties))
+    c["stations"] = c["adcode"].map(st_codes.value_counts()).fillna(0).astype(int).to_numpy()
+    d = result.demand
+    dc = d["county_adcode"].astype(object).where(d["county_adcode"].notna(), None).astype(str)
+    w = d["workers"].to_numpy(float)
+    cov = d["covered"].to_numpy(bool)
+    c["workers"] = c["adcode"].map(pd.Series(w).groupby(dc.to_numpy()).sum()).fillna(0.0).to_numpy()
+    c["workers_covered"] = c["adcode"].map(pd.Series(w * cov).groupby(dc.to_numpy()).sum()).fillna(0.0).to_numpy()
+    c["area_km2"] = shapely.area(_county_areas(counties)[0]) / 1e6
+    c["area_covered_km2"] = _area_covered_by_county(result, counties)
+
+    additive = ["stations", "urban_residents", "workers", "workers_covered", "area_km2", "area_covered_km2"]
+    if by == "county":
+        t = c.assign(level="county", parent_adcode=c["prefecture_adcode"])
+        groups = dc.to_numpy()
+    elif by == "prefecture":
+        t = c.groupby("prefecture_adcode", sort=True)[additive].sum().reset_index().rename(columns={"prefecture_adcode": "adcode"})
+        names = pref.reindex(t["adcode"])
+        t["name"] = names["name_zh"].to_numpy()
+        t["name_en"] = names["name_en"].to_numpy() if "name_en" in names.columns else t["name"]
+        t["level"] = "prefecture"
+        t["parent_adcode"] = "530000"
+        cmap = dict(zip(c["adcode"], c["prefecture_adcode"]))
+        groups = np.array([cmap.get(x) for x in dc.to_numpy()], dtype=object)
+    else:
+        prov = geo.province.iloc[0]
+        t = pd.DataFrame([c[additive].sum()])
+        t["adcode"] = str(prov.get("adcode", "530000"))
+        t["name"] = prov.get("name_zh", "云南省")
+        t["name_en"] = prov.get("name_en", "Yunnan")
+        t["level"] = "province"
+        t["parent_adcode"] = "100000"
+        known = set(c["adcode"])
+        groups = np.array([t["adcode"].iloc[0] if x in known else None for x in dc.to_numpy()], dtype=object)
+
+    dist = d["distance_m"].to_numpy(float)
+    med, p90 = {}, {}
+    gser = pd.Series(groups)
+    for code, ix in gser.groupby(gser.to_numpy()).indices.items():
+        med[code] = weighted_quantile(dist[ix], w[ix], 0.5)
+        p90[code] = weighted_quantile(dist[ix], w[ix], 0.9)
+    t["median_distance_m"] = t["adcode"].map(med)
+    t["p90_distance_m"] = t["adcode"].map(p90)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t["covered_pct"] = np.where(t["workers"] > 0, 100.0 * t["workers_covered"] / t["workers"], np.nan)
+        t["area_covered_pct"] = np.where(t["area_km2"] > 0, 100.0 * t["area_covered_km2"] / t["area_km2"], np.nan)
+        t["stations_per_10k_urban"] = np.where(t["urban_residents"] > 0, 1e4 * t["stations"] / t["urban_residents"], np.nan)
+    t["stations"] = t["stations"].astype(int)
+    return t[list(TABLE_COLUMNS)].sort_values("adcode").reset_index(drop=True)
+
+
+def round_table(t: pd.DataFrame) -> pd.DataFrame:
+    """Rounded for display / export (workers to whole people, percentages to 0.1, km² to 0.01, m to 1)."""
+    t = t.copy()
+    for col, nd in (
+        ("urban_residents", 0),
+        ("workers", 0),
+        ("workers_covered", 0),
+        ("covered_pct", 1),
+        ("area_km2", 1),
+        ("area_covered_km2", 2),
+        ("area_covered_pct", 2),
+        ("stations_per_10k_urban", 3),
+        ("median_distance_m", 0),
+        ("p90_distance_m", 0),
+    ):
+        if col in t.columns:
+            t[col] = t[col].astype(float).round(nd)
+    return t
+
+
+# ---------------------------------------------------------------------------------------------------------
+# gaps
+
+
+def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: float = 0.0, progress: Callable | None = None) -> gpd.GeoDataFrame:
+    """Contiguous uncovered demand as polygons (unions of the H3 cells holding uncovered demand; cells are
+    contiguous when they share an edge), ranked by uncovered workers, largest first. Each gap carries
+    ``rank``, ``uncovered_workers``, ``cells``, ``area_km2``, ``county_adcode`` (the county holding most of
+    its uncovered workers), ``prefecture_adcode``, ``nearest_station_m`` (geodesic distance from its
+    nearest demand point to the nearest active station), the nearest station id and the
+    worker-weighted centre (``lon``, ``lat``)."""
+    d = result.demand
+    un = d.loc[~d["covered"].to_numpy() & (d["workers"].to_numpy(float) > 0)]
+    cols = ["rank", "uncovered_workers", "cells", "area_km2", "county_adcode", "prefecture_adcode", "nearest_station_m", "nearest_station", "lon", "lat"]
+    if un.empty:
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs="EPSG:4326")
+    cell_ids = un["h3"].to_numpy()
+    # aggregate points sharing a cell
+    agg = pd.DataFrame(
+        {
+            "h3": cell_ids,
+            "w": un["workers"].to_numpy(float),
+            "wx": un["workers"].to_numpy(float) * un["lon"].to_numpy(float),
+            "wy": un["workers"].to_numpy(float) * un["lat"].to_numpy(float),
+            "dist": un["distance_m"].to_numpy(float),
+            "county": un["county_adcode"].astype(object).to_numpy(),
+            "st": un["nearest_station"].astype(object).to_numpy(),
+        }
+    )
+    cells = agg.groupby("h3", sort=True).agg(w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), dist=("dist", "min")).reset_index()
+    index = {c: i for i, c in enumerate(cells["h3"])}
+    rows, cols_ = [], []
+    it = cells["h3"]
+    for i, c in enumerate(it):
+        for nb in h3.grid_ring(c, 1):
+            j = index.get(nb)
+            if j is not None:
+                rows.append(i)
+                cols_.append(j)
+        if progress is not None and i % 2000 == 0:
+            progress(i, len(cells))
+    n = len(cells)
+    graph = sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols_)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    cells["gap"] = labels
+    agg["gap"] = labels[agg["h3"].map(index).to_numpy()]
+
+    g = cells.groupby("gap").agg(uncovered_workers=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), cells=("h3", "size"), nearest_station_m=("dist", "min"))
+    # dominant county per gap
+    cw = agg.dropna(subset=["county"]).groupby(["gap", "county"])["w"].sum().reset_index()
+    cw = cw.sort_values(["gap", "w"], ascending=[True, False]).drop_duplicates("gap").set_index("gap")["county"]
+    g["county_adcode"] = cw.reindex(g.index).to_numpy()
+    g["prefecture_adcode"] = [None if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)[:4] + "00" for c in g["county_adcode"]]
+    nearest_id = agg.sort_values("dist").drop_duplicates("gap").set_index("gap")["st"]
+    g["nearest_station"] = nearest_id.reindex(g.index).to_numpy()
+    g["lon"] = g["wx"] / g["uncovered_workers"]
+    g["lat"] = g["wy"] / g["uncovered_workers"]
+    g = g[g["uncovered_workers"] > min_workers].sort_values(["uncovered_workers", "cells"], ascending=[False, False])
+    if limit is not None:
+        g = g.head(int(limit))
+    members = cells.groupby("gap")["h3"].apply(list)
+    geoms = []
+    for gap in g.index:
+        shape = h3.cells_to_h3shape(members[gap])
+        geoms.append(shapely.geometry.shape(shape.__geo_interface__))
+    out = gpd.GeoDataFrame(g.reset_index(drop=True), geometry=geoms, crs="EPSG:4326")
+    out["area_km2"] = out.geometry.to_crs(equal_area_crs()).area.to_numpy() / 1e6
+    out["rank"] = np.arange(1, len(out) + 1)
+    out["nearest_station_m"] = out["nearest_station_m"].replace(np.inf, np.nan)
+    return out[cols + ["geometry"]]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# exports
+
+EXPORT_FORMATS = ("csv", "xlsx", "geojson", "gpkg")
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    fmt = {"json": "geojson", "xls": "xlsx"}.get(fmt, fmt)
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unsupported export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    return fmt
+
+
+def export_table(table: pd.DataFrame, out, fmt: str | None = None, geography: Geography | None = None) -> Path:
+    """Write a coverage table as CSV (UTF-8 with BOM), XLSX, GeoJSON or GeoPackage (the last two with the
+    area polygons)."""
+    out = Path(out)
+    fmt = _format_of(out, fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t = round_table(table)
+    if fmt == "csv":
+        t.to_csv(out, index=False, encoding="utf-8-sig")
+    elif fmt == "xlsx":
+        t.to_excel(out, index=False, sheet_name="coverage")
+    else:
+        geo = geography or Geography.load()
+        level = t["level"].iloc[0] if len(t) else "county"
+        src = {"county": geo.counties, "prefecture": geo.prefectures, "province": geo.province}[level]
+        polys = src.set_index(src["adcode"].astype(str)).geometry.to_crs(4326)
+        gdf = gpd.GeoDataFrame(t, geometry=polys.reindex(t["adcode"]).to_numpy(), crs="EPSG:4326")
+        _write_vector(gdf, out, fmt, layer="coverage")
+    return out
+
+
+def _write_vector(gdf: gpd.GeoDataFrame, out: Path, fmt: str, layer: str) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    if tmp.exists():
+        tmp.unlink()
+    if fmt == "geojson":
+        gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio")
+    else:
+        gdf.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
+    tmp.replace(out)
+
+
+def export_gaps(gaps: gpd.GeoDataFrame, out, fmt: str | None = None) -> Path:
+    """Write gaps as GeoJSON / GeoPackage (polygons), CSV UTF-8 with BOM or XLSX (centre lon/lat, no
+    polygon)."""
+    out = Path(out)
+    fmt = _format_of(out, fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    g = gaps.copy()
+    g["uncovered_workers"] = g["uncovered_workers"].astype(float).round(1)
+    g["nearest_station_m"] = g["nearest_station_m"].astype(float).round(0)
+    g["area_km2"] = g["area_km2"].astype(float).round(3)
+    if fmt in ("csv", "xlsx"):
+        t = pd.DataFrame(g.drop(columns="geometry"))
+        t["lon"] = t["lon"].round(6)
+        t["lat"] = t["lat"].round(6)
+        if fmt == "csv":
+            t.to_csv(out, index=False, encoding="utf-8-sig")
+        else:
+            t.to_excel(out, index=False, sheet_name="gaps")
+    else:
+        _write_vector(g, out, fmt, layer="gaps")
+    return out
