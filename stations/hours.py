@@ -5,7 +5,7 @@ Station lists give opening hours as free text, in Chinese or in the OpenStreetMa
 
     24小时  24h  全天  全天24小时  24/7
     08:00-22:00   8:00—22:00   8:30～20:30   8:00至22:00   8：00-22：00   8点-22点半
-    周一至周五 09:00-17:00        星期一至星期五 9:00-17:00     工作日 9:00-17:00
+    周一至周五 09:00-17:00        星期一至星期五 9:00-17:00     工作日 9:00-17:00   周六日 10:00-16:00
     每天 08:00-20:00              周一至周日 8:30-20:30         周六、周日 10:00-16:00
     周一至周五 09:00-17:00；周六 10:00-16:00
     9:00-12:00,14:00-18:00        (split day)
@@ -44,6 +44,7 @@ __all__ = [
     "OpeningHours",
     "parse_hours",
     "open_mask",
+    "to_shanghai",
     "SHANGHAI",
 ]
 
@@ -310,6 +311,7 @@ _TOKENS: list[tuple[str, re.Pattern]] = [
         r"|全天候|全天|全日|通宵|round\s+the\s+clock|around\s+the\s+clock", _FLAGS)),
     ("RANGE", re.compile(_time_re("a") + r"\s*" + _RANGE_SEP + r"\s*" + _time_re("b") + r"(?!\d)", _FLAGS)),
     ("TIME", re.compile(_time_re("a"), _FLAGS)),
+    ("DAYS_CNLIST", re.compile(rf"每?(?:周|週|星期|礼拜|禮拜)(?P<list>[{_DAY_CN}]{{2,}})", _FLAGS)),
     ("DAYS_CN", re.compile(
         rf"每?(?:周|週|星期|礼拜|禮拜)(?P<d1>[{_DAY_CN}1-7])"
         rf"(?:\s*{_RANGE_SEP}\s*(?:(?:周|週|星期|礼拜|禮拜)(?P<d2>[{_DAY_CN}1-7])|(?P<d2b>[{_DAY_CN}]|[1-7](?![\d:.点]))))?", _FLAGS)),
@@ -466,8 +468,10 @@ def _parse_week(norm: str) -> tuple[tuple[Interval, ...], ...]:
         pos = m.end()
         if kind in ("SEP", "FILLER"):
             continue
-        if kind in ("DAYS_CN", "DAYS_EN", "GROUP"):
-            if kind == "DAYS_CN":
+        if kind in ("DAYS_CN", "DAYS_CNLIST", "DAYS_EN", "GROUP"):
+            if kind == "DAYS_CNLIST":  # 周六日, 周一三五
+                days = frozenset(_CN_NUM[c] for c in m.group("list"))
+            elif kind == "DAYS_CN":
                 d2 = m.group("d2") or m.group("d2b")
                 days = _day_range(_CN_NUM[m.group("d1")], _CN_NUM[d2] if d2 else None)
             elif kind == "DAYS_EN":

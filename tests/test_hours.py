@@ -102,6 +102,8 @@ FORMS = [
      week(D9_17, D9_17, D9_17, D9_17, D9_17, ((600, 840),), NONE)),
     ("Sa,Su 10:00-16:00", week(NONE, NONE, NONE, NONE, NONE, ((600, 960),), ((600, 960),))),
     ("周六、周日 10:00-16:00", week(NONE, NONE, NONE, NONE, NONE, ((600, 960),), ((600, 960),))),
+    ("周六日 10:00-16:00", week(NONE, NONE, NONE, NONE, NONE, ((600, 960),), ((600, 960),))),
+    ("周一三五 9:00-17:00", week(D9_17, NONE, D9_17, NONE, D9_17, NONE, NONE)),
     ("周末 10:00-16:00", week(NONE, NONE, NONE, NONE, NONE, ((600, 960),), ((600, 960),))),
     ("周一至周五 08:00-20:00 周末休息", week(*[((480, 1200),)] * 5, NONE, NONE)),
     ("Mo-Fr 08:00-20:00; Sa,Su off", week(*[((480, 1200),)] * 5, NONE, NONE)),
