@@ -12,8 +12,8 @@ The bundled model (see ``docs/demand-model.md``) is an *estimate* built from rea
    point) receives :data:`SEAT_SHARE` of the county's workers; the remaining share is split equally among the
    other GeoNames towns of the county (cities500 places). A county without other towns puts everything on
    its seat.
-3. **Distance decay.** Each centre spreads its workers over the H3 cells (resolution 8, about 0.9 km
-   across) around it with weight ``exp(-d / L)``. ``L`` is half the radius of the centre's built-up
+3. **Distance decay.** Each centre spreads its workers over the H3 cells (resolution 9, average edge
+   201 m, about 0.4 km across; ~73,000 cells province-wide) around it with weight ``exp(-d / L)``. ``L`` is half the radius of the centre's built-up
    footprint, where the footprint is a disc of ``U x 100 m²`` (the national planning standard GB 50137-2011
    allows 65-115 m² of urban construction land per resident), ``L >= 300 m``; the kernel is cut at ``4 L``
    (at least 1 km). Only cells whose centre lies inside the county polygon receive workers; weights are
@@ -71,7 +71,7 @@ __all__ = [
 MODEL_VERSION = "1"
 PROVINCE_WORKERS = 1_000_000
 SEAT_SHARE = 0.6
-H3_RESOLUTION = 8
+H3_RESOLUTION = 9  # average edge 201 m: cells about 0.35-0.4 km across
 USER_H3_RESOLUTION = 9
 LAND_PER_URBAN_RESIDENT_M2 = 100.0
 MIN_DECAY_M = 300.0
@@ -395,14 +395,18 @@ def _check_weights(values: pd.Series, column: str, row_offset: int) -> np.ndarra
 
 def _check_lonlat(lon: np.ndarray, lat: np.ndarray, row_offset: int, crs_hint: str) -> None:
     bad = ~((np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    x0, y0, x1, y1 = YUNNAN_BBOX
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
+        if x0 <= lat[i] <= x1 and y0 <= lon[i] <= y1:
+            raise DemandFileError(
+                f"coordinates ({lon[i]:g}, {lat[i]:g}): longitude and latitude look swapped", row=i + row_offset
+            )
         raise DemandFileError(
             f"coordinates ({lon[i]:g}, {lat[i]:g}) are not WGS-84 longitude/latitude degrees: wrong CRS "
             f"(projected metres?); {crs_hint}",
             row=i + row_offset,
         )
-    x0, y0, x1, y1 = YUNNAN_BBOX
     inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
     if not inside.any():
         swapped = ((lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)).any()
