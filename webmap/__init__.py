@@ -1,0 +1,207 @@
+"""The yizhan web app: ``create_app(config=None)`` builds a Flask application.
+
+Blueprints are registered from :data:`BLUEPRINTS` ("module:attribute" strings): to add a page or an API,
+add one line there. The station registry is loaded once per app, on first use, into
+``app.extensions["yizhan"]`` (a :class:`StationStore` holding the GeoDataFrame and the nearest-station
+index); ``store.reload()`` re-reads the registry and rebuilds the indexes (after an import, for example).
+
+Configuration keys (``config`` argument, defaults from the environment):
+
+``DATABASE_URL``  SQLAlchemy URL of the registry (``stations.config.database_url()``)
+``TILES``         tile provider: ``osm`` (default), ``amap`` (GCJ-02), ``tianditu``, ``none``, or an
+                  ``http(s)://.../{z}/{x}/{y}...`` URL template (env ``YIZHAN_TILES``)
+``TIANDITU_KEY``  the Tianditu key (env ``TIANDITU_KEY``; never stored in the repository)
+``STATIONS``      optional GeoDataFrame used instead of the registry (tests, benchmarks)
+``GZIP``          compress text responses for clients that accept gzip (default True)
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+from flask import Flask, request
+
+from stations import config as stations_config
+
+log = logging.getLogger(__name__)
+
+#: Blueprints registered by :func:`create_app`, as "module:attribute". One line per blueprint.
+BLUEPRINTS: list[str] = [
+    "webmap.views:bp",
+    "webmap.api:bp",
+]
+
+_COMPRESSIBLE = {
+    "text/html", "text/css", "text/plain", "text/javascript", "application/javascript",
+    "application/json", "application/geo+json", "image/svg+xml",
+}
+
+
+class StationStore:
+    """The registry loaded in memory for one app, with its indexes.
+
+    Attributes are swapped atomically by :meth:`reload`, so a request always sees one consistent snapshot
+    (``snap = store.snapshot()``).
+    """
+
+    def __init__(self, url: str | None = None, frame=None):
+        self.url = url
+        self._given = frame
+        self._lock = threading.Lock()
+        self._snap: _Snapshot | None = None
+
+    def snapshot(self) -> "_Snapshot":
+        snap = self._snap
+        if snap is None:
+            with self._lock:
+                if self._snap is None:
+                    self._snap = self._build()
+                snap = self._snap
+        return snap
+
+    def reload(self) -> "_Snapshot":
+        """Re-read the registry and rebuild the indexes; returns the new snapshot."""
+        with self._lock:
+            self._snap = self._build()
+        return self._snap
+
+    @property
+    def gdf(self):
+        return self.snapshot().gdf
+
+    @property
+    def index(self):
+        return self.snapshot().index
+
+    def _build(self) -> "_Snapshot":
+        t0 = time.perf_counter()
+        if self._given is not None:
+            gdf = self._given
+        else:
+            from stations.registry import Registry
+
+            gdf = Registry(self.url).load()
+        snap = _Snapshot(gdf)
+        log.info("loaded %d stations in %.2f s from %s", len(gdf), time.perf_counter() - t0,
+                 "the given frame" if self._given is not None else self.url)
+        if len(gdf) == 0:
+            log.warning("the station registry at %s is empty", self.url)
+        return snap
+
+
+class _Snapshot:
+    def __init__(self, gdf):
+        from stations.nearest import NearestIndex
+        from stations.schema import SERVICE_KEYS
+
+        self.index = NearestIndex(gdf)
+        self.gdf = self.index.frame  # positions in the index == row positions here
+        self.loaded_at = time.time()
+        self.position = {sid: i for i, sid in enumerate(self.gdf["id"].astype(str))} if len(self.gdf) else {}
+        present = [k for k in SERVICE_KEYS if k in self.gdf]
+        if len(self.gdf) and present:
+            flags = self.gdf[present].fillna(False).to_numpy(dtype=bool)
+            self.services = [[present[j] for j in np.flatnonzero(row)] for row in flags]
+        else:
+            self.services = [[] for _ in range(len(self.gdf))]
+        self._cache: OrderedDict = OrderedDict()
+
+    def cached(self, key, build, size: int = 64):
+        """A small per-snapshot memo (dropped on reload)."""
+        try:
+            value = self._cache[key]
+            self._cache.move_to_end(key)
+            return value
+        except KeyError:
+            pass
+        value = build()
+        self._cache[key] = value
+        while len(self._cache) > size:
+            self._cache.popitem(last=False)
+        return value
+
+
+def _load_blueprint(spec: str):
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr or "bp")
+
+
+def _install_gzip(app: Flask) -> None:
+    static_cache: dict = {}
+
+    @app.after_request
+    def _gzip(response):
+        if not app.config.get("GZIP", True):
+            return response
+        if (
+            response.status_code != 200
+            or "gzip" not in request.headers.get("Accept-Encoding", "").lower()
+            or "Content-Encoding" in response.headers
+            or response.mimetype not in _COMPRESSIBLE
+            or request.method != "GET"
+        ):
+            return response
+        response.vary.add("Accept-Encoding")
+        etag, _ = response.get_etag()
+        key = (request.path, etag) if etag and response.direct_passthrough else None
+        if key is not None and key in static_cache:
+            body = static_cache[key]
+            response.direct_passthrough = False
+            if hasattr(response.response, "close"):
+                response.response.close()  # the file we do not read
+        else:
+            response.direct_passthrough = False
+            data = response.get_data()
+            if len(data) < 1024:
+                return response
+            body = gzip.compress(data, compresslevel=6)
+            if key is not None:
+                static_cache[key] = body
+        response.set_data(body)
+        response.headers["Content-Encoding"] = "gzip"
+        if etag:
+            response.set_etag(etag, weak=True)
+        return response
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The application factory."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATABASE_URL=stations_config.database_url(),
+        TILES=os.environ.get("YIZHAN_TILES", "osm"),
+        TIANDITU_KEY=os.environ.get("TIANDITU_KEY", ""),
+        STATIONS=None,
+        GZIP=True,
+        SEND_FILE_MAX_AGE_DEFAULT=7 * 86400,  # static files; own css/js are cache-busted with ?v=
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.json.compact = True
+
+    from webmap import i18n
+
+    i18n.init_app(app)
+    app.extensions["yizhan"] = StationStore(app.config["DATABASE_URL"], app.config.get("STATIONS"))
+    for spec in BLUEPRINTS:
+        app.register_blueprint(_load_blueprint(spec))
+    _install_gzip(app)
+    log.debug("app created with blueprints %s", ", ".join(BLUEPRINTS))
+    return app
+
+
+def get_store(app: Flask | None = None) -> StationStore:
+    """The :class:`StationStore` of ``app`` (default: the current app)."""
+    from flask import current_app
+
+    return (app or current_app).extensions["yizhan"]

@@ -1,0 +1,429 @@
+/* yizhan finder: clustered map of all stations + "nearest station" finder.
+ *
+ * Station text (names, addresses, hours, phone) is only ever put into the page with textContent or as
+ * attribute values through the DOM, never through innerHTML, so a name such as
+ * <img src=x onerror=alert(1)> shows as text.
+ *
+ * Coordinates from the API are WGS-84. When the tiles are drawn in GCJ-02 (Amap), everything is shifted
+ * into GCJ-02 for display (toDisplay) and taps are shifted back (fromDisplay).
+ */
+(function () {
+  'use strict';
+
+  var cfg = JSON.parse(document.getElementById('yz-config').textContent);
+  var S = cfg.strings;
+  var map = window.YZ_MAP;
+  var $ = function (id) { return document.getElementById(id); };
+  var SVGNS = 'http://www.w3.org/2000/svg';
+
+  function fmt(template, params) {
+    return template.replace(/%\((\w+)\)s/g, function (_, key) { return String(params[key]); });
+  }
+
+  /* ------------------------------------------------------------------ datums */
+  var A = 6378245.0, EE = 0.00669342162296594323;
+  function outOfChina(lon, lat) { return lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271; }
+  function tLat(x, y) {
+    var r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
+    r += (20.0 * Math.sin(y * Math.PI) + 40.0 * Math.sin(y / 3.0 * Math.PI)) * 2.0 / 3.0;
+    r += (160.0 * Math.sin(y / 12.0 * Math.PI) + 320 * Math.sin(y * Math.PI / 30.0)) * 2.0 / 3.0;
+    return r;
+  }
+  function tLon(x, y) {
+    var r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
+    r += (20.0 * Math.sin(x * Math.PI) + 40.0 * Math.sin(x / 3.0 * Math.PI)) * 2.0 / 3.0;
+    r += (150.0 * Math.sin(x / 12.0 * Math.PI) + 300.0 * Math.sin(x / 30.0 * Math.PI)) * 2.0 / 3.0;
+    return r;
+  }
+  function wgsToGcj(lon, lat) {
+    if (outOfChina(lon, lat)) { return [lon, lat]; }
+    var dLat = tLat(lon - 105.0, lat - 35.0), dLon = tLon(lon - 105.0, lat - 35.0);
+    var radLat = lat / 180.0 * Math.PI, magic = Math.sin(radLat);
+    magic = 1 - EE * magic * magic;
+    var sqrtMagic = Math.sqrt(magic);
+    dLat = (dLat * 180.0) / ((A * (1 - EE)) / (magic * sqrtMagic) * Math.PI);
+    dLon = (dLon * 180.0) / (A / sqrtMagic * Math.cos(radLat) * Math.PI);
+    return [lon + dLon, lat + dLat];
+  }
+  function gcjToWgs(lon, lat) {
+    var x = lon, y = lat;
+    for (var i = 0; i < 8; i++) {
+      var g = wgsToGcj(x, y);
+      x -= g[0] - lon; y -= g[1] - lat;
+    }
+    return [x, y];
+  }
+  var gcj = cfg.crs === 'gcj02';
+  function toDisplay(lon, lat) {
+    if (gcj) { var g = wgsToGcj(lon, lat); return L.latLng(g[1], g[0]); }
+    return L.latLng(lat, lon);
+  }
+  function fromDisplay(latlng) {
+    if (gcj) { var w = gcjToWgs(latlng.lng, latlng.lat); return { lon: w[0], lat: w[1] }; }
+    return { lon: latlng.lng, lat: latlng.lat };
+  }
+  window.YZ = { toDisplay: toDisplay, fromDisplay: fromDisplay, wgsToGcj: wgsToGcj };
+
+  /* ------------------------------------------------------------------ DOM helpers */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (k === 'text') { node.textContent = attrs[k]; }
+        else if (k === 'class') { node.className = attrs[k]; }
+        else { node.setAttribute(k, attrs[k]); }
+      });
+    }
+    (children || []).forEach(function (c) {
+      if (c !== null && c !== undefined) { node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); }
+    });
+    return node;
+  }
+  function icon(name) {
+    var svg = document.createElementNS(SVGNS, 'svg');
+    svg.setAttribute('class', 'icon');
+    svg.setAttribute('aria-hidden', 'true');
+    var use = document.createElementNS(SVGNS, 'use');
+    use.setAttribute('href', cfg.icons + '#i-' + name);
+    svg.appendChild(use);
+    return svg;
+  }
+  function setStatus(text, warn) {
+    var s = $('status');
+    s.textContent = text;
+    s.className = warn ? 'status warn' : 'status';
+  }
+  function query(params) {
+    var usp = new URLSearchParams();
+    Object.keys(params).forEach(function (k) {
+      var v = params[k];
+      if (Array.isArray(v)) { v.forEach(function (x) { usp.append(k, x); }); }
+      else if (v !== undefined && v !== null && v !== '') { usp.append(k, v); }
+    });
+    return usp.toString();
+  }
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: 'application/json' } }).then(function (r) {
+      if (!r.ok) { throw new Error('HTTP ' + r.status); }
+      return r.json();
+    });
+  }
+  function formatDistance(m) {
+    if (m < 1000) { return fmt(S.metres, { n: String(Math.round(m / 10) * 10) }); }
+    if (m < 100000) { return fmt(S.km, { n: (m / 1000).toFixed(1) }); }
+    return fmt(S.km, { n: String(Math.round(m / 1000)) });
+  }
+  function walkMinutes(m) { return Math.max(1, Math.ceil(m / 1000 / cfg.walk_kmh * 60)); }
+
+  var demoShown = false;
+  function noteDemo(features) {
+    if (demoShown) { return; }
+    for (var i = 0; i < features.length; i++) {
+      if (features[i].properties && features[i].properties.demo) {
+        $('demo-banner').hidden = false;
+        demoShown = true;
+        if (map) { setTimeout(function () { map.invalidateSize(); }, 0); }
+        return;
+      }
+    }
+  }
+
+  /* ------------------------------------------------------------------ station card (popup + list) */
+  function servicesList(p) {
+    var ul = el('ul', { class: 'svc' });
+    (p.services || []).forEach(function (key, i) {
+      ul.appendChild(el('li', { 'data-service': key }, [icon(key), (p.service_labels || [])[i] || cfg.services[key] || key]));
+    });
+    return ul;
+  }
+  function openBadge(p) {
+    return el('span', { class: 'badge ' + (p.open_now ? 'open' : 'closed'), text: p.open_now ? S.open_now : S.closed_now });
+  }
+  function navLinks(p) {
+    var box = el('div', { class: 'actions' });
+    if (p.nav) {
+      box.appendChild(el('a', { href: p.nav.amap, target: '_blank', rel: 'noopener', class: 'yz-btn nav-amap' }, [icon('nav'), S.amap]));
+      box.appendChild(el('a', { href: p.nav.baidu, target: '_blank', rel: 'noopener', class: 'yz-btn nav-baidu' }, [S.baidu]));
+      box.appendChild(el('a', { href: p.nav.geo, class: 'yz-btn nav-geo' }, [S.geo]));
+    }
+    if (p.phone) {
+      box.appendChild(el('a', { href: 'tel:' + p.phone.replace(/[^0-9+]/g, ''), class: 'yz-btn tel' }, [icon('phone'), p.phone]));
+    }
+    return box;
+  }
+  function popupContent(p) {
+    var div = el('div', { class: 'yz-popup', 'data-id': p.id });
+    div.appendChild(el('h3', { class: 'name', text: p.name }));
+    if (p.demo) { div.appendChild(el('p', {}, [el('span', { class: 'badge demo', text: S.demo_station })])); }
+    if (p.distance_m !== undefined) {
+      div.appendChild(el('p', { class: 'dist' }, [el('span', { class: 'k', text: S.distance + ': ' }),
+        formatDistance(p.distance_m) + ' · ' + fmt(S.walk, { n: walkMinutes(p.distance_m) })]));
+    }
+    if (p.address) { div.appendChild(el('p', { class: 'addr' }, [el('span', { class: 'k', text: S.address + ': ' }), p.address])); }
+    div.appendChild(el('p', { class: 'hours' }, [el('span', { class: 'k', text: S.hours + ': ' }), (p.hours_text || p.opening_hours || '') + ' ', openBadge(p)]));
+    if (p.status && p.status !== 'open') { div.appendChild(el('p', {}, [el('span', { class: 'k', text: S.status + ': ' }), p.status_label])); }
+    div.appendChild(el('p', { class: 'host' }, [el('span', { class: 'k', text: S.host + ': ' }), p.host_label || '']));
+    div.appendChild(servicesList(p));
+    div.appendChild(navLinks(p));
+    return div;
+  }
+
+  /* ------------------------------------------------------------------ map layers */
+  var markersById = {};
+  var cluster = null;
+  var hitsLayer = null;
+  var meMarker = null;
+  var state = { origin: null, seq: 0 };
+
+  function openStation(id, latlng, marker) {
+    var params = { lang: cfg.lang };
+    if (state.origin) { params.lat = state.origin.lat.toFixed(6); params.lon = state.origin.lon.toFixed(6); }
+    var url = cfg.api.station.replace('__ID__', encodeURIComponent(id)) + '?' + query(params);
+    var popup = L.popup({ maxWidth: 280, autoPanPadding: [20, 20] }).setLatLng(latlng).setContent(el('div', { class: 'yz-popup', text: S.loading }));
+    popup.openOn(map);
+    getJSON(url).then(function (f) {
+      popup.setContent(popupContent(f.properties));
+      popup.update();
+    }).catch(function () { popup.setContent(el('div', { class: 'yz-popup', text: S.stations_error })); });
+    return marker;
+  }
+
+  function loadOutlines() {
+    if (!map) { return; }
+    map.createPane('outlines');
+    map.getPane('outlines').style.zIndex = 350;
+    map.createPane('labels');
+    map.getPane('labels').style.zIndex = 450;
+    map.getPane('labels').style.pointerEvents = 'none';
+    var styles = {
+      counties: { color: '#8a7f99', weight: 0.7, opacity: 0.8, fill: false, dashArray: '2 3' },
+      prefectures: { color: '#5b3f7a', weight: 1.4, opacity: 0.9, fill: false },
+      province: { color: '#3b1f55', weight: 2.6, opacity: 1, fillColor: '#fbfaf3', fillOpacity: cfg.tiles === 'none' ? 0.9 : 0.0 }
+    };
+    var labels = { prefectures: L.layerGroup(), counties: L.layerGroup() };
+    function syncLabels() {
+      var z = map.getZoom();
+      [['prefectures', 7], ['counties', 9]].forEach(function (pair) {
+        var layer = labels[pair[0]];
+        if (z >= pair[1]) { if (!map.hasLayer(layer)) { layer.addTo(map); } }
+        else if (map.hasLayer(layer)) { map.removeLayer(layer); }
+      });
+    }
+    ['province', 'counties', 'prefectures'].forEach(function (level) {
+      getJSON(cfg.api.outlines.replace('__LEVEL__', level)).then(function (gj) {
+        var style = styles[level];
+        style.className = 'yz-outline yz-outline-' + level;
+        style.pane = 'outlines';
+        style.interactive = false;
+        L.geoJSON(gj, { style: function () { return style; }, coordsToLatLng: function (c) { return toDisplay(c[0], c[1]); } }).addTo(map);
+        if (labels[level]) {
+          gj.features.forEach(function (f) {
+            var lp = f.properties.label_point;
+            if (!lp) { return; }
+            var name = cfg.lang === 'en' ? (f.properties.name_en || f.properties.name_zh) : f.properties.name_zh;
+            L.tooltip({ permanent: true, direction: 'center', className: 'yz-label', pane: 'labels', interactive: false })
+              .setLatLng(toDisplay(lp[0], lp[1])).setContent(el('span', { text: name })).addTo(labels[level]);
+          });
+          syncLabels();
+        }
+      }).catch(function () { /* the map still works without outlines */ });
+    });
+    map.on('zoomend', syncLabels);
+  }
+
+  function loadStations() {
+    if (!map) { return; }
+    var openIcon = L.divIcon({ className: 'yz-pin', iconSize: [14, 14] });
+    var closedIcon = L.divIcon({ className: 'yz-pin closed', iconSize: [14, 14] });
+    cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 55,
+                                     spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true });
+    var url = cfg.api.stations + '?' + query({ fields: 'compact', limit: 10000, lang: cfg.lang });
+    getJSON(url).then(function (fc) {
+      var markers = fc.features.map(function (f) {
+        var c = f.geometry.coordinates, p = f.properties;
+        var m = L.marker(toDisplay(c[0], c[1]), { icon: p.open_now ? openIcon : closedIcon, title: p.name, keyboard: false });
+        m.on('click', function () { openStation(p.id, m.getLatLng(), m); });
+        markersById[p.id] = m;
+        return m;
+      });
+      cluster.addLayers(markers);
+      cluster.addTo(map);
+      noteDemo(fc.features);
+      document.body.setAttribute('data-stations-loaded', String(markers.length));
+    }).catch(function () { setStatus(S.stations_error, true); });
+  }
+
+  /* ------------------------------------------------------------------ finder */
+  function selectedServices() {
+    return Array.prototype.map.call(document.querySelectorAll('#filters input[name=service]:checked'), function (i) { return i.value; });
+  }
+
+  function setOrigin(lon, lat, label, kind) {
+    state.origin = { lon: lon, lat: lat, label: label, kind: kind };
+    if (map) {
+      var ll = toDisplay(lon, lat);
+      if (!meMarker) {
+        meMarker = L.marker(ll, { icon: L.divIcon({ className: 'yz-me', iconSize: [16, 16] }), zIndexOffset: 1000, keyboard: false, interactive: false });
+        meMarker.addTo(map);
+      } else {
+        meMarker.setLatLng(ll);
+      }
+    }
+    runQuery();
+  }
+
+  function renderResults(fc) {
+    var list = $('results');
+    list.textContent = '';
+    if (hitsLayer) { hitsLayer.clearLayers(); } else if (map) { hitsLayer = L.layerGroup().addTo(map); }
+    var feats = fc.features;
+    var title = $('results-title');
+    var o = state.origin;
+    title.textContent = o.kind === 'me' ? S.from_me : (o.kind === 'place' ? fmt(S.from_place, { place: o.label }) : S.from_here);
+    title.hidden = false;
+    if (!feats.length) {
+      setStatus(S.nothing_at_all, true);
+      document.body.setAttribute('data-results', '0');
+      return;
+    }
+    if (feats[0].properties.distance_m > cfg.reach_km * 1000) {
+      setStatus(fmt(S.nothing_within, { km: cfg.reach_km, dist: formatDistance(feats[0].properties.distance_m) }), true);
+      feats = feats.slice(0, 1);
+    } else {
+      setStatus('', false);
+    }
+    noteDemo(feats);
+    var bounds = map ? L.latLngBounds([toDisplay(o.lon, o.lat)]) : null;
+    feats.forEach(function (f, i) {
+      var p = f.properties, c = f.geometry.coordinates;
+      var li = el('li', { class: 'result', 'data-id': p.id, 'data-distance-m': String(p.distance_m),
+                          'data-services': (p.services || []).join(' '), 'data-open': p.open_now ? '1' : '0' });
+      var h = el('h3', {}, [el('span', { class: 'rank', text: String(i + 1) }), el('span', { class: 'name', text: p.name })]);
+      li.appendChild(h);
+      var dist = el('p', { class: 'dist' }, [formatDistance(p.distance_m),
+        el('span', { class: 'walk', text: fmt(S.walk, { n: p.walk_min || walkMinutes(p.distance_m) }) }), ' ', openBadge(p)]);
+      if (p.demo) { dist.appendChild(document.createTextNode(' ')); dist.appendChild(el('span', { class: 'badge demo', text: S.demo_station })); }
+      li.appendChild(dist);
+      if (p.address) { li.appendChild(el('p', { class: 'addr', text: p.address })); }
+      li.appendChild(el('p', { class: 'addr hours' }, [icon('clock'), ' ', p.hours_text || p.opening_hours || '']));
+      li.appendChild(servicesList(p));
+      var actions = navLinks(p);
+      if (map) {
+        var ll = toDisplay(c[0], c[1]);
+        bounds.extend(ll);
+        var hm = L.marker(ll, { icon: L.divIcon({ className: 'yz-pin hit', html: String(i + 1), iconSize: [22, 22] }),
+                                zIndexOffset: 900, keyboard: false, title: p.name });
+        hm.on('click', function () { openStation(p.id, ll, hm); });
+        hitsLayer.addLayer(hm);
+        var show = el('button', { type: 'button', class: 'show-on-map' }, [S.show_on_map]);
+        show.addEventListener('click', function () {
+          map.setView(ll, Math.max(map.getZoom(), 16));
+          openStation(p.id, ll, hm);
+          $('map-pane').scrollIntoView({ behavior: 'smooth', block: 'start' });
+        });
+        actions.insertBefore(show, actions.firstChild);
+      }
+      li.appendChild(actions);
+      list.appendChild(li);
+    });
+    if (map && bounds) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16 }); }
+    document.body.setAttribute('data-results', String(feats.length));
+  }
+
+  function runQuery() {
+    var o = state.origin;
+    if (!o) { return; }
+    var seq = ++state.seq;
+    setStatus(S.loading, false);
+    document.body.setAttribute('data-results', 'loading');
+    var params = { lat: o.lat.toFixed(6), lon: o.lon.toFixed(6), k: cfg.k, service: selectedServices(),
+                   open_now: $('filter-open').checked ? '1' : '', lang: cfg.lang };
+    getJSON(cfg.api.nearest + '?' + query(params)).then(function (fc) {
+      if (seq !== state.seq) { return; }
+      renderResults(fc);
+    }).catch(function () {
+      if (seq === state.seq) { setStatus(S.nearest_error, true); document.body.setAttribute('data-results', 'error'); }
+    });
+  }
+
+  function locate() {
+    if (!navigator.geolocation) { setStatus(S.geo_unsupported, true); return; }
+    setStatus(S.locating, false);
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      setOrigin(pos.coords.longitude, pos.coords.latitude, S.my_location, 'me');
+    }, function (err) {
+      setStatus(err && err.code === 1 ? S.geo_denied : S.geo_unavailable, true);
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
+  /* ------------------------------------------------------------------ place search */
+  var placeTimer = null, placeSeq = 0, lastPlaces = [];
+  function placeLabel(p) { return p.label || p.name_zh || p.name || p.name_en || ''; }
+  function placeSub(p) {
+    var parts = [];
+    var other = cfg.lang === 'en' ? p.name_zh : p.name_en;
+    if (other && other !== placeLabel(p)) { parts.push(other); }
+    var parent = cfg.lang === 'en' ? (p.prefecture_en || p.parent_en) : (p.prefecture_zh || p.parent_zh);
+    if (parent && parent !== placeLabel(p)) { parts.push(parent); }
+    return parts.join(' · ');
+  }
+  function choosePlace(p) {
+    var box = $('place-suggestions');
+    box.hidden = true;
+    box.textContent = '';
+    $('place-input').value = placeLabel(p);
+    var lon = Number(p.lon !== undefined ? p.lon : p.longitude), lat = Number(p.lat !== undefined ? p.lat : p.latitude);
+    setOrigin(lon, lat, placeLabel(p), 'place');
+  }
+  function showPlaces(places) {
+    var box = $('place-suggestions');
+    box.textContent = '';
+    lastPlaces = places;
+    if (!places.length) {
+      box.appendChild(el('li', { class: 'none' }, [el('span', { class: 'sub', text: S.no_places })]));
+      box.hidden = false;
+      return;
+    }
+    places.forEach(function (p) {
+      var b = el('button', { type: 'button' }, [placeLabel(p), el('span', { class: 'sub', text: placeSub(p) })]);
+      b.addEventListener('click', function () { choosePlace(p); });
+      box.appendChild(el('li', {}, [b]));
+    });
+    box.hidden = false;
+  }
+  function searchPlaces(q) {
+    var seq = ++placeSeq;
+    return getJSON(cfg.api.places + '?' + query({ q: q, limit: 8, lang: cfg.lang })).then(function (r) {
+      if (seq === placeSeq) { showPlaces(r.places || []); }
+      return r.places || [];
+    }).catch(function () { if (seq === placeSeq) { setStatus(S.places_error, true); } return []; });
+  }
+
+  /* ------------------------------------------------------------------ wiring */
+  $('locate-btn').addEventListener('click', locate);
+  $('place-input').addEventListener('input', function (e) {
+    var q = e.target.value.trim();
+    clearTimeout(placeTimer);
+    if (!q) { $('place-suggestions').hidden = true; return; }
+    placeTimer = setTimeout(function () { searchPlaces(q); }, 250);
+  });
+  $('place-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var q = $('place-input').value.trim();
+    if (!q) { return; }
+    clearTimeout(placeTimer);
+    searchPlaces(q).then(function (places) { if (places.length) { choosePlace(places[0]); } });
+  });
+  $('filters').addEventListener('change', runQuery);
+  if (map) {
+    map.on('click', function (e) {
+      var w = fromDisplay(e.latlng);
+      setOrigin(w.lon, w.lat, S.chosen_point, 'point');
+    });
+    loadOutlines();
+    loadStations();
+  }
+  document.body.setAttribute('data-ready', '1');
+}());
