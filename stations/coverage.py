@@ -614,7 +614,7 @@ def export_table(table: pd.DataFrame, out, fmt: str | None = None, geography: Ge
 
 
 def _write_vector(gdf: gpd.GeoDataFrame, out: Path, fmt: str, layer: str) -> None:
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
     if tmp.exists():
         tmp.unlink()
     if fmt == "geojson":
