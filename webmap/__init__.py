@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 BLUEPRINTS: list[str] = [
     "webmap.views:bp",
     "webmap.api:bp",
+    "webmap.planner:bp",
 ]
 
 _COMPRESSIBLE = {
