@@ -50,7 +50,7 @@ def fixture_stations() -> pd.DataFrame:
             "phone": f"0871-00{i:05d}", "status": "temp_closed" if i % 11 == 5 else "open",
             "source": "synthetic-demo", "updated_at": "2026-11-29T00:00:00+00:00",
         })
-    lon, lat, _ = GEOD.fwd(KUNMING[0], KUNMING[1], 30, 400)
+    lon, lat, _ = GEOD.fwd(KUNMING[0], KUNMING[1], 30, 30)
     rows.append({
         "id": HOSTILE_ID, "name": HOSTILE_NAME, "address": "<script>alert('addr')</script>",
         "lon": round(lon, 6), "lat": round(lat, 6), "prefecture_adcode": "530100", "county_adcode": "530102",

@@ -514,6 +514,20 @@ def outline_geojson(level: str) -> bytes:
     return body
 
 
+def outlines_available() -> list[str]:
+    """The outline levels this installation can serve (stations.geo importable and its file present)."""
+    import importlib.util
+
+    from stations import config
+
+    try:
+        if importlib.util.find_spec("stations.geo") is None:
+            return []
+    except (ImportError, ValueError):
+        return []
+    return [level for level in OUTLINE_LEVELS if (config.data_dir() / f"{level}.geojson").exists()]
+
+
 @bp.get("/outlines/<level>")
 def outlines(level: str):
     """Province / prefecture / county outlines, simplified for the web (~100 m), cached."""

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 
 from stations.schema import SERVICES
+from webmap.api import outlines_available
 from webmap.i18n import lang, pick
 from webmap.maps import build_map, render_parts, tile_config
 
@@ -108,6 +109,7 @@ def finder():
             "places": url_for("api.places"),
             "outlines": url_for("api.outlines", level="__LEVEL__"),
         },
+        "outline_levels": outlines_available(),
         "icons": asset_url("icons.svg"),
         "services": {k: pick(v) for k, v in SERVICES.items()},
         "strings": js_strings(),

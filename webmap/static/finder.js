@@ -211,7 +211,9 @@
         else if (map.hasLayer(layer)) { map.removeLayer(layer); }
       });
     }
-    ['province', 'counties', 'prefectures'].forEach(function (level) {
+    ['province', 'counties', 'prefectures'].filter(function (level) {
+      return (cfg.outline_levels || []).indexOf(level) >= 0;
+    }).forEach(function (level) {
       getJSON(cfg.api.outlines.replace('__LEVEL__', level)).then(function (gj) {
         var style = styles[level];
         style.className = 'yz-outline yz-outline-' + level;
