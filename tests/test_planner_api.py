@@ -1,0 +1,207 @@
+"""The planner blueprint: /api/coverage, /api/gaps, downloads, the page, OpenAPI, bad parameters."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Geod
+
+GEOD = Geod(ellps="WGS84")
+LIJIANG = (100.2330, 26.8721)  # YN-T-LJ, open 24 h, the only station in 530702
+JINGHONG = (100.7979, 22.0017)  # YN-T-JH, open 24 h, in 532801
+
+
+def _demand():
+    """Six demand points: around 丽江 at 500 / 1500 / 3000 m and around 景洪 at 200 / 1200 m, plus one in
+    a county without stations (533401, 香格里拉). Workers 10, 20, 30, 40, 50, 60."""
+    pts = []
+    for (lon, lat), d in [(LIJIANG, 500), (LIJIANG, 1500), (LIJIANG, 3000), (JINGHONG, 200), (JINGHONG, 1200)]:
+        x, y, _ = GEOD.fwd(lon, lat, 0, d)
+        pts.append((x, y))
+    pts.append((99.7065, 27.8269))
+    from stations.demand import demand_from_points
+
+    lon = [p[0] for p in pts]
+    lat = [p[1] for p in pts]
+    return demand_from_points(lon, lat, [10, 20, 30, 40, 50, 60])
+
+
+@pytest.fixture()
+def planner_app(app):
+    app.config["PLANNER_DEMAND"] = _demand()
+    return app
+
+
+@pytest.fixture()
+def pc(planner_app):
+    return planner_app.test_client()
+
+
+def _rows(pc, **q):
+    r = pc.get("/api/coverage", query_string=q)
+    assert r.status_code == 200, r.data
+    return r.get_json()
+
+
+def test_coverage_rows_and_values(pc):
+    body = _rows(pc, by="county")
+    rows = {r["adcode"]: r for r in body["rows"]}
+    assert len(rows) == 129
+    for key in ("adcode", "name", "stations", "workers", "workers_covered", "covered_pct", "area_km2",
+                "area_covered_km2", "median_distance_m", "p90_distance_m", "stations_per_10k_urban"):
+        assert key in rows["530702"]
+    lj = rows["530702"]
+    assert lj["workers"] == 60 and lj["workers_covered"] == 10
+    assert lj["stations"] == 1
+    # 10 @500, 20 @1500, 30 @3000: half of 60 (30) is reached at 1500 m (the lower weighted median)
+    assert lj["median_distance_m"] == pytest.approx(1500, abs=1)
+    assert lj["p90_distance_m"] == pytest.approx(3000, abs=1)
+    jh = rows["532801"]
+    assert jh["workers"] == 90 and jh["workers_covered"] == 40
+    assert rows["533401"]["workers"] == 60 and rows["533401"]["workers_covered"] == 0
+    assert body["summary"]["workers"] == 210 and body["summary"]["workers_covered"] == 50
+    assert body["radius"] == 1000 and body["hour"] is None
+
+
+def test_radius_changes_result(pc):
+    assert _rows(pc, radius=2000)["summary"]["workers_covered"] == 10 + 20 + 40 + 50
+    assert _rows(pc, radius=1000, rural_radius=5000)["summary"]["workers_covered"] >= 50
+
+
+def test_levels_add_up(pc):
+    prov = _rows(pc, by="province")["rows"]
+    pref = _rows(pc, by="prefecture")["rows"]
+    cty = _rows(pc, by="county")["rows"]
+    assert len(prov) == 1 and len(pref) == 16
+    for col in ("stations", "workers", "workers_covered"):
+        assert prov[0][col] == pytest.approx(sum(r[col] for r in pref))
+        for p in pref:
+            assert p[col] == pytest.approx(sum(r[col] for r in cty if r["parent_adcode"] == p["adcode"]))
+
+
+def test_hour_counts_only_stations_open_then(pc):
+    day = _rows(pc)
+    night = _rows(pc, hour=3)
+    assert night["stations_active"] < day["stations_active"]
+    # 丽江 and 景洪 stations are 24 h: their coverage does not change at night
+    assert night["summary"]["workers_covered"] == day["summary"]["workers_covered"]
+    assert night["hour"] == 3
+
+
+def test_gaps_geojson(pc):
+    r = pc.get("/api/gaps", query_string={"radius": 1000, "limit": 10})
+    assert r.status_code == 200
+    assert r.mimetype == "application/geo+json"
+    gj = r.get_json()
+    feats = gj["features"]
+    w = [f["properties"]["uncovered_workers"] for f in feats]
+    assert w == sorted(w, reverse=True)
+    assert sum(w) == pytest.approx(160)
+    top = feats[0]["properties"]
+    assert top["county_adcode"] == "533401" and top["uncovered_workers"] == 60
+    assert top["nearest_station_m"] > 100_000
+    lj = [f["properties"] for f in feats if f["properties"]["county_adcode"] == "530702"]
+    assert sorted(p["nearest_station_m"] for p in lj) == pytest.approx([1500, 3000], abs=1)
+    assert pc.get("/api/gaps?limit=1").get_json()["features"].__len__() == 1
+
+
+@pytest.mark.parametrize(
+    "url, parameter",
+    [
+        ("/api/coverage?radius=abc", "radius"),
+        ("/api/coverage?radius=0", "radius"),
+        ("/api/coverage?radius=1e9", "radius"),
+        ("/api/coverage?radius=nan", "radius"),
+        ("/api/coverage?hour=24", "hour"),
+        ("/api/coverage?hour=-1", "hour"),
+        ("/api/coverage?hour=x", "hour"),
+        ("/api/coverage?by=city", "by"),
+        ("/api/coverage?radius=1000&radius=2000", "radius"),
+        ("/api/coverage?rural_radius=-5", "rural_radius"),
+        ("/api/coverage?weekday=7", "weekday"),
+        ("/api/gaps?limit=0", "limit"),
+        ("/api/gaps?limit=many", "limit"),
+        ("/api/gaps?hour=12.5", "hour"),
+        ("/planner/download/coverage.shp", "format"),
+        ("/planner/download/stations.csv", "what"),
+    ],
+)
+def test_bad_parameters(pc, url, parameter):
+    r = pc.get(url)
+    assert r.status_code == 400
+    err = r.get_json()["error"]
+    assert err["parameter"] == parameter
+    assert parameter.split("_")[0] in err["message"] or err["message"]
+
+
+def test_results_cached_per_radius_and_hour(planner_app, pc):
+    _rows(pc, radius=1000)
+    _rows(pc, radius=1000, by="prefecture")
+    from webmap import get_store
+
+    snap = get_store(planner_app).snapshot()
+    keys = [k for k in snap._cache if k[0] == "planner"]
+    assert keys == [("planner", 1000.0, None, None, 2)]
+    _rows(pc, radius=1500, hour=22)
+    assert ("planner", 1500.0, None, 22, 2) in snap._cache
+
+
+def test_downloads(pc):
+    r = pc.get("/planner/download/coverage.csv?by=prefecture")
+    assert r.status_code == 200
+    assert r.data.startswith(b"\xef\xbb\xbf")
+    assert "attachment" in r.headers["Content-Disposition"]
+    df = pd.read_csv(io.BytesIO(r.data), encoding="utf-8-sig", dtype={"adcode": str})
+    assert len(df) == 16 and "昆明市" in set(df["name"])
+    x = pd.read_excel(io.BytesIO(pc.get("/planner/download/coverage.xlsx").data))
+    assert len(x) == 129
+    gj = json.loads(pc.get("/planner/download/coverage.geojson?by=prefecture").data)
+    assert len(gj["features"]) == 16
+    g = pc.get("/planner/download/gaps.gpkg?radius=1000")
+    assert g.status_code == 200 and g.data[:16] == b"SQLite format 3\x00"
+    gaps = json.loads(pc.get("/planner/download/gaps.geojson").data)
+    assert gaps["features"][0]["properties"]["uncovered_workers"] == 60
+    assert pc.get("/planner/download/gaps.csv").data.startswith(b"\xef\xbb\xbf")
+
+
+def test_layers(pc):
+    layer = pc.get("/api/coverage/layer?radius=1000").get_json()
+    assert layer["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    heat = pc.get("/api/coverage/demand").get_json()
+    assert sum(p[2] for p in heat["points"]) == pytest.approx(210, abs=0.5)
+    counties = pc.get("/api/coverage/counties").get_json()
+    assert len(counties["features"]) == 129
+
+
+def test_page_languages_and_local_assets(pc):
+    zh = pc.get("/planner")
+    assert zh.status_code == 200
+    html = zh.get_data(as_text=True)
+    assert "驿站覆盖规划" in html and "服务半径" in html
+    en = pc.get("/planner?lang=en").get_data(as_text=True)
+    assert "Coverage planner" in en and "Service radius (m)" in en
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert not re.match(r"^(https?:)?//", url), url
+
+
+def test_openapi_documents_planner(pc):
+    doc = pc.get("/api/openapi.json").get_json()
+    assert "/api/coverage" in doc["paths"] and "/api/gaps" in doc["paths"]
+    names = [p["name"] for p in doc["paths"]["/api/coverage"]["get"]["parameters"]]
+    assert {"radius", "hour", "by"} <= set(names)
+
+
+def test_default_demand_model(app):
+    """With the bundled demand model: about a million workers, province = sum of prefectures."""
+    c = app.test_client()
+    prov = c.get("/api/coverage?by=province").get_json()["rows"][0]
+    pref = c.get("/api/coverage?by=prefecture").get_json()["rows"]
+    assert prov["workers"] == pytest.approx(1_000_000, rel=1e-6)
+    assert prov["workers_covered"] == pytest.approx(sum(r["workers_covered"] for r in pref), abs=16)
+    assert 0 < prov["covered_pct"] < 100
