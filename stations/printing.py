@@ -31,9 +31,11 @@ Environment: ``YIZHAN_PRODUCER`` (the producer line, default ``云南省总工�
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import re
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ import numpy as np
 import pandas as pd
 
 from .schema import DEMO_SOURCE, STATUSES
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # the subsetter logs every table at INFO
 
 # --------------------------------------------------------------------------------------------------------
 # Vocabulary and validation
@@ -78,7 +82,16 @@ DEMO_NOTE = "示例数据 / demo data (synthetic)：驿站点位为合成示例�
 
 
 class PrintError(ValueError):
-    """A bad argument for a map sheet or the atlas (unknown area, paper, orientation, layer ...)."""
+    """A bad argument for a map sheet or the atlas (unknown area, paper, orientation, layer ...).
+
+    ``param`` names the offending parameter (``area``, ``paper``, ``orientation``, ``layers``, ``radius``,
+    ``dpi``, ``out``); the message starts with it.
+    """
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        head = message.split(":", 1)[0]
+        self.param = param or (head if ":" in message and head.isidentifier() else None)
 
 
 class CJKFontError(RuntimeError):
@@ -360,6 +373,7 @@ def _font_context():
             "axes.unicode_minus": False,
             "svg.fonttype": "none",
             "pdf.compression": 6,
+            "hatch.linewidth": 0.35,
         }
     ):
         yield fonts
@@ -467,6 +481,7 @@ class Context:
             from .registry import Registry
 
             self._stations = Registry().load()
+        self._stations = _with_adcodes(self._stations, self.geo)
         return self._stations
 
     def analysis(self, radius: float, layers: Sequence[str]) -> AnalysisLayers:
@@ -475,6 +490,25 @@ class Context:
         if key not in self._analysis:
             self._analysis[key] = self._analysis_provider(self.stations, radius, wanted)
         return self._analysis[key]
+
+
+def _with_adcodes(stations, geo: Geography):
+    """Stations with ``prefecture_adcode`` / ``county_adcode`` (derived by spatial join when missing)."""
+    import geopandas as gpd
+
+    if not isinstance(stations, gpd.GeoDataFrame):
+        stations = gpd.GeoDataFrame(stations, geometry=gpd.points_from_xy(stations["lon"], stations["lat"]), crs="EPSG:4326")
+    if stations.crs is None:
+        stations = stations.set_crs("EPSG:4326")
+    if "county_adcode" in stations and "prefecture_adcode" in stations:
+        return stations
+    from . import geo as geo_mod
+
+    stations = stations.copy()
+    codes = geo_mod.locate_counties(stations.geometry.x.to_numpy(), stations.geometry.y.to_numpy())
+    stations["county_adcode"] = [str(c) if c else "" for c in codes]
+    stations["prefecture_adcode"] = [geo.county_prefecture.get(str(c), "") if c else "" for c in codes]
+    return stations
 
 
 def compute_analysis(stations, radius: float, layers: Sequence[str]) -> AnalysisLayers:
@@ -503,16 +537,72 @@ def compute_analysis(stations, radius: float, layers: Sequence[str]) -> Analysis
 
 
 def _analysis_from_module(cov, stations, radius, layers, result: AnalysisLayers) -> AnalysisLayers:
-    """Adapter to :mod:`stations.coverage` (wired once its API is known); falls back to buffers."""
+    """Coverage layer, per-area table and gaps from :mod:`stations.coverage`; recommended sites from
+    :mod:`stations.siting` when it exists. Any part that fails leaves a note instead of failing the sheet."""
+    try:
+        res = cov.compute_coverage(stations, radius=float(radius))
+    except Exception as exc:  # e.g. the demand model cannot be built here
+        result.notes.append(f"覆盖率计算不可用（{type(exc).__name__}）")
+        if "coverage" in layers:
+            result.coverage = _buffer_coverage(stations, radius)
+            result.coverage_source = "buffers"
+        if "gaps" in layers:
+            result.notes.append("覆盖缺口图层不可用")
+        if "recommended" in layers:
+            result.notes.append("建议新增站点图层不可用")
+        return result
+    try:
+        tables = [cov.coverage_table(res, by=level) for level in ("province", "prefecture", "county")]
+        result.table = pd.concat(tables, ignore_index=True)
+        result.table["adcode"] = result.table["adcode"].astype(str)
+    except Exception as exc:
+        result.notes.append(f"覆盖率统计不可用（{type(exc).__name__}）")
     if "coverage" in layers:
-        result.coverage = _buffer_coverage(stations, radius)
-        result.coverage_source = "buffers"
+        try:
+            result.coverage = cov.coverage_layer(res)
+            result.coverage_source = "stations.coverage"
+        except Exception:
+            result.coverage = _buffer_coverage(stations, radius)
+            result.coverage_source = "buffers"
     if "gaps" in layers:
-        result.notes.append("覆盖缺口图层不可用")
+        try:
+            result.gaps = cov.find_gaps(res)
+        except Exception as exc:
+            result.notes.append(f"覆盖缺口图层不可用（{type(exc).__name__}）")
     if "recommended" in layers:
-        result.notes.append("建议新增站点图层不可用")
-    result.notes.append("覆盖率未计算")
+        result.recommended = _recommended(stations, res, radius, result)
     return result
+
+
+def _recommended(stations, coverage_result, radius, result: AnalysisLayers):
+    """Recommended new sites (points, EPSG:4326) from :mod:`stations.siting`, or None with a note."""
+    import geopandas as gpd
+
+    try:
+        from . import siting  # type: ignore[attr-defined]
+    except Exception:
+        result.notes.append("建议新增站点图层不可用（选址模块未安装）")
+        return None
+    for name in ("recommend", "recommend_sites", "recommendations", "maximal_covering", "mclp"):
+        fn = getattr(siting, name, None)
+        if fn is None:
+            continue
+        try:
+            out = fn(stations, radius=float(radius))
+        except TypeError:
+            try:
+                out = fn(coverage_result)
+            except Exception:
+                continue
+        except Exception:
+            continue
+        frame = getattr(out, "sites", out)
+        if isinstance(frame, gpd.GeoDataFrame):
+            return frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
+        if isinstance(frame, pd.DataFrame) and {"lon", "lat"} <= set(frame.columns):
+            return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+    result.notes.append("建议新增站点图层不可用")
+    return None
 
 
 def _buffer_coverage(stations, radius: float):
@@ -534,6 +624,8 @@ def _buffer_coverage(stations, radius: float):
 # --------------------------------------------------------------------------------------------------------
 
 MM = 1 / 25.4  # inches per mm
+#: matplotlib rcParams are process-global: one sheet is drawn at a time (web server threads)
+_RENDER_LOCK = threading.RLock()
 
 
 @dataclass
@@ -820,6 +912,24 @@ def _area_stations(stations, adcode: str, level: str):
     return stations[stations[column].astype(str) == adcode]
 
 
+def _in_area(frame, adcode: str, level: str) -> pd.Series:
+    """Rows of an analysis layer (with county/prefecture adcode columns) that belong to the area."""
+    if level == "province":
+        return pd.Series(True, index=frame.index)
+    column = "prefecture_adcode" if level == "prefecture" else "county_adcode"
+    if column not in frame:
+        return pd.Series(True, index=frame.index)
+    return frame[column].astype(str) == adcode
+
+
+def _top_gaps(analysis: AnalysisLayers, adcode: str, level: str, n: int):
+    gaps = analysis.gaps
+    if gaps is None or not len(gaps) or "uncovered_workers" not in gaps:
+        return None
+    sel = gaps[_in_area(gaps, adcode, level)]
+    return sel.sort_values("uncovered_workers", ascending=False).head(n)
+
+
 def _covered_pct(analysis: AnalysisLayers, adcode: str) -> float | None:
     table = analysis.table
     if table is None or "adcode" not in table or "covered_pct" not in table:
@@ -944,7 +1054,12 @@ def build_sheet(
     if "gaps" in req.layers and analysis.gaps is not None and len(analysis.gaps):
         gaps = clip(analysis.gaps)
         if gaps is not None and len(gaps):
-            gaps.plot(ax=ax, facecolor="#fdd0a2", edgecolor="#d94801", hatch="////", linewidth=0.4 * f, alpha=0.8, zorder=3.5)
+            gaps_in = _in_area(gaps, req.area, level)
+            for inside in (False, True):
+                part = gaps[gaps_in == inside]
+                if len(part):
+                    part.plot(ax=ax, facecolor=(0.99, 0.55, 0.24, 0.28 if inside else 0.12), edgecolor=(0.85, 0.28, 0.0, 1.0 if inside else 0.4),
+                              hatch="////" if inside else None, linewidth=0.45 * f, zorder=3.5)
 
     county_lw = (0.25 if level == "province" else 0.5) * f
     pref_lw = (0.7 if level == "province" else 1.0) * f
@@ -974,6 +1089,8 @@ def build_sheet(
             if sel.empty:
                 continue
             kw = dict(marker=marker, s=(size_pt * factor) ** 2, zorder=z + 2, linewidths=0.35 * f if marker != "x" else 0.6 * f)
+            if level == "province" and marker != "x":
+                edge = face if face != "#ffffff" else edge
             if not inside:
                 kw["alpha"] = 0.35
             if marker == "x":
@@ -1040,8 +1157,18 @@ def build_sheet(
             p = label_point(geom)
             placer.place(p.x, p.y, row["name_zh"], fontsize=8.5 * f, color="#8a8a8a", path_effects=halo, zorder=18)
 
+    # ---- the largest gaps of the area, numbered ----------------------------------------------------------
+    top_gaps = _top_gaps(analysis, req.area, level, 10 if level == "province" else 5)
+    if "gaps" in req.layers and top_gaps is not None and len(top_gaps):
+        pts = top_gaps.to_crs(crs)
+        for i, (_, row) in enumerate(pts.iterrows(), start=1):
+            p = label_point(row.geometry)
+            placer.place(p.x, p.y, str(i), offsets_pt=(0, 8, 12), required=True, fontsize=6.5 * f, color="white", zorder=22,
+                         bbox=dict(boxstyle="circle,pad=0.25", fc="#d94801", ec="white", lw=0.6), **bold)
+
     # ---- legend ----------------------------------------------------------------------------------------
-    _draw_legend(fig, lay, req, level, counts, analysis, f, bold)
+    towns_drawn = level == "county" and any(t.get_zorder() == 15 for t in ax.lines)
+    _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn)
 
     # ---- statistics ------------------------------------------------------------------------------------
     covered = _covered_pct(analysis, req.area)
@@ -1205,7 +1332,7 @@ def _draw_north_arrow(ax, angle_deg, f, bold):
     return panel
 
 
-def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis: AnalysisLayers):
+def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis: AnalysisLayers, towns_drawn: bool = False):
     """Legend rows: (kind, style, text) with kind in header | marker | patch | line."""
     rows: list[tuple[str, dict, str]] = []
     if "stations" in req.layers:
@@ -1216,7 +1343,7 @@ def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis
     if "coverage" in req.layers and analysis.coverage is not None:
         layer_rows.append(("patch", dict(fc="#41ab5d", alpha=0.35, ec="#238b45"), f"服务范围（半径 {req.radius:g} 米）"))
     if "gaps" in req.layers and analysis.gaps is not None:
-        layer_rows.append(("patch", dict(fc="#fdd0a2", ec="#d94801", hatch="////"), "覆盖缺口"))
+        layer_rows.append(("patch", dict(fc=(0.99, 0.55, 0.24, 0.28), ec="#d94801", hatch="////"), "覆盖缺口（编号为本区域最大者）"))
     if "recommended" in req.layers and analysis.recommended is not None:
         layer_rows.append(("marker", dict(marker="*", face="#2166ac", edge="white", factor=1.6), "建议新增站点"))
     if layer_rows:
@@ -1229,12 +1356,12 @@ def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis
         rows.append(("line", dict(color="#9a9a9a", lw=0.6, ls="-" if level == "province" else (0, (3, 1.5))), "县（市、区）界"))
     if level != "province":
         rows.append(("line", dict(color="#b2182b", lw=1.3), "本图区域范围"))
-    if level == "county":
+    if towns_drawn:
         rows.append(("marker", dict(marker="s", face="#444444", edge="#444444", factor=0.6), "乡镇、集镇（GeoNames）"))
     return rows
 
 
-def _draw_legend(fig, lay, req, level, counts, analysis, f, bold):
+def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=False):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Rectangle
 
@@ -1243,12 +1370,12 @@ def _draw_legend(fig, lay, req, level, counts, analysis, f, bold):
     ax.set_xlim(0, lay.legend[2])
     ax.set_ylim(0, lay.legend[3])
     _box(ax, f)
-    rows = _legend_rows(req, level, counts, analysis)
+    rows = _legend_rows(req, level, counts, analysis, towns_drawn)
     w_mm, h_mm = lay.legend[2], lay.legend[3]
     top = h_mm - 3.8 * f
     ax.text(2.5 * f, top, "图例", ha="left", va="center", fontsize=9 * f, **bold)
     top -= 5.2 * f
-    avail = top - 1.0 * f
+    avail = top - 2.6 * f
     step = min(3.9 * f, avail / max(len(rows) - 1, 1))
     fs = min(7.0 * f, step / 0.3528 / 1.45)
     for i, (kind, style, text) in enumerate(rows):
@@ -1302,10 +1429,23 @@ def _draw_stats(fig, lay, req, level, area_st, counts, covered, ctx: Context, f,
         rows.append(("常住人口（2020）", f"{pop / 10000:,.1f} 万人"))
         rows.append(("每十万人开放驿站", f"{n_open / pop * 100000:.1f} 个"))
     radius_txt = f"{req.radius:g} 米"
+    trow = None
+    if analysis is not None and analysis.table is not None and "adcode" in analysis.table:
+        match = analysis.table[analysis.table["adcode"].astype(str) == req.area]
+        trow = match.iloc[0] if len(match) else None
+    if trow is not None and "workers" in trow and pd.notna(trow["workers"]):
+        rows.append(("户外劳动者（模型估算）", f"{_fmt_int(trow['workers'])} 人"))
     if covered is not None:
         rows.append((f"户外劳动者覆盖率（{radius_txt}）", f"{covered:.1f}%"))
     else:
         rows.append((f"户外劳动者覆盖率（{radius_txt}）", "未计算"))
+    if "gaps" in req.layers:
+        top = _top_gaps(analysis, req.area, level, 3)
+        if top is not None and len(top):
+            rows.append(("最大覆盖缺口（未覆盖劳动者）", ""))
+            for i, (_, g) in enumerate(top.iterrows(), start=1):
+                where = geo.county_names.get(str(g.get("county_adcode", "")), "")
+                rows.append((f"  {i}. {where}", f"约 {_fmt_int(g['uncovered_workers'])} 人"))
     title_fs = 9 * f
     fs = 7.2 * f
     avail_mm = lay.stats[3] - 8 * f
@@ -1416,7 +1556,7 @@ def make_sheet(
         raise PrintError("out: no output file given (a .pdf or .png path)")
     kind = _format_for(out, fmt)
     ctx = context or Context(stations=stations)
-    with _font_context():
+    with _RENDER_LOCK, _font_context():
         fig, info = build_sheet(req, ctx, print_date=print_date)
         fig.savefig(out, format=kind, dpi=dpi_v if kind == "png" else 100, metadata=_metadata(info.title, kind))
     return info
@@ -1573,7 +1713,7 @@ def make_atlas(
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="页", desc="atlas")
-    with _font_context():
+    with _RENDER_LOCK, _font_context():
         with PdfPages(out, metadata={**_metadata("云南省工会驿站分布图集", "pdf")}) as pdf:
             fig = _cover_page(paper_v, ctx, total, generated, radius_v, layers_v)
             pdf.savefig(fig)

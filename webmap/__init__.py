@@ -37,6 +37,7 @@ BLUEPRINTS: list[str] = [
     "webmap.views:bp",
     "webmap.api:bp",
     "webmap.planner:bp",
+    "webmap.print_views:bp",
 ]
 
 _COMPRESSIBLE = {

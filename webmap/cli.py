@@ -195,5 +195,10 @@ def serve(host, port, threads):
     waitress_serve(app, host=host, port=port, threads=threads, ident="yizhan")
 
 
+from webmap.cli_print import atlas_cmd, print_cmd  # noqa: E402  (issue 6: map sheets and atlas)
+
+main.add_command(print_cmd)
+main.add_command(atlas_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

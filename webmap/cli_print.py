@@ -1,0 +1,90 @@
+"""``yizhan print`` (one map sheet, PDF or PNG) and ``yizhan atlas`` (the 17-page PDF atlas).
+
+Registered on the ``yizhan`` group in :mod:`webmap.cli` with ``main.add_command(print_cmd)`` and
+``main.add_command(atlas_cmd)``. Bad arguments print a precise message and exit with code 2 (no traceback);
+a machine without a CJK font or without a readable registry exits with code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+def _fail(message: str, code: int = 2):
+    click.secho(f"错误 / error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _run(fn):
+    """Call ``fn`` turning the library's errors into messages and exit codes."""
+    from stations.printing import CJKFontError, PrintError
+
+    try:
+        return fn()
+    except PrintError as exc:
+        _fail(str(exc), 2)
+    except CJKFontError as exc:
+        _fail(str(exc), 1)
+    except (OSError, RuntimeError, ValueError) as exc:
+        _fail(f"{type(exc).__name__}: {exc}", 1)
+
+
+def _check_out(out: str, allowed: tuple[str, ...]) -> Path:
+    path = Path(out)
+    if path.suffix.lower() not in allowed:
+        _fail(f"--out: {out!r} must end in {' or '.join(allowed)}")
+    if path.parent and not path.parent.exists():
+        _fail(f"--out: the folder {str(path.parent)!r} does not exist")
+    return path
+
+
+@click.command("print")
+@click.option("--area", default="yunnan", show_default=True,
+              help="yunnan, a prefecture adcode (530100) or a county adcode (530102).")
+@click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
+@click.option("--orientation", default="portrait", show_default=True, help="portrait or landscape.")
+@click.option("--layers", default="outlines,stations,coverage", show_default=True,
+              help="Comma-separated: outlines, stations, coverage, gaps, recommended.")
+@click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")
+@click.option("--dpi", default="200", show_default=True, help="Resolution of a PNG (50-600).")
+@click.option("--out", required=True, help="Output file: .pdf (vector, fonts embedded) or .png.")
+def print_cmd(area, paper, orientation, layers, radius, dpi, out):
+    """Print one map sheet (打印工会驿站分布图) of the province, a prefecture or a county."""
+    from stations import printing
+
+    path = _check_out(out, (".pdf", ".png"))
+    req = _run(lambda: printing.validate(area, paper, orientation, layers, radius))
+    dpi_v = _run(lambda: printing.parse_dpi(dpi))
+    t0 = time.perf_counter()
+    info = _run(lambda: printing.make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, path, dpi=dpi_v))
+    size = path.stat().st_size
+    click.echo(
+        f"{info.title}: {path} ({size / 1024:.0f} KiB, {req.paper} {req.orientation}, "
+        f"1:{info.scale_denominator:,}, {info.stations} stations) in {time.perf_counter() - t0:.1f} s"
+    )
+    for note in info.notes:
+        click.echo(f"  注 / note: {note}")
+
+
+@click.command("atlas")
+@click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
+@click.option("--layers", default="outlines,stations,coverage", show_default=True,
+              help="Comma-separated: outlines, stations, coverage, gaps, recommended.")
+@click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")
+@click.option("--out", default="yunnan-atlas.pdf", show_default=True, help="Output PDF file.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def atlas_cmd(paper, layers, radius, out, no_progress):
+    """Print the atlas (工会驿站分布图集): a cover with the province map and the table of the 16
+    prefectures, then one sheet per prefecture."""
+    from stations import printing
+
+    path = _check_out(out, (".pdf",))
+    paper_v = _run(lambda: printing.parse_paper(paper))
+    layers_v = _run(lambda: printing.parse_layers(layers))
+    radius_v = _run(lambda: printing.parse_radius(radius))
+    info = _run(lambda: printing.make_atlas(paper_v, path, progress=not no_progress, layers=layers_v, radius=radius_v))
+    click.echo(f"atlas: {path} ({info.pages} pages, {path.stat().st_size / 1024 / 1024:.1f} MiB) in {info.seconds:.1f} s")

@@ -1,0 +1,111 @@
+"""Print pages: ``/print`` (a form) and ``/print/sheet.pdf`` / ``/print/sheet.png`` (the map sheet file).
+
+Query parameters of the sheet: ``area`` (yunnan | prefecture or county adcode), ``paper`` (A4 | A3),
+``orientation`` (portrait | landscape), ``layers`` (comma-separated, or repeated), ``radius`` (metres),
+``dpi`` (PNG only, 50-300). Bad input answers HTTP 400 with JSON ``{"error": ..., "parameter": ...}``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+
+from flask import Blueprint, jsonify, render_template, request, send_file
+
+from stations import printing
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("print_views", __name__)
+
+WEB_MAX_DPI = 300
+
+
+def _context():
+    """A printing context over the app's loaded stations, cached per registry snapshot."""
+    from webmap import get_store
+
+    snap = get_store().snapshot()
+    return snap.cached(("printing", "context"), lambda: printing.Context(stations=snap.gdf), size=64)
+
+
+def _bad(message: str, parameter: str | None, status: int = 400):
+    resp = jsonify({"error": message, "parameter": parameter})
+    resp.status_code = status
+    return resp
+
+
+def _areas():
+    geo = printing._geography()
+    prefs = sorted(geo.prefecture_names.items())
+    by_pref: dict[str, list[tuple[str, str]]] = {}
+    for code, name in sorted(geo.county_names.items()):
+        by_pref.setdefault(geo.county_prefecture.get(code, ""), []).append((code, name))
+    return [
+        {"adcode": code, "name": name, "counties": by_pref.get(code, [])}
+        for code, name in prefs
+    ]
+
+
+@bp.get("/print")
+def print_page():
+    try:
+        areas = _areas()
+        error = None
+    except Exception as exc:  # geography missing: the page still explains itself
+        areas, error = [], f"{type(exc).__name__}: {exc}"
+    return render_template(
+        "print.html",
+        areas=areas,
+        layers=printing.LAYERS,
+        default_layers=printing.DEFAULT_LAYERS,
+        papers=list(printing.PAPERS),
+        radius=int(printing.DEFAULT_RADIUS_M),
+        error=error,
+    )
+
+
+@bp.get("/print/sheet.<fmt>")
+def sheet(fmt: str):
+    fmt = fmt.lower()
+    if fmt not in ("pdf", "png"):
+        return _bad(f"format: unknown file type {fmt!r}; use sheet.pdf or sheet.png", "format", 404)
+    args = request.args
+    layers = args.getlist("layers")
+    layers_arg = ",".join(layers) if layers else None
+    try:
+        req = printing.validate(
+            args.get("area", "yunnan"),
+            args.get("paper", "A4"),
+            args.get("orientation", "portrait"),
+            layers_arg,
+            args.get("radius", printing.DEFAULT_RADIUS_M),
+        )
+        dpi = printing.parse_dpi(args.get("dpi", "150"))
+        if dpi > WEB_MAX_DPI:
+            raise printing.PrintError(f"dpi: {dpi} is out of range; give 50 to {WEB_MAX_DPI}")
+    except printing.PrintError as exc:
+        return _bad(str(exc), exc.param)
+    t0 = time.perf_counter()
+    buf = io.BytesIO()
+    try:
+        info = printing.make_sheet(
+            req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=_context()
+        )
+    except printing.CJKFontError as exc:
+        log.error("print: %s", exc)
+        return _bad(str(exc), None, 500)
+    log.info("print %s %s %s %s in %.2f s", req.area, req.paper, req.orientation, fmt, time.perf_counter() - t0)
+    buf.seek(0)
+    name = f"yizhan-{req.area}-{req.paper}-{req.orientation}.{fmt}"
+    resp = send_file(
+        buf,
+        mimetype="application/pdf" if fmt == "pdf" else "image/png",
+        as_attachment=args.get("download") == "1",
+        download_name=name,
+        max_age=0,
+    )
+    resp.headers["X-Sheet-Scale"] = f"1:{info.scale_denominator}"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
