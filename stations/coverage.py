@@ -512,14 +512,19 @@ def round_table(t: pd.DataFrame) -> pd.DataFrame:
 
 def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: float = 0.0, progress: Callable | None = None) -> gpd.GeoDataFrame:
     """Contiguous uncovered demand as polygons (unions of the H3 cells holding uncovered demand; cells are
-    contiguous when they share an edge), ranked by uncovered workers, largest first. Each gap carries
+    contiguous when they share an edge and lie in the same county, so a gap never straddles a county
+    border), ranked by uncovered workers, largest first. Each gap carries
     ``rank``, ``uncovered_workers``, ``cells``, ``area_km2``, ``county_adcode`` (the county holding most of
     its uncovered workers), ``prefecture_adcode``, ``nearest_station_m`` (geodesic distance from its
-    nearest demand point to the nearest active station), the nearest station id and the
-    worker-weighted centre (``lon``, ``lat``)."""
+    nearest demand point to the nearest active station), the nearest station id, the
+    worker-weighted centre (``lon``, ``lat``) and ``centre_station_m`` (its distance to the nearest active
+    station)."""
     d = result.demand
     un = d.loc[~d["covered"].to_numpy() & (d["workers"].to_numpy(float) > 0)]
-    cols = ["rank", "uncovered_workers", "cells", "area_km2", "county_adcode", "prefecture_adcode", "nearest_station_m", "nearest_station", "lon", "lat"]
+    cols = [
+        "rank", "uncovered_workers", "cells", "area_km2", "county_adcode", "prefecture_adcode", "nearest_station_m",
+        "nearest_station", "centre_station_m", "lon", "lat",
+    ]
     if un.empty:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs="EPSG:4326")
     cell_ids = un["h3"].to_numpy()
@@ -535,14 +540,20 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
             "st": un["nearest_station"].astype(object).to_numpy(),
         }
     )
-    cells = agg.groupby("h3", sort=True).agg(w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), dist=("dist", "min")).reset_index()
+    agg["county"] = agg["county"].where(agg["county"].notna(), "")
+    cells = (
+        agg.groupby("h3", sort=True)
+        .agg(w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), dist=("dist", "min"), county=("county", "first"))
+        .reset_index()
+    )
     index = {c: i for i, c in enumerate(cells["h3"])}
+    county_of = cells["county"].to_numpy()
     rows, cols_ = [], []
     it = cells["h3"]
     for i, c in enumerate(it):
         for nb in h3.grid_ring(c, 1):
             j = index.get(nb)
-            if j is not None:
+            if j is not None and county_of[j] == county_of[i]:  # gaps are split at county borders
                 rows.append(i)
                 cols_.append(j)
         if progress is not None and i % 2000 == 0:
@@ -555,7 +566,7 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
 
     g = cells.groupby("gap").agg(uncovered_workers=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), cells=("h3", "size"), nearest_station_m=("dist", "min"))
     # dominant county per gap
-    cw = agg.dropna(subset=["county"]).groupby(["gap", "county"])["w"].sum().reset_index()
+    cw = agg[agg["county"] != ""].groupby(["gap", "county"])["w"].sum().reset_index()
     cw = cw.sort_values(["gap", "w"], ascending=[True, False]).drop_duplicates("gap").set_index("gap")["county"]
     g["county_adcode"] = cw.reindex(g.index).to_numpy()
     g["prefecture_adcode"] = [None if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)[:4] + "00" for c in g["county_adcode"]]
@@ -563,6 +574,8 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
     g["nearest_station"] = nearest_id.reindex(g.index).to_numpy()
     g["lon"] = g["wx"] / g["uncovered_workers"]
     g["lat"] = g["wy"] / g["uncovered_workers"]
+    slon, slat = _lonlat(result.stations)
+    g["centre_station_m"] = nearest_station(g["lon"].to_numpy(), g["lat"].to_numpy(), slon, slat)[0]
     g = g[g["uncovered_workers"] > min_workers].sort_values(["uncovered_workers", "cells"], ascending=[False, False])
     if limit is not None:
         g = g.head(int(limit))
@@ -575,6 +588,7 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
     out["area_km2"] = out.geometry.to_crs(equal_area_crs()).area.to_numpy() / 1e6
     out["rank"] = np.arange(1, len(out) + 1)
     out["nearest_station_m"] = out["nearest_station_m"].replace(np.inf, np.nan)
+    out["centre_station_m"] = out["centre_station_m"].replace(np.inf, np.nan)
     return out[cols + ["geometry"]]
 
 

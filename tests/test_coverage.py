@@ -313,6 +313,11 @@ def test_gaps_are_contiguous_components():
     assert gaps["cells"].tolist() == [7, 1]
     assert gaps["uncovered_workers"].tolist() == [7.0, 3.0]
     assert gaps.geometry.iloc[0].geom_type == "Polygon"
+    # a county border splits a contiguous patch: the centre cell in another county is its own gap
+    demand.loc[demand["h3"] == origin, "county_adcode"] = "530103"
+    split = C.find_gaps(C.compute_coverage(stations, demand))
+    assert sorted(split["cells"].tolist()) == [1, 1, 6]
+    assert set(split["county_adcode"]) == {"530102", "530103"}
 
 
 def test_exports(tmp_path, fixture, geography):

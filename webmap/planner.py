@@ -289,7 +289,7 @@ def _gaps_geojson(g) -> dict:
     feats = []
     for rec, geom in zip(g[props].to_dict(orient="records"), g.geometry):
         p = {k: _clean(v) for k, v in rec.items()}
-        for k, nd in (("uncovered_workers", 1), ("nearest_station_m", 0), ("area_km2", 3), ("lon", 6), ("lat", 6)):
+        for k, nd in (("uncovered_workers", 1), ("nearest_station_m", 0), ("centre_station_m", 0), ("area_km2", 3), ("lon", 6), ("lat", 6)):
             if p.get(k) is not None:
                 p[k] = round(p[k], nd)
         feats.append({"type": "Feature", "properties": p, "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6)))})

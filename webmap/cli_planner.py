@@ -1,0 +1,142 @@
+"""``yizhan coverage`` and ``yizhan gaps``: the planner's coverage figures on the command line.
+
+    yizhan coverage --radius 1000 [--rural-radius 2000] [--hour 22] [--demand FILE] --by county --out coverage.xlsx
+    yizhan gaps [--radius 1000] [--hour 22] [--limit 100] --out gaps.gpkg
+
+Output formats follow the file suffix: .csv (UTF-8 with BOM), .xlsx, .geojson, .gpkg. Without ``--out`` the
+table (or the top gaps) is printed. Bad input gives a one-line message and exit status 1 or 2.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import click
+from tqdm import tqdm
+
+from stations import coverage as C
+
+RADIUS = click.option("--radius", type=click.FloatRange(50, 20000), default=C.DEFAULT_RADIUS_M, show_default=True,
+                      help="service radius in metres (for towns when --rural-radius is given)")
+RURAL = click.option("--rural-radius", type=click.FloatRange(50, 20000), default=None,
+                     help="service radius in metres for rural demand cells")
+HOUR = click.option("--hour", type=click.IntRange(0, 23), default=None,
+                    help="count only stations open at this hour (Asia/Shanghai)")
+WEEKDAY = click.option("--weekday", type=click.IntRange(0, 6), default=2, show_default=True,
+                       help="day of the week for --hour (0 = Monday)")
+DEMAND = click.option("--demand", "demand_file", type=click.Path(dir_okay=False), default=None,
+                      help="demand file (CSV lon/lat + weight, GeoJSON, GeoPackage, GeoTIFF) instead of the model")
+WEIGHT = click.option("--weight", default=None, help="weight column of --demand (default: detected)")
+
+
+class _Steps:
+    """A tqdm bar over named steps (shown on a terminal, quiet in pipes)."""
+
+    def __init__(self, total: int, desc: str):
+        self.bar = tqdm(total=total, desc=desc, unit="step", leave=False, disable=None)
+
+    @contextmanager
+    def step(self, name: str):
+        self.bar.set_postfix_str(name)
+        yield
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
+
+
+def _inputs(steps: _Steps, demand_file, weight, radius, rural, hour, weekday):
+    from stations.demand import DemandFileError, load_demand, load_demand_file
+    from stations.registry import Registry
+
+    with steps.step("registry"):
+        try:
+            stations = Registry().load()
+        except Exception as exc:
+            raise click.ClickException(f"cannot read the station registry: {exc}") from None
+    with steps.step("demand"):
+        try:
+            demand = load_demand_file(demand_file, weight=weight) if demand_file else load_demand()
+        except DemandFileError as exc:
+            raise click.ClickException(f"{demand_file}: {exc}") from None
+    with steps.step("coverage"):
+        spec = radius if rural is None else {"town": radius, "rural": rural, "default": radius}
+        result = C.compute_coverage(stations, demand, spec, hour, weekday)
+    return result
+
+
+def _check_out(out):
+    if out is None:
+        return
+    try:
+        C._format_of(__import__("pathlib").Path(out), None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out") from None
+
+
+@click.command("coverage")
+@RADIUS
+@RURAL
+@HOUR
+@WEEKDAY
+@DEMAND
+@WEIGHT
+@click.option("--by", type=click.Choice(C.LEVELS), default="county", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="coverage.csv|.xlsx|.geojson|.gpkg")
+def coverage_cmd(radius, rural_radius, hour, weekday, demand_file, weight, by, out):
+    """Coverage of outdoor workers by open stations, by province, prefecture or county."""
+    _check_out(out)
+    t0 = time.perf_counter()
+    steps = _Steps(5, "coverage")
+    try:
+        result = _inputs(steps, demand_file, weight, radius, rural_radius, hour, weekday)
+        with steps.step("table"):
+            table = C.coverage_table(result, by)
+        with steps.step("export"):
+            if out:
+                C.export_table(table, out)
+    finally:
+        steps.close()
+    when = "all day" if hour is None else f"at {hour:02d}:00"
+    click.echo(
+        f"{result.workers_covered:,.0f} of {result.workers:,.0f} workers covered ({result.covered_pct:.1f}%) "
+        f"by {len(result.stations):,} open stations within {radius:g} m, {when} "
+        f"[{time.perf_counter() - t0:.2f} s]"
+    )
+    if out:
+        click.echo(f"wrote {len(table)} rows to {out}")
+    else:
+        show = C.round_table(table)[["adcode", "name", "stations", "workers", "workers_covered", "covered_pct",
+                                     "area_covered_km2", "median_distance_m", "p90_distance_m"]]
+        click.echo(show.to_string(index=False))
+
+
+@click.command("gaps")
+@RADIUS
+@RURAL
+@HOUR
+@WEEKDAY
+@DEMAND
+@WEIGHT
+@click.option("--limit", type=click.IntRange(1, None), default=None, help="keep the N largest gaps")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="gaps.gpkg|.geojson|.csv|.xlsx")
+def gaps_cmd(radius, rural_radius, hour, weekday, demand_file, weight, limit, out):
+    """Contiguous uncovered demand as polygons, ranked by uncovered workers."""
+    _check_out(out)
+    steps = _Steps(5, "gaps")
+    try:
+        result = _inputs(steps, demand_file, weight, radius, rural_radius, hour, weekday)
+        with steps.step("gaps"):
+            gaps = C.find_gaps(result, limit=limit)
+        with steps.step("export"):
+            if out:
+                C.export_gaps(gaps, out)
+    finally:
+        steps.close()
+    click.echo(f"{len(gaps):,} gaps, {gaps['uncovered_workers'].sum():,.0f} uncovered workers")
+    if out:
+        click.echo(f"wrote {out}")
+    else:
+        show = gaps.drop(columns="geometry").head(20).round({"uncovered_workers": 0, "nearest_station_m": 0, "area_km2": 2, "lon": 5, "lat": 5})
+        click.echo(show.to_string(index=False))
