@@ -199,6 +199,10 @@ from webmap.cli_print import atlas_cmd, print_cmd  # noqa: E402  (issue 6: map s
 
 main.add_command(print_cmd)
 main.add_command(atlas_cmd)
+from webmap.cli_planner import coverage_cmd, gaps_cmd  # noqa: E402  (issue 4: planner coverage)
+
+main.add_command(coverage_cmd)
+main.add_command(gaps_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
