@@ -15,6 +15,7 @@ Building blocks for siting (MCLP, issue 5):
 * :func:`active_stations` -- the stations that count;
 * :func:`nearest_station` -- geodesic distance and index of the nearest station for each demand point;
 * :func:`coverage_matrix` -- sparse boolean site x demand matrix (``scipy.sparse.csr_matrix``);
+* :func:`covered_mask` -- covered or not, without distances (the fast path);
 * :func:`radius_per_demand` -- the radius array for a demand frame and a radius spec;
 * :func:`compute_coverage` -- everything at once, as a :class:`CoverageResult`.
 
@@ -53,6 +54,7 @@ __all__ = [
     "ecef",
     "nearest_station",
     "coverage_matrix",
+    "covered_mask",
     "radius_per_demand",
     "compute_coverage",
     "coverage_layer",
@@ -190,12 +192,31 @@ def nearest_station(demand_lon, demand_lat, station_lon, station_lat, tree: cKDT
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     if tree is None:
         tree = cKDTree(ecef(station_lon, station_lat))
-    _, idx = tree.query(ecef(demand_lon, demand_lat), k=1)
+    _, idx = tree.query(ecef(demand_lon, demand_lat), k=1, workers=-1)
     idx = np.asarray(idx, dtype=np.int64)
     slon = np.asarray(station_lon, float)[idx]
     slat = np.asarray(station_lat, float)[idx]
     _, _, dist = _GEOD.inv(demand_lon, demand_lat, slon, slat)
     return np.asarray(dist, float), idx
+
+
+def covered_mask(demand_lon, demand_lat, station_lon, station_lat, radius) -> np.ndarray:
+    """Boolean array: is an active station within ``radius`` metres (scalar or one per demand point) of each
+    demand point? The fast path when distances are not needed: a bounded k-d tree search in ECEF metres
+    (chord; within far below a millimetre of the geodesic at these distances)."""
+    demand_lon = np.asarray(demand_lon, float)
+    n = len(demand_lon)
+    if len(station_lon) == 0 or n == 0:
+        return np.zeros(n, dtype=bool)
+    r = np.broadcast_to(np.asarray(radius, float), (n,))
+    tree = cKDTree(ecef(station_lon, station_lat))
+    xyz = ecef(demand_lon, demand_lat)
+    out = np.zeros(n, dtype=bool)
+    for rv in np.unique(r):
+        sel = r == rv
+        d, _ = tree.query(xyz[sel], k=1, distance_upper_bound=rv * (1 + 1e-12), workers=-1)
+        out[sel] = np.isfinite(d)
+    return out
 
 
 def coverage_matrix(site_lon, site_lat, demand_lon, demand_lat, radius) -> sparse.csr_matrix:

@@ -376,3 +376,5 @@ def test_coverage_properties(stations, extra, demand, radius):
     # the sparse matrix agrees with the nearest-distance test
     m = C.coverage_matrix([p[0] for p in stations + [extra]], [p[1] for p in stations + [extra]], lon, lat, radius)
     assert (np.asarray(m.sum(axis=0)).ravel() > 0).tolist() == after.demand["covered"].tolist()
+    mask = C.covered_mask(lon, lat, [p[0] for p in stations + [extra]], [p[1] for p in stations + [extra]], radius)
+    assert mask.tolist() == after.demand["covered"].tolist()
