@@ -345,9 +345,29 @@ def _dissolved_buffers(stations, radii: np.ndarray):
         return shapely.MultiPolygon()
     lon, lat = _lonlat(stations)
     x, y = Transformer.from_crs("EPSG:4326", metric_crs(), always_xy=True).transform(lon, lat)
-    pts = shapely.points(np.asarray(x), np.asarray(y))
-    bufs = shapely.buffer(pts, radii, quad_segs=BUFFER_QUAD_SEGS)
-    return shapely.union_all(bufs)
+    x, y = np.asarray(x), np.asarray(y)
+    radii = np.broadcast_to(np.asarray(radii, float), x.shape)
+    bufs = shapely.buffer(shapely.points(x, y), radii, quad_segs=BUFFER_QUAD_SEGS)
+    # Dissolve overlapping clusters separately (union cost grows faster than linearly), in parallel threads
+    # (shapely releases the GIL), then gather the disjoint results.
+    pairs = cKDTree(np.column_stack([x, y])).query_pairs(2 * float(radii.max()), output_type="ndarray")
+    n = len(x)
+    if len(pairs):
+        r_sum = radii[pairs[:, 0]] + radii[pairs[:, 1]]
+        near = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]]) <= r_sum
+        pairs = pairs[near]
+    graph = sparse.coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
+    singles = [g[0] for g in groups if len(g) == 1]
+    multi = sorted((g for g in groups if len(g) > 1), key=len, reverse=True)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        merged = list(pool.map(lambda ix: shapely.union_all(bufs[ix]), multi))
+    parts = np.concatenate([bufs[np.asarray(singles, dtype=np.int64)], shapely.get_parts(np.asarray(merged, dtype=object))])
+    return shapely.multipolygons(parts) if len(parts) != 1 else parts[0]
 
 
 def coverage_layer(result: CoverageResult) -> gpd.GeoDataFrame:
