@@ -1185,7 +1185,7 @@ def build_sheet(
     crs_note = (
         "投影：兰勃特等角圆锥投影（标准纬线 22.5°N、27.5°N，中央经线 101.5°E，WGS-84）"
         if level == "province"
-        else f"投影：横轴墨卡托投影（中央经线 {crs.to_dict().get('lon_0', 0):.2f}°E，WGS-84）"
+        else f"投影：横轴墨卡托投影（中央经线 {_central_meridian(crs):.2f}°E，WGS-84）"
     )
     lines = [SOURCES_TEXT, f"{crs_note}。{DISCLAIMER_TEXT}"]
     y = fy + fh - 2.5 * f
@@ -1229,6 +1229,14 @@ def build_sheet(
         dropped_labels=list(placer.dropped),
     )
     return fig, info
+
+
+def _central_meridian(crs) -> float:
+    op = getattr(crs, "coordinate_operation", None)
+    for param in getattr(op, "params", []) or []:
+        if "longitude" in param.name.lower() and ("origin" in param.name.lower() or "central" in param.name.lower()):
+            return float(param.value)
+    return float("nan")
 
 
 def _inverse(crs, x, y):

@@ -1,0 +1,356 @@
+"""Map sheets and the atlas (issue 6): validation, fonts, text extraction, rendering, scale bar, routes, CLI.
+
+Needs the Debian packages poppler-utils (pdfinfo, pdftotext, pdftoppm, pdffonts) and fonts-noto-cjk
+(installed by ``make test``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyproj import Geod, Transformer
+
+from stations import printing
+from stations.printing import PrintError
+
+GEOD = Geod(ellps="WGS84")
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), capture_output=True, text=True, check=True)
+
+
+def pdf_pages(path: Path) -> int:
+    out = _run("pdfinfo", str(path)).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))
+
+
+def pdf_text(path: Path, first: int | None = None, last: int | None = None) -> str:
+    args = ["pdftotext", "-enc", "UTF-8"]
+    if first:
+        args += ["-f", str(first)]
+    if last:
+        args += ["-l", str(last)]
+    return _run(*args, str(path), "-").stdout
+
+
+def render_png(pdf: Path, dpi: int = 40) -> np.ndarray:
+    """The first page as an RGB float array (pdftoppm)."""
+    from matplotlib.image import imread
+
+    stem = pdf.with_suffix("")
+    _run("pdftoppm", "-r", str(dpi), "-png", "-singlefile", "-f", "1", "-l", "1", str(pdf), str(stem))
+    img = imread(str(stem) + ".png")
+    return img[..., :3]
+
+
+def map_frame(img: np.ndarray, paper: str, orientation: str) -> np.ndarray:
+    """Crop the map frame of a rendered sheet (inset by 3 % to drop the frame line)."""
+    lay = printing.layout_for(paper, orientation)
+    pw, ph = lay.page
+    h, w = img.shape[:2]
+    x, y, mw, mh = lay.map
+    x0, x1 = int((x + mw * 0.03) / pw * w), int((x + mw * 0.97) / pw * w)
+    y0, y1 = int((ph - (y + mh * 0.97)) / ph * h), int((ph - (y + mh * 0.03)) / ph * h)
+    return img[y0:y1, x0:x1]
+
+
+@pytest.fixture(scope="module")
+def demo_stations(demo_db_url):
+    from stations.registry import Registry
+
+    return Registry(demo_db_url).load()
+
+
+@pytest.fixture(scope="module")
+def ctx(demo_stations):
+    return printing.Context(stations=demo_stations)
+
+
+@pytest.fixture(scope="module")
+def sheets(ctx, tmp_path_factory):
+    """Kunming (530100) and Qujing (530300) on A4 portrait, Wuhua (530102) on A3 landscape, as PDFs."""
+    out = tmp_path_factory.mktemp("sheets")
+    result = {}
+    for area, paper, orientation in (("530100", "A4", "portrait"), ("530300", "A4", "portrait"), ("530102", "A3", "landscape")):
+        path = out / f"{area}-{paper}-{orientation}.pdf"
+        t0 = time.perf_counter()
+        info = printing.make_sheet(area, paper, orientation, "outlines,stations,coverage,gaps", 1000, path, context=ctx)
+        result[area] = (path, info, time.perf_counter() - t0)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize(
+    "kwargs, param, fragment",
+    [
+        ({"area": "539999"}, "area", "unknown adcode 539999"),
+        ({"area": "kunming"}, "area", "not 'yunnan' or a 6-digit adcode"),
+        ({"area": "110000"}, "area", "unknown adcode 110000"),
+        ({"paper": "A5"}, "paper", "unknown paper size 'A5'; choose from A4, A3"),
+        ({"orientation": "sideways"}, "orientation", "unknown orientation 'sideways'"),
+        ({"layers": "outlines,roads"}, "layers", "unknown layer 'roads'"),
+        ({"layers": ""}, "layers", "empty"),
+        ({"radius": "abc"}, "radius", "not a number"),
+        ({"radius": -5}, "radius", "out of range"),
+    ],
+)
+def test_bad_arguments_raise_precise_errors(kwargs, param, fragment):
+    args = {"area": "yunnan", "paper": "A4", "orientation": "portrait", "layers": None, "radius": 1000, **kwargs}
+    with pytest.raises(PrintError) as err:
+        printing.validate(**args)
+    assert err.value.param == param
+    assert fragment in str(err.value)
+    assert isinstance(err.value, ValueError)
+
+
+def test_validation_normalises():
+    req = printing.validate("Yunnan", "a3", "Landscape", "stations, outlines", "500")
+    assert req == printing.SheetRequest("530000", "A3", "landscape", ("outlines", "stations"), 500.0)
+    assert printing.validate("530102").area == "530102"
+    with pytest.raises(PrintError, match="dpi"):
+        printing.parse_dpi(5)
+
+
+def test_make_sheet_rejects_unknown_output_format(tmp_path, ctx):
+    with pytest.raises(PrintError, match=r"out: unsupported output format 'svg'"):
+        printing.make_sheet("530100", out=tmp_path / "x.svg", context=ctx)
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_missing_cjk_font_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(printing, "_FONTS", None)
+    monkeypatch.setattr(printing, "FONT_CANDIDATES", (("/nonexistent/font.ttc", None),))
+    with pytest.raises(printing.CJKFontError, match="fonts-noto-cjk"):
+        printing.find_cjk_font()
+    monkeypatch.setenv("YIZHAN_CJK_FONT", "/nonexistent/other.ttf")
+    with pytest.raises(printing.CJKFontError, match="YIZHAN_CJK_FONT"):
+        printing.find_cjk_font()
+
+
+# ------------------------------------------------------------------------------------------------ cartography
+
+
+def test_nice_scales_and_lengths():
+    assert printing.nice_scale(1_430_000) == 1_500_000
+    assert printing.nice_scale(5_100_000) == 5_500_000
+    assert printing.nice_scale(280_000) == 300_000
+    assert printing.nice_length_km(230) == 200
+    assert printing.nice_length_km(60) == 50
+    assert printing.nice_length_km(3.1) == 2.5
+
+
+@pytest.mark.parametrize("area", ["yunnan", "530100", "533400", "530102"])
+def test_scale_bar_is_true_ground_distance_at_the_map_centre(area, ctx, tmp_path):
+    info = printing.make_sheet(area, "A4", "portrait", "outlines", 1000, tmp_path / "s.png", dpi=50, context=ctx)
+    x0, x1, y0, y1 = info.map_extent
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    inv = Transformer.from_crs(info.crs, "EPSG:4326", always_xy=True)
+    half = info.scalebar_map_m / 2
+    lon_a, lat_a = inv.transform(cx - half, cy)
+    lon_b, lat_b = inv.transform(cx + half, cy)
+    _, _, ground_m = GEOD.inv(lon_a, lat_a, lon_b, lat_b)
+    assert ground_m == pytest.approx(info.scalebar_km * 1000, rel=0.002)
+    # the stated scale matches the frame: frame width (mm) x denominator == extent width (m)
+    lay = printing.layout_for("A4", "portrait")
+    assert (x1 - x0) == pytest.approx(lay.map[2] / 1000 * info.scale_denominator, rel=1e-6)
+    # projected, never lon/lat degrees
+    assert info.crs.is_projected
+    # the bar is a round length and a sensible share of the frame
+    assert 0.08 < info.scalebar_map_m / (x1 - x0) < 0.3
+
+
+def test_north_arrow_points_to_true_north():
+    from stations import geo
+
+    # LCC: meridians converge; west of the central meridian (101.5 E) north leans east (clockwise)
+    gamma = printing.north_angle(geo.METRIC_CRS, 98.5, 25.0)
+    expected = -math.degrees(math.sin(math.radians(25.0)) * math.radians(3.0))
+    assert gamma == pytest.approx(expected, abs=0.05)
+    assert printing.north_angle(geo.METRIC_CRS, 101.5, 25.0) == pytest.approx(0, abs=1e-6)
+    # a Transverse Mercator centred on the area: true north is up at its centre
+    from shapely.geometry import box
+
+    crs = printing.area_crs(box(102.5, 24.8, 103.0, 25.3), "county", geo.METRIC_CRS)
+    c = box(102.5, 24.8, 103.0, 25.3).centroid
+    assert printing.north_angle(crs, c.x, c.y) == pytest.approx(0, abs=0.05)
+
+
+def test_labels_do_not_pile_up_at_province_scale(ctx, tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+
+    req = printing.validate("yunnan", "A4", "portrait", "outlines,stations")
+    with printing._font_context():
+        fig, info = printing.build_sheet(req, ctx)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        names = set(ctx.geo.prefecture_names.values())
+        boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text() in names]
+    assert len(boxes) == 16  # every prefecture named, none dropped
+    overlaps = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+    assert overlaps == []
+
+
+# ------------------------------------------------------------------------------------------------ PDF output
+
+
+def test_sheet_pdf_has_extractable_chinese_title_and_legend(sheets):
+    path, info, _ = sheets["530100"]
+    assert pdf_pages(path) == 1
+    text = pdf_text(path)
+    assert info.title == "昆明市工会驿站分布图"
+    assert "昆明市工会驿站分布图" in text
+    for word in ("图例", "工会驿站", "开放", "暂停开放", "服务范围", "省界", "统计", "比例尺", "北"):
+        assert word in text, word
+    assert "示例数据 / demo data (synthetic)" in text
+    assert "服务半径 1 公里" in text
+    assert "天地图" in text and "GeoNames" in text and "CC BY 4.0" in text and "2020" in text
+    assert re.search(r"打印日期：\d{4}-\d{2}-\d{2}", text)
+    assert "五华区" in text  # county labels on a prefecture sheet
+
+
+def test_sheet_pdf_embeds_a_truetype_cjk_font(sheets):
+    path, _, _ = sheets["530100"]
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True)
+    assert "CJK" in fonts.stdout
+    rows = [line for line in fonts.stdout.splitlines()[2:] if line.strip()]
+    assert rows and all(" yes " in row for row in rows)  # embedded
+    assert "Type 3" not in fonts.stdout
+    assert "CID TrueType" in fonts.stdout
+    # a CFF font in a TrueType slot would make poppler complain
+    assert "Mismatch" not in fonts.stderr
+
+
+def test_rendered_map_frame_is_not_blank_and_differs_between_prefectures(sheets):
+    a = map_frame(render_png(sheets["530100"][0]), "A4", "portrait")
+    b = map_frame(render_png(sheets["530300"][0]), "A4", "portrait")
+    assert a.shape == b.shape
+    for img in (a, b):
+        dark = (img.mean(axis=2) < 0.9).mean()
+        assert dark > 0.03, "map frame nearly blank"
+        assert img.std() > 0.05
+        red = ((img[..., 0] > 0.6) & (img[..., 1] < 0.35) & (img[..., 2] < 0.35)).sum()
+        assert red > 20, "no station symbols"
+    assert np.abs(a - b).mean() > 0.02
+
+
+def test_county_sheet_on_a3_landscape(sheets):
+    path, info, _ = sheets["530102"]
+    text = pdf_text(path)
+    assert "五华区工会驿站分布图" in text
+    assert info.level == "county"
+    out = _run("pdfinfo", str(path)).stdout
+    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", out).groups())
+    assert (round(w / 72 * 25.4), round(h / 72 * 25.4)) == (420, 297)
+
+
+def test_png_sheet(ctx, tmp_path):
+    out = tmp_path / "sheet.png"
+    printing.make_sheet("533400", "A4", "landscape", "outlines,stations", 1000, out, dpi=60, context=ctx)
+    from matplotlib.image import imread
+
+    img = imread(str(out))
+    h, w = img.shape[:2]
+    assert abs(h - 210 / 25.4 * 60) <= 1 and abs(w - 297 / 25.4 * 60) <= 1
+
+
+@pytest.mark.slow
+def test_atlas_has_cover_and_16_prefecture_sheets(ctx, tmp_path):
+    out = tmp_path / "atlas.pdf"
+    t0 = time.perf_counter()
+    info = printing.make_atlas("A4", out, progress=False, context=ctx)
+    seconds = time.perf_counter() - t0
+    assert info.pages == 17
+    assert pdf_pages(out) == 17
+    cover = pdf_text(out, 1, 1)
+    assert "云南省工会驿站分布图集" in cover
+    for name in ctx.geo.prefecture_names.values():
+        assert name in cover
+    assert "第 1 页 / 共 17 页" in cover and "生成日期" in cover
+    page2 = pdf_text(out, 2, 2)
+    assert "昆明市工会驿站分布图" in page2 and "第 2 页 / 共 17 页" in page2
+    last = pdf_text(out, 17, 17)
+    assert "迪庆藏族自治州工会驿站分布图" in last and "第 17 页 / 共 17 页" in last
+    assert seconds < 90, f"atlas took {seconds:.0f} s"
+
+
+# ------------------------------------------------------------------------------------------------ web and CLI
+
+
+def test_print_page_and_sheet_route(client):
+    page = client.get("/print")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "打印工会驿站分布图" in html and 'value="530100"' in html and "sheet.pdf" in html
+    resp = client.get("/print/sheet.pdf?area=530100&paper=A4&orientation=landscape&layers=outlines,stations&radius=800")
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/pdf"
+    assert resp.data[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(
+    "query, param",
+    [
+        ("area=999999", "area"),
+        ("paper=Letter", "paper"),
+        ("orientation=diagonal", "orientation"),
+        ("layers=stations,roads", "layers"),
+        ("radius=-1", "radius"),
+        ("dpi=2000", "dpi"),
+    ],
+)
+def test_sheet_route_bad_input_is_400_naming_the_parameter(client, query, param):
+    resp = client.get(f"/print/sheet.pdf?{query}")
+    assert resp.status_code == 400
+    body = resp.get_json()
+    assert body["parameter"] == param
+    assert body["error"].startswith(param)
+
+
+def test_cli_print_and_atlas_bad_arguments(tmp_path):
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    runner = CliRunner()
+    cases = [
+        (["print", "--area", "539999", "--out", str(tmp_path / "a.pdf")], "unknown adcode 539999"),
+        (["print", "--paper", "A5", "--out", str(tmp_path / "a.pdf")], "unknown paper size 'A5'"),
+        (["print", "--orientation", "up", "--out", str(tmp_path / "a.pdf")], "unknown orientation 'up'"),
+        (["print", "--layers", "rivers", "--out", str(tmp_path / "a.pdf")], "unknown layer 'rivers'"),
+        (["print", "--out", str(tmp_path / "a.svg")], "must end in .pdf or .png"),
+        (["print", "--dpi", "9999", "--out", str(tmp_path / "a.png")], "dpi"),
+        (["atlas", "--paper", "B4", "--out", str(tmp_path / "atlas.pdf")], "unknown paper size 'B4'"),
+        (["atlas", "--out", str(tmp_path / "atlas.png")], "must end in .pdf"),
+    ]
+    for args, fragment in cases:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert fragment in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+        assert not any(tmp_path.iterdir())
+
+
+def test_cli_print_png(tmp_path, fixture_db_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", fixture_db_url)
+    out = tmp_path / "wuhua.png"
+    result = CliRunner().invoke(main, ["print", "--area", "530102", "--layers", "outlines,stations", "--dpi", "50", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "五华区工会驿站分布图" in result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
