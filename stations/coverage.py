@@ -90,7 +90,9 @@ TABLE_COLUMNS = (
 )
 
 _GEOD = Geod(ellps="WGS84")
-_ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
+_WGS84_A = 6378137.0
+_WGS84_F = 1 / 298.257223563
+_WGS84_E2 = _WGS84_F * (2 - _WGS84_F)
 
 _FALLBACK_METRIC = "+proj=lcc +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
 _FALLBACK_EQUAL_AREA = "+proj=aea +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
@@ -177,8 +179,12 @@ def _lonlat(frame) -> tuple[np.ndarray, np.ndarray]:
 
 def ecef(lon, lat) -> np.ndarray:
     """(n, 3) earth-centred coordinates in metres of points on the WGS-84 ellipsoid."""
-    x, y, z = _ECEF.transform(np.asarray(lon, float), np.asarray(lat, float), np.zeros(np.shape(lon)))
-    return np.column_stack([x, y, z])
+    lam = np.radians(np.asarray(lon, float))
+    phi = np.radians(np.asarray(lat, float))
+    sin_phi = np.sin(phi)
+    cos_phi = np.cos(phi)
+    n = _WGS84_A / np.sqrt(1.0 - _WGS84_E2 * sin_phi * sin_phi)  # prime-vertical radius of curvature
+    return np.column_stack([n * cos_phi * np.cos(lam), n * cos_phi * np.sin(lam), n * (1.0 - _WGS84_E2) * sin_phi])
 
 
 def nearest_station(demand_lon, demand_lat, station_lon, station_lat, tree: cKDTree | None = None):
@@ -456,16 +462,8 @@ def _station_counties(stations: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) ->
     return codes
 
 
-def coverage_table(result: CoverageResult, by: str = "county", geography: Geography | None = None) -> pd.DataFrame:
-    """The coverage table at one level (``province``, ``prefecture`` or ``county``), rows in adcode order,
-    columns :data:`TABLE_COLUMNS`. Additive columns are summed from the counties, so the province equals the
-    sum of its prefectures and each prefecture the sum of its counties; medians and the 90th percentile are
-    computed from the demand points of each area, weighted by workers."""
-    if by not in LEVELS:
-        raise ValueError(f"by must be one of {', '.join(LEVELS)}, got {by!r}")
-    geo = geography or Geography.load()
-    counties = geo.counties
-    pref = geo.prefectures.set_index("adcode")
+def _county_base(result: CoverageResult, counties: gpd.GeoDataFrame, pref: pd.DataFrame):
+    """The county rows with every additive column (computed once per result and geography)."""
     c = pd.DataFrame(
         {
             "adcode": counties["adcode"].astype(str).to_numpy(),
@@ -486,6 +484,26 @@ def coverage_table(result: CoverageResult, by: str = "county", geography: Geogra
     c["workers_covered"] = c["adcode"].map(pd.Series(w * cov).groupby(dc.to_numpy()).sum()).fillna(0.0).to_numpy()
     c["area_km2"] = shapely.area(_county_areas(counties)[0]) / 1e6
     c["area_covered_km2"] = _area_covered_by_county(result, counties)
+    return c, dc
+
+
+def coverage_table(result: CoverageResult, by: str = "county", geography: Geography | None = None) -> pd.DataFrame:
+    """The coverage table at one level (``province``, ``prefecture`` or ``county``), rows in adcode order,
+    columns :data:`TABLE_COLUMNS`. Additive columns are summed from the counties, so the province equals the
+    sum of its prefectures and each prefecture the sum of its counties; medians and the 90th percentile are
+    computed from the demand points of each area, weighted by workers."""
+    if by not in LEVELS:
+        raise ValueError(f"by must be one of {', '.join(LEVELS)}, got {by!r}")
+    geo = geography or Geography.load()
+    counties = geo.counties
+    pref = geo.prefectures.set_index("adcode")
+    d = result.demand
+    memo = result.__dict__.setdefault("_county_base", {})
+    if id(counties) not in memo:
+        memo.clear()
+        memo[id(counties)] = _county_base(result, counties, pref)
+    c, dc = memo[id(counties)]
+    w = d["workers"].to_numpy(float)
 
     additive = ["stations", "urban_residents", "workers", "workers_covered", "area_km2", "area_covered_km2"]
     if by == "county":
@@ -498,8 +516,7 @@ def coverage_table(result: CoverageResult, by: str = "county", geography: Geogra
         t["name_en"] = names["name_en"].to_numpy() if "name_en" in names.columns else t["name"]
         t["level"] = "prefecture"
         t["parent_adcode"] = "530000"
-        cmap = dict(zip(c["adcode"], c["prefecture_adcode"]))
-        groups = np.array([cmap.get(x) for x in dc.to_numpy()], dtype=object)
+        groups = dc.map(dict(zip(c["adcode"], c["prefecture_adcode"]))).to_numpy(dtype=object)
     else:
         prov = geo.province.iloc[0]
         t = pd.DataFrame([c[additive].sum()])
@@ -508,8 +525,7 @@ def coverage_table(result: CoverageResult, by: str = "county", geography: Geogra
         t["name_en"] = prov.get("name_en", "Yunnan")
         t["level"] = "province"
         t["parent_adcode"] = "100000"
-        known = set(c["adcode"])
-        groups = np.array([t["adcode"].iloc[0] if x in known else None for x in dc.to_numpy()], dtype=object)
+        groups = np.where(dc.isin(set(c["adcode"])).to_numpy(), str(t["adcode"].iloc[0]), None).astype(object)
 
     dist = d["distance_m"].to_numpy(float)
     med, p90 = {}, {}

@@ -378,3 +378,12 @@ def test_coverage_properties(stations, extra, demand, radius):
     assert (np.asarray(m.sum(axis=0)).ravel() > 0).tolist() == after.demand["covered"].tolist()
     mask = C.covered_mask(lon, lat, [p[0] for p in stations + [extra]], [p[1] for p in stations + [extra]], radius)
     assert mask.tolist() == after.demand["covered"].tolist()
+
+
+def test_ecef_matches_pyproj():
+    from pyproj import Transformer
+
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(70, 135, 200), rng.uniform(15, 55, 200)
+    x, y, z = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True).transform(lon, lat, np.zeros(200))
+    assert np.abs(C.ecef(lon, lat) - np.column_stack([x, y, z])).max() < 1e-6
