@@ -87,21 +87,24 @@ def fixture_db_url(tmp_path_factory) -> str:
 def demo_db_url(tmp_path_factory) -> str:
     """A temporary SQLite registry with the full 3,676-station demo set plus the hostile station.
 
-    Falls back to the fixture stations when the demo CSV has not been built.
+    The demo CSV is generated into a temporary folder when ``data/geo`` does not hold it yet; the fixture
+    stations stand in only when the demo generator itself is unavailable.
     """
     from stations.registry import Registry
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'demo.sqlite'}"
+    tmp = tmp_path_factory.mktemp("registry")
+    url = f"sqlite:///{tmp / 'demo.sqlite'}"
     reg = Registry(url)
     try:
-        from stations.demo import demo_csv_path, load_demo
+        from stations.demo import demo_csv_path, load_demo, write_demo_csv
 
-        if not demo_csv_path().exists():
-            raise FileNotFoundError(demo_csv_path())
-        load_demo(reg)
+        path = demo_csv_path()
+        if not path.exists():
+            path = write_demo_csv(tmp / "stations_demo.csv")
+        load_demo(reg, path)
         extra = fixture_stations()
         reg.upsert(extra[extra["id"] == HOSTILE_ID])
-    except (ImportError, FileNotFoundError):
+    except ImportError:
         reg.replace_all(fixture_stations())
     return url
 

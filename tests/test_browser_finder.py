@@ -141,7 +141,7 @@ def _outlines_available(live) -> bool:
         return False
 
 
-def test_page_loads_clusters_no_console_errors_no_off_host(browser, live):
+def test_page_loads_clusters_no_console_errors_no_off_host(browser, live, artifacts_dir):
     ctx, page, rec = _page(browser, live)
     try:
         page.wait_for_selector(".marker-cluster", timeout=20000)
@@ -153,6 +153,7 @@ def test_page_loads_clusters_no_console_errors_no_off_host(browser, live):
         if _outlines_available(live):
             page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
         page.wait_for_timeout(300)
+        page.screenshot(path=os.path.join(artifacts_dir, "finder-initial-390x844.png"))
         assert rec.errors == []
         assert rec.off_host({f"127.0.0.1:{live.port}"}) == []
         assert rec.dialogs == []
@@ -194,7 +195,7 @@ def test_locate_me_lists_5_nearest_matching_api_and_toilet_filter(browser, live,
         ctx.close()
 
 
-def test_hostile_station_name_renders_as_text(browser, live):
+def test_hostile_station_name_renders_as_text(browser, live, artifacts_dir):
     ctx, page, rec = _page(browser, live)
     try:
         page.click("#locate-btn")
@@ -206,6 +207,8 @@ def test_hostile_station_name_renders_as_text(browser, live):
         item.locator("button.show-on-map").click()
         page.wait_for_selector(f".yz-popup[data-id='{HOSTILE_ID}'] h3", timeout=20000)
         assert page.locator(f".yz-popup[data-id='{HOSTILE_ID}'] h3").text_content() == HOSTILE_NAME
+        page.wait_for_timeout(500)
+        page.screenshot(path=os.path.join(artifacts_dir, "finder-popup-390x844.png"))
         assert page.locator("img[src='x']").count() == 0
         assert page.locator("#results b, .yz-popup b, #results script, .yz-popup script").count() == 0
         page.wait_for_timeout(300)
@@ -252,10 +255,10 @@ def test_nothing_within_20_km_says_so_and_shows_the_nearest(browser, live):
     ctx, page, rec = _page(browser, live)
     try:
         # a tap far from every station (north-west corner of the map's bounds)
-        page.evaluate("() => window.YZ_MAP.fire('click', {latlng: L.latLng(33.5, 92.0)})")
+        page.evaluate("() => { window.YZ_MAP.fire('click', {latlng: L.latLng(33.5, 92.0)}); }")
         page.wait_for_selector("body[data-results='1']", timeout=20000)
         status = page.locator("#status").inner_text()
-        assert "20 公里内没有符合条件的驿站" in status
+        assert "20 公里内没有符合条件的驿站" in status and "距此" in status
         api = live.get_json("/api/nearest", lat=33.5, lon=92.0, k=5)
         assert _results(page)[0]["id"] == api["features"][0]["id"]
         assert rec.errors == []
@@ -272,6 +275,7 @@ def test_outlines_draw_when_tiles_are_unreachable(browser, demo_db_url):
         try:
             page.wait_for_selector("path.yz-outline-province", timeout=20000)
             page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
+            page.wait_for_selector("path.yz-outline-counties", timeout=20000)
             assert page.locator("path.yz-outline-prefectures").count() >= 16
             assert page.locator("path.yz-outline-counties").count() >= 100
             tile_requests = [u for u in rec.requests if u.startswith("http://127.0.0.1:9/")]

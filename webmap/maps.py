@@ -171,6 +171,8 @@ def build_map(static: Callable[[str], str], tiles: TileConfig, *, lang: str = "z
         zoom_control=True,
         minZoom=5,  # on the map itself (Folium puts min_zoom/max_zoom on its tile layer only);
         maxZoom=18,  # markercluster needs the map's maxZoom even when there are no tiles
+        zoomSnap=0.5,  # lets the whole province fit a 390 px wide phone screen (zoom 5.5)
+        zoomDelta=1,
         max_bounds=True,
         min_lat=15, max_lat=35, min_lon=90, max_lon=114,
         attribution_control=True,

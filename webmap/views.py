@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from stations.schema import SERVICES
 from webmap.api import outlines_available
 from webmap.i18n import lang, pick
-from webmap.maps import build_map, render_parts, tile_config
+from webmap.maps import YUNNAN_BOUNDS, build_map, render_parts, tile_config
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ def finder():
             "outlines": url_for("api.outlines", level="__LEVEL__"),
         },
         "outline_levels": outlines_available(),
+        "bounds": [list(YUNNAN_BOUNDS[0]), list(YUNNAN_BOUNDS[1])],
         "icons": asset_url("icons.svg"),
         "services": {k: pick(v) for k, v in SERVICES.items()},
         "strings": js_strings(),

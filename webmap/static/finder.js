@@ -159,7 +159,7 @@
     if (p.demo) { div.appendChild(el('p', {}, [el('span', { class: 'badge demo', text: S.demo_station })])); }
     if (p.distance_m !== undefined) {
       div.appendChild(el('p', { class: 'dist' }, [el('span', { class: 'k', text: S.distance + ': ' }),
-        formatDistance(p.distance_m) + ' · ' + fmt(S.walk, { n: walkMinutes(p.distance_m) })]));
+        formatDistance(p.distance_m) + (p.distance_m <= cfg.reach_km * 1000 ? ' · ' + fmt(S.walk, { n: walkMinutes(p.distance_m) }) : '')]));
     }
     if (p.address) { div.appendChild(el('p', { class: 'addr' }, [el('span', { class: 'k', text: S.address + ': ' }), p.address])); }
     div.appendChild(el('p', { class: 'hours' }, [el('span', { class: 'k', text: S.hours + ': ' }), (p.hours_text || p.opening_hours || '') + ' ', openBadge(p)]));
@@ -175,6 +175,7 @@
   var cluster = null;
   var hitsLayer = null;
   var meMarker = null;
+  var hiddenFromCluster = [];
   var state = { origin: null, seq: 0 };
 
   function openStation(id, latlng, marker) {
@@ -240,7 +241,13 @@
     var openIcon = L.divIcon({ className: 'yz-pin', iconSize: [14, 14] });
     var closedIcon = L.divIcon({ className: 'yz-pin closed', iconSize: [14, 14] });
     cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 55,
-                                     spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true });
+                                     spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true,
+                                     iconCreateFunction: function (c) {
+                                       var n = c.getChildCount();
+                                       var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 50;
+                                       return L.divIcon({ html: el('div', {}, [el('span', { text: String(n) })]),
+                                                          className: 'marker-cluster yz-cluster', iconSize: L.point(size, size) });
+                                     } });
     var url = cfg.api.stations + '?' + query({ fields: 'compact', limit: 10000, lang: cfg.lang });
     getJSON(url).then(function (fc) {
       var markers = fc.features.map(function (f) {
@@ -280,6 +287,11 @@
     var list = $('results');
     list.textContent = '';
     if (hitsLayer) { hitsLayer.clearLayers(); } else if (map) { hitsLayer = L.layerGroup().addTo(map); }
+    // stations in the list are drawn as numbered pins: take them out of the clusters meanwhile
+    if (cluster) {
+      hiddenFromCluster.forEach(function (m) { cluster.addLayer(m); });
+      hiddenFromCluster = [];
+    }
     var feats = fc.features;
     var title = $('results-title');
     var o = state.origin;
@@ -304,8 +316,10 @@
                           'data-services': (p.services || []).join(' '), 'data-open': p.open_now ? '1' : '0' });
       var h = el('h3', {}, [el('span', { class: 'rank', text: String(i + 1) }), el('span', { class: 'name', text: p.name })]);
       li.appendChild(h);
+      var walkable = p.distance_m <= cfg.reach_km * 1000;
       var dist = el('p', { class: 'dist' }, [formatDistance(p.distance_m),
-        el('span', { class: 'walk', text: fmt(S.walk, { n: p.walk_min || walkMinutes(p.distance_m) }) }), ' ', openBadge(p)]);
+        walkable ? el('span', { class: 'walk', text: fmt(S.walk, { n: p.walk_min || walkMinutes(p.distance_m) }) }) : null,
+        ' ', openBadge(p)]);
       if (p.demo) { dist.appendChild(document.createTextNode(' ')); dist.appendChild(el('span', { class: 'badge demo', text: S.demo_station })); }
       li.appendChild(dist);
       if (p.address) { li.appendChild(el('p', { class: 'addr', text: p.address })); }
@@ -319,6 +333,10 @@
                                 zIndexOffset: 900, keyboard: false, title: p.name });
         hm.on('click', function () { openStation(p.id, ll, hm); });
         hitsLayer.addLayer(hm);
+        if (cluster && markersById[p.id]) {
+          cluster.removeLayer(markersById[p.id]);
+          hiddenFromCluster.push(markersById[p.id]);
+        }
         var show = el('button', { type: 'button', class: 'show-on-map' }, [S.show_on_map]);
         show.addEventListener('click', function () {
           map.setView(ll, Math.max(map.getZoom(), 16));
@@ -330,7 +348,7 @@
       li.appendChild(actions);
       list.appendChild(li);
     });
-    if (map && bounds) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16 }); }
+    if (map && bounds) { map.fitBounds(bounds, { paddingTopLeft: [50, 30], paddingBottomRight: [30, 30], maxZoom: 16 }); }
     document.body.setAttribute('data-results', String(feats.length));
   }
 
@@ -420,6 +438,7 @@
   });
   $('filters').addEventListener('change', runQuery);
   if (map) {
+    if (cfg.bounds) { map.fitBounds(cfg.bounds, { padding: [4, 4] }); }
     map.on('click', function (e) {
       var w = fromDisplay(e.latlng);
       setOrigin(w.lon, w.lat, S.chosen_point, 'point');
