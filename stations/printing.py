@@ -671,14 +671,14 @@ def layout_for(paper: str, orientation: str) -> Layout:
         stats = (inner_x + legend_w + pad, py, stats_w, ph)
         locator = (inner_x + inner_w - loc_w, py, loc_w, ph)
     else:
-        side_w = 70.0 * f
+        side_w = 80.0 * f
         map_rect = (inner_x, inner_y + footer_h + pad / 2, inner_w - side_w - pad, top - (inner_y + footer_h + pad / 2))
         sx = inner_x + inner_w - side_w
         col_top = top
-        loc_h = side_w * 0.85
+        loc_h = 48.0 * f
         locator = (sx, col_top - loc_h, side_w, loc_h)
         rest = col_top - loc_h - pad - (inner_y + footer_h + pad / 2)
-        legend_h = rest * 0.52
+        legend_h = rest * 0.5
         legend = (sx, col_top - loc_h - pad - legend_h, side_w, legend_h)
         stats = (sx, inner_y + footer_h + pad / 2, side_w, rest - legend_h - pad)
     return Layout((w, h), f, border, title, subtitle, map_rect, legend, stats, locator, footer)
@@ -982,7 +982,12 @@ def build_sheet(
     fig.patches.append(
         Rectangle((bx / pw, by / ph), bw / pw, bh / ph, transform=fig.transFigure, fill=False, lw=1.6 * f, ec="#222222")
     )
-    fig.text(lay.title[0] / pw, lay.title[1] / ph, title, ha="center", va="center", fontsize=19 * f, color="#111111", **bold)
+    title_fs = 19 * f
+    max_title_mm = lay.map[2] * 0.8
+    est_mm = len(title) * title_fs * 0.3528 * 1.02  # CJK glyphs are about 1 em wide
+    if est_mm > max_title_mm:
+        title_fs *= max_title_mm / est_mm
+    fig.text(lay.title[0] / pw, lay.title[1] / ph, title, ha="center", va="center", fontsize=title_fs, color="#111111", **bold)
     radius_txt = f"{req.radius / 1000:g} 公里" if req.radius >= 1000 else f"{req.radius:g} 米"
     subtitle = f"服务半径 {radius_txt} · 数据日期 {_data_date(area_st if len(area_st) else stations_all)}"
     fig.text(lay.subtitle[0] / pw, lay.subtitle[1] / ph, subtitle, ha="center", va="center", fontsize=9.5 * f, color="#333333")
@@ -1197,7 +1202,7 @@ def build_sheet(
         fig.text((fx + fw) / pw, y / ph, page_label, ha="right", va="center", fontsize=7.5 * f, color="#222222")
     if demo:
         fig.text(
-            (lay.map[0] + lay.map[2]) / pw, lay.title[1] / ph, "示例数据 / demo data (synthetic)", ha="right", va="center",
+            (lay.footer[0] + lay.footer[2]) / pw, lay.subtitle[1] / ph, "示例数据 / demo data (synthetic)", ha="right", va="center",
             fontsize=8 * f, color="#c62828", bbox=dict(boxstyle="square,pad=0.3", fc="#fff3f3", ec="#c62828", lw=0.6), **bold,
         )
         ax.text(
@@ -1333,7 +1338,7 @@ def _draw_north_arrow(ax, angle_deg, f, bold):
             (cx + 0.75 * size / aspect, cy + 2.05 * size),
             (cx - 0.75 * size / aspect, cy + 2.05 * size),
         ],
-        closed=True, transform=ax.transAxes, fc="white", ec="none", alpha=0.0, zorder=24,
+        closed=True, transform=ax.transAxes, fc="white", ec="#888888", lw=0.4, alpha=0.85, zorder=24,
     )
     ax.add_patch(panel)
     del label
@@ -1351,7 +1356,7 @@ def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis
     if "coverage" in req.layers and analysis.coverage is not None:
         layer_rows.append(("patch", dict(fc="#41ab5d", alpha=0.35, ec="#238b45"), f"服务范围（半径 {req.radius:g} 米）"))
     if "gaps" in req.layers and analysis.gaps is not None:
-        layer_rows.append(("patch", dict(fc=(0.99, 0.55, 0.24, 0.28), ec="#d94801", hatch="////"), "覆盖缺口（编号为本区域最大者）"))
+        layer_rows.append(("patch", dict(fc=(0.99, 0.55, 0.24, 0.28), ec="#d94801", hatch="////"), "覆盖缺口（编号：最大者）"))
     if "recommended" in req.layers and analysis.recommended is not None:
         layer_rows.append(("marker", dict(marker="*", face="#2166ac", edge="white", factor=1.6), "建议新增站点"))
     if layer_rows:
@@ -1384,11 +1389,20 @@ def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=Fa
     ax.text(2.5 * f, top, "图例", ha="left", va="center", fontsize=9 * f, **bold)
     top -= 5.2 * f
     avail = top - 2.6 * f
+    col_of = [0] * len(rows)
+    w_mm = lay.legend[2]
     step = min(3.9 * f, avail / max(len(rows) - 1, 1))
+    headers = [i for i, r in enumerate(rows) if r[0] == "header" and r[2] == "界线"]
+    if step < 3.3 * f and w_mm >= 75 * f and headers:
+        split = headers[0]
+        col_of = [0 if i < split else 1 for i in range(len(rows))]
+        step = min(3.9 * f, avail / max(split - 1, len(rows) - split - 1, 1))
     fs = min(7.0 * f, step / 0.3528 / 1.45)
+    first_in_col = {c: col_of.index(c) for c in set(col_of)}
     for i, (kind, style, text) in enumerate(rows):
-        x0 = 2.5 * f
-        y = top - i * step
+        col = col_of[i]
+        x0 = 2.5 * f + col * w_mm / 2
+        y = top - (i - first_in_col[col]) * step
         sx = x0 + 3.0 * f  # swatch centre
         tx = x0 + 7.0 * f
         if kind == "header":

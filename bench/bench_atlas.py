@@ -1,0 +1,77 @@
+"""Benchmark: the 17-page A4 atlas (cover + 16 prefecture sheets), with one sheet timed beside it.
+
+Uses the registry when it holds stations, otherwise the bundled synthetic demo set (generated in memory).
+Prints the figures; writes the files to a temporary folder (or ``--keep DIR``).
+
+    .venv/bin/python bench/bench_atlas.py [--keep out/]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+
+def _stations():
+    import geopandas as gpd
+
+    try:
+        from stations.registry import Registry
+
+        gdf = Registry().load()
+        if len(gdf):
+            return gdf, "registry"
+    except Exception:
+        pass
+    from stations import demo
+
+    df = demo.generate()
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326"), "demo.generate()"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", help="folder to keep the PDFs in")
+    args = parser.parse_args()
+
+    from stations import printing
+
+    out_dir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="yizhan-bench-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    stations, origin = _stations()
+    t_load = time.perf_counter() - t0
+
+    # one sheet, cold context (geography, coverage computation, fonts): what `yizhan print` costs
+    t0 = time.perf_counter()
+    sheet = out_dir / "kunming-A4.pdf"
+    printing.make_sheet("530100", "A4", "portrait", None, 1000, sheet, stations=stations)
+    t_sheet_cold = time.perf_counter() - t0
+
+    # the same sheet again with a warm context (what each atlas page costs)
+    ctx = printing.Context(stations=stations)
+    ctx.analysis(1000, printing.DEFAULT_LAYERS)
+    t0 = time.perf_counter()
+    printing.make_sheet("530100", "A4", "portrait", None, 1000, out_dir / "kunming-A4-warm.pdf", context=ctx)
+    t_sheet_warm = time.perf_counter() - t0
+
+    # the atlas, cold context
+    t0 = time.perf_counter()
+    atlas = out_dir / "yunnan-atlas-A4.pdf"
+    info = printing.make_atlas("A4", atlas, progress=False, stations=stations)
+    t_atlas = time.perf_counter() - t0
+
+    mib = 1024 * 1024
+    print(f"stations: {len(stations):,} from {origin} (loaded in {t_load:.1f} s)")
+    print(f"single A4 sheet (昆明市, cold: geography + coverage + fonts): {t_sheet_cold:6.1f} s  {sheet.stat().st_size / mib:5.2f} MiB")
+    print(f"single A4 sheet (昆明市, warm context):                        {t_sheet_warm:6.1f} s")
+    print(f"A4 atlas, {info.pages} pages (cold):                                 {t_atlas:6.1f} s  {atlas.stat().st_size / mib:5.2f} MiB"
+          f"  ({t_atlas / info.pages:.1f} s/page)")
+    print(f"files in {out_dir}")
+
+
+if __name__ == "__main__":
+    main()
