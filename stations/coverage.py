@@ -27,6 +27,7 @@ layer and returns it in WGS-84. Tables: :func:`coverage_table`. Gaps: :func:`fin
 from __future__ import annotations
 
 import json
+import math
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -603,20 +604,24 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
         .agg(w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), dist=("dist", "min"), county=("county", "first"))
         .reset_index()
     )
-    index = {c: i for i, c in enumerate(cells["h3"])}
-    county_of = cells["county"].to_numpy()
-    rows, cols_ = [], []
-    it = cells["h3"]
-    for i, c in enumerate(it):
-        for nb in h3.grid_ring(c, 1):
-            j = index.get(nb)
-            if j is not None and county_of[j] == county_of[i]:  # gaps are split at county borders
-                rows.append(i)
-                cols_.append(j)
-        if progress is not None and i % 2000 == 0:
-            progress(i, len(cells))
+    h3list = cells["h3"].tolist()
+    index = {c: i for i, c in enumerate(h3list)}
+    county_of = cells["county"].to_numpy(dtype=object)
     n = len(cells)
-    graph = sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols_)), shape=(n, n))
+    # Neighbouring hexagons: centres one spacing apart (sqrt(3) x edge); the next ring is at least 1.73
+    # spacings away, so pairs within 1.3 local spacings are exactly the edge-sharing neighbours.
+    ll = np.array([h3.cell_to_latlng(c) for c in h3list]).reshape(-1, 2)
+    spacing = np.sqrt(2.0 * np.array([h3.cell_area(c, unit="m^2") for c in h3list]) / math.sqrt(3.0))
+    xyz = ecef(ll[:, 1], ll[:, 0])
+    pairs = cKDTree(xyz).query_pairs(1.3 * float(spacing.max()), output_type="ndarray") if n > 1 else np.empty((0, 2), int)
+    if len(pairs):
+        a, b = pairs[:, 0], pairs[:, 1]
+        dist = np.linalg.norm(xyz[a] - xyz[b], axis=1)
+        keep = (dist <= 0.65 * (spacing[a] + spacing[b])) & (county_of[a] == county_of[b])  # split at county borders
+        pairs = pairs[keep]
+    if progress is not None:
+        progress(n, n)
+    graph = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     cells["gap"] = labels
     agg["gap"] = labels[agg["h3"].map(index).to_numpy()]

@@ -24,9 +24,11 @@
 
   var map = L.map("pl-map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: false }).setView([25.0, 101.6], 6);
   var renderer = L.canvas({ padding: 0.3 });
+  var svgRenderer = L.svg({ padding: 0.3 });
   var countyLayer = null, buffersLayer = null, demandLayer = null, gapsLayer = null;
   var countyRows = {};
   var current = null; // current parameters
+  var lastSummary = null;
 
   // legend
   (function legend() {
@@ -59,7 +61,8 @@
 
   function styleCounty(f) {
     var row = countyRows[f.properties.adcode];
-    return { renderer: renderer, weight: 0.6, color: "#555", fillOpacity: 0.75, fillColor: colour(row ? row.covered_pct : null) };
+    return { renderer: svgRenderer, className: "pl-county", weight: 0.6, color: "#555", fillOpacity: 0.75,
+      fillColor: colour(row ? row.covered_pct : null) };
   }
   function tooltipFor(f) {
     var row = countyRows[f.properties.adcode];
@@ -71,7 +74,8 @@
 
   function loadCounties() {
     return getJSON(cfg.api.counties).then(function (gj) {
-      countyLayer = L.geoJSON(gj, { style: styleCounty, renderer: renderer,
+      document.body.dataset.counties = gj.features.length;
+      countyLayer = L.geoJSON(gj, { style: styleCounty, renderer: svgRenderer,
         onEachFeature: function (f, layer) { layer.bindTooltip(function () { return tooltipFor(f); }, { sticky: true }); } }).addTo(map);
       try { map.fitBounds(countyLayer.getBounds(), { padding: [8, 8] }); } catch (e) { /* empty geography */ }
     });
@@ -139,6 +143,7 @@
     if (buffersLayer) { map.removeLayer(buffersLayer); buffersLayer = null; }
     if (!$("pl-show-buffers").checked) return Promise.resolve();
     return getJSON(cfg.api.layer + "?" + params()).then(function (gj) {
+      document.body.dataset.buffers = gj.features.length;
       buffersLayer = L.geoJSON(gj, { renderer: renderer, style: { color: "#1f5fa8", weight: 0.8, fillColor: "#3b8bd9", fillOpacity: 0.35 } }).addTo(map);
     });
   }
@@ -146,6 +151,7 @@
     if (gapsLayer) { map.removeLayer(gapsLayer); gapsLayer = null; }
     if (!$("pl-show-gaps").checked) return Promise.resolve();
     return getJSON(cfg.api.gaps + "?" + params({ limit: 300 })).then(function (gj) {
+      document.body.dataset.gaps = gj.features.length;
       gapsLayer = L.geoJSON(gj, { renderer: renderer, style: { color: "#7a0177", weight: 1.2, fillColor: "#c51b8a", fillOpacity: 0.55 },
         onEachFeature: function (f, layer) {
           var p = f.properties;
@@ -166,6 +172,7 @@
         L.circleMarker([p[1], p[0]], { renderer: renderer, radius: 3 + 9 * a, stroke: false, fillColor: "#f03b20", fillOpacity: 0.15 + 0.6 * a, interactive: false }).addTo(group);
       });
       demandLayer = group.addTo(map);
+      document.body.dataset.demandPoints = body.points.length;
     });
   }
 
@@ -179,12 +186,14 @@
       body.rows.forEach(function (r) { countyRows[r.adcode] = r; });
       if (countyLayer) countyLayer.setStyle(styleCounty);
       var s = body.summary || {};
+      lastSummary = body.summary;
       var when = current.hour === "" ? S["All day (status only)"] : S["at"] + " " + ("0" + current.hour).slice(-2) + ":00";
       $("pl-summary").textContent = fmt(s.workers_covered) + " " + S["of"] + " " + fmt(s.workers) + " " + S["workers covered"] +
         " (" + fmt(s.covered_pct, 1) + "%) · " + fmt(body.stations_active) + " " + S["stations open"] + " · " + when;
       return Promise.all([loadTable(), loadGaps(), loadBuffers(), loadDemand()]);
     }).then(function () {
       statusEl.dataset.radius = current.radius;
+      statusEl.dataset.coveredPct = lastSummary ? lastSummary.covered_pct : "";
       statusEl.dataset.hour = current.hour;
       setStatus("ready", "");
     }).catch(function (err) {
