@@ -113,6 +113,18 @@ class _Snapshot:
             self.services = [[present[j] for j in np.flatnonzero(row)] for row in flags]
         else:
             self.services = [[] for _ in range(len(self.gdf))]
+        # plain-Python rows and the display datums, computed once per load (the API reads these per row)
+        plain = [c for c in self.gdf.columns if c != "geometry"]
+        self.records = self.gdf[plain].to_dict("records") if len(self.gdf) else []
+        if len(self.gdf):
+            from stations.coords import wgs84_to_bd09, wgs84_to_gcj02
+
+            lon = self.gdf["lon"].to_numpy(dtype=float)
+            lat = self.gdf["lat"].to_numpy(dtype=float)
+            self.gcj02 = np.column_stack(wgs84_to_gcj02(lon, lat))
+            self.bd09 = np.column_stack(wgs84_to_bd09(lon, lat))
+        else:
+            self.gcj02 = self.bd09 = np.zeros((0, 2))
         self._cache: OrderedDict = OrderedDict()
 
     def cached(self, key, build, size: int = 64):

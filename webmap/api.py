@@ -13,6 +13,7 @@ import math
 import re
 import time
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -204,25 +205,31 @@ def open_flags(snap, at: datetime) -> np.ndarray:
 
 
 def describe_hours(hours_json: str, text: str) -> str:
+    """The opening hours in the current language, normalised (the raw text when they cannot be read)."""
+    return _describe_hours(hours_json, text, lang())
+
+
+@lru_cache(maxsize=4096)
+def _describe_hours(hours_json: str, text: str, language: str) -> str:
     try:
         from stations.hours import OpeningHours
 
-        try:
-            hours = OpeningHours.from_json(hours_json)
-        except Exception:  # noqa: BLE001 - accept str or dict forms
-            hours = OpeningHours.from_json(json.loads(hours_json))
-        return hours.describe(lang())
+        return OpeningHours.from_json(hours_json).describe(language)
     except Exception:  # noqa: BLE001 - hours are optional decoration; the raw text is always right
         return text
 
 
 def nav_links(lon: float, lat: float, name: str, address: str = "",
-              origin: tuple[float, float] | None = None) -> dict[str, str]:
-    """Navigation hand-off links: Amap (GCJ-02, walking), Baidu (BD-09) and a WGS-84 ``geo:`` URI."""
+              origin: tuple[float, float] | None = None,
+              gcj: tuple[float, float] | None = None, bd: tuple[float, float] | None = None) -> dict[str, str]:
+    """Navigation hand-off links: Amap (GCJ-02, walking), Baidu (BD-09) and a WGS-84 ``geo:`` URI.
+
+    ``gcj``/``bd`` are the station's precomputed (lon, lat) in those datums (computed here when absent).
+    """
     from stations.coords import wgs84_to_bd09, wgs84_to_gcj02
 
-    glon, glat = wgs84_to_gcj02(lon, lat)
-    blon, blat = wgs84_to_bd09(lon, lat)
+    glon, glat = gcj if gcj is not None else wgs84_to_gcj02(lon, lat)
+    blon, blat = bd if bd is not None else wgs84_to_bd09(lon, lat)
     here = _("My location")
     amap = {"to": f"{glon:.6f},{glat:.6f},{name}", "mode": "walk", "coordinate": "gaode",
             "callnative": "1", "src": "yizhan"}
@@ -248,43 +255,52 @@ def nav_links(lon: float, lat: float, name: str, address: str = "",
     }
 
 
+def _text(row: dict, key: str) -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _row_props(snap, pos: int, open_now: bool, *, origin=None, distance_m: float | None = None) -> dict:
-    row = snap.gdf.iloc[pos]
-    host = str(row.get("host", "") or "")
-    status = str(row.get("status", "") or "")
+    row = snap.records[pos]
+    host = _text(row, "host")
+    status = _text(row, "status")
     services = snap.services[pos]
-    name = str(row.get("name", ""))
-    address = str(row.get("address", "") or "")
+    name = _text(row, "name")
+    address = _text(row, "address")
+    source = _text(row, "source")
     props = {
-        "id": str(row["id"]),
+        "id": _text(row, "id"),
         "name": name,
         "address": address,
-        "prefecture_adcode": str(row.get("prefecture_adcode", "") or ""),
-        "county_adcode": str(row.get("county_adcode", "") or ""),
+        "prefecture_adcode": _text(row, "prefecture_adcode"),
+        "county_adcode": _text(row, "county_adcode"),
         "host": host,
         "host_label": pick(HOSTS[host]) if host in HOSTS else host,
         "services": services,
         "service_labels": [pick(SERVICES[s]) for s in services],
-        "opening_hours": str(row.get("opening_hours", "") or ""),
-        "hours_text": describe_hours(str(row.get("hours_json", "") or ""), str(row.get("opening_hours", "") or "")),
+        "opening_hours": _text(row, "opening_hours"),
+        "hours_text": describe_hours(_text(row, "hours_json"), _text(row, "opening_hours")),
         "open_now": bool(open_now),
         "status": status,
         "status_label": pick(STATUSES[status]) if status in STATUSES else status,
-        "phone": str(row.get("phone", "") or ""),
-        "source": str(row.get("source", "") or ""),
-        "demo": str(row.get("source", "")) == DEMO_SOURCE,
-        "updated_at": str(row.get("updated_at", "") or ""),
+        "phone": _text(row, "phone"),
+        "source": source,
+        "demo": source == DEMO_SOURCE,
+        "updated_at": _text(row, "updated_at"),
     }
     if distance_m is not None:
         props["distance_m"] = round(float(distance_m), 1)
         props["walk_min"] = int(math.ceil(distance_m / 1000.0 / WALK_KMH * 60.0))
-    props["nav"] = nav_links(float(row["lon"]), float(row["lat"]), name, address, origin)
+    props["nav"] = nav_links(float(row["lon"]), float(row["lat"]), name, address, origin,
+                             gcj=tuple(snap.gcj02[pos]), bd=tuple(snap.bd09[pos]))
     return props
 
 
 def _point(snap, pos: int) -> dict:
-    return {"type": "Point", "coordinates": [round(float(snap.gdf["lon"].iat[pos]), 6),
-                                             round(float(snap.gdf["lat"].iat[pos]), 6)]}
+    row = snap.records[pos]
+    return {"type": "Point", "coordinates": [round(float(row["lon"]), 6), round(float(row["lat"]), 6)]}
 
 
 def _geojson(payload: dict, max_age: int = 60) -> Response:
@@ -342,12 +358,12 @@ def stations():
         features = [
             {"type": "Feature", "id": ids[p],
              "geometry": {"type": "Point", "coordinates": [float(lons[p]), float(lats[p])]},
-             "properties": {"id": ids[p], "name": names[p], "open_now": bool(opened[p]), "demo": bool(demo[p])}}
+             "properties": {"name": names[p], "open_now": bool(opened[p]), "demo": bool(demo[p])}}
             for p in page
         ]
     else:
         features = [
-            {"type": "Feature", "id": str(gdf["id"].iat[p]), "geometry": _point(snap, p),
+            {"type": "Feature", "id": _text(snap.records[p], "id"), "geometry": _point(snap, p),
              "properties": _row_props(snap, p, bool(opened[p]))}
             for p in page
         ]
@@ -408,7 +424,7 @@ def nearest():
     hits = snap.index.query(lon, lat, k=k, services=services,
                             open_at=at if want_open else None, max_km=max_km)
     features = [
-        {"type": "Feature", "id": str(snap.gdf["id"].iat[h.position]), "geometry": _point(snap, h.position),
+        {"type": "Feature", "id": _text(snap.records[h.position], "id"), "geometry": _point(snap, h.position),
          "properties": _row_props(snap, h.position, bool(opened[h.position]), origin=(lon, lat),
                                   distance_m=h.distance_m)}
         for h in hits
@@ -589,7 +605,7 @@ OPENAPI = {
                 _param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
                 _param("offset", schema={"type": "integer", "minimum": 0, "default": 0}),
                 _param("fields", schema={"type": "string", "enum": ["full", "compact"], "default": "full"},
-                       description="compact: id, name, open_now, demo only (for the map)"),
+                       description="compact: feature id and name, open_now, demo only (for the map)"),
                 _LANG_PARAM,
             ],
             "responses": {"200": {"description": "FeatureCollection with numberMatched, numberReturned and a next link",

@@ -251,10 +251,10 @@
     var url = cfg.api.stations + '?' + query({ fields: 'compact', limit: 10000, lang: cfg.lang });
     getJSON(url).then(function (fc) {
       var markers = fc.features.map(function (f) {
-        var c = f.geometry.coordinates, p = f.properties;
+        var c = f.geometry.coordinates, p = f.properties, id = String(f.id);
         var m = L.marker(toDisplay(c[0], c[1]), { icon: p.open_now ? openIcon : closedIcon, title: p.name, keyboard: false });
-        m.on('click', function () { openStation(p.id, m.getLatLng(), m); });
-        markersById[p.id] = m;
+        m.on('click', function () { openStation(id, m.getLatLng(), m); });
+        markersById[id] = m;
         return m;
       });
       cluster.addLayers(markers);
