@@ -340,3 +340,34 @@ def test_api_latency(client):
         times.append(time.perf_counter() - t0)
     print(f"\n/api/nearest in-process (fixture registry): median {np.median(times) * 1000:.1f} ms")
     assert np.median(times) < 0.1
+
+
+# ------------------------------------------------------------------------------------------- tiles
+def test_tile_providers(monkeypatch):
+    from webmap.maps import tile_config
+
+    osm = tile_config("osm")
+    assert osm.crs == "wgs84" and osm.hosts == ("tile.openstreetmap.org",)
+    amap = tile_config("amap")
+    assert amap.crs == "gcj02" and all(h.endswith("autonavi.com") for h in amap.hosts)
+    assert tile_config("none").layers == ()
+    assert tile_config("tianditu", "").name == "none"  # no key: no tiles rather than failing tiles
+    tdt = tile_config("tianditu", "k3y")
+    assert tdt.crs == "wgs84" and all("tk=k3y" in layer["url"] for layer in tdt.layers)
+    custom = tile_config("http://127.0.0.1:9/{z}/{x}/{y}.png")
+    assert custom.hosts == ("127.0.0.1",)
+    assert tile_config("nonsense").name == "none"
+
+
+def test_tianditu_key_comes_from_the_environment(monkeypatch, fixture_db_url):
+    from webmap import create_app
+
+    monkeypatch.setenv("YIZHAN_TILES", "tianditu")
+    monkeypatch.setenv("TIANDITU_KEY", "env-key-123")
+    app = create_app({"DATABASE_URL": fixture_db_url})
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "tk=env-key-123" in html and "tianditu.gov.cn" in html
+    monkeypatch.setenv("YIZHAN_TILES", "osm")
+    app = create_app({"DATABASE_URL": fixture_db_url})
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "env-key-123" not in html and "tile.openstreetmap.org" in html

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import urllib.error
@@ -104,13 +105,15 @@ class Recorder:
         return out
 
 
-def _page(browser, live, *, width=390, height=844, lang="zh-CN", path="/"):
+def _page(browser, live, *, width=390, height=844, lang="zh-CN", path="/", abort_off_host=False):
     ctx = browser.new_context(
         viewport={"width": width, "height": height},
         geolocation={"latitude": KUNMING[1], "longitude": KUNMING[0], "accuracy": 20},
         permissions=["geolocation"], locale=lang, device_scale_factor=1,
         has_touch=width < 600, is_mobile=False,
     )
+    if abort_off_host:  # tile servers: record the attempt, never touch the network
+        ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
     page = ctx.new_page()
     rec = Recorder(page)
     page.goto(live.url + path, wait_until="load")
@@ -310,3 +313,43 @@ def test_page_bytes_and_build_time(live):
     print(f"\nfinder page: html {len(html)} B, first load with assets and stations (gzip) {total} B, "
           f"built in {build * 1000:.1f} ms")
     assert total <= 280_000
+
+
+def test_amap_tiles_shift_markers_and_taps_into_gcj02(browser, demo_db_url):
+    """With Amap (GCJ-02) tiles, drawing is shifted into GCJ-02 and a tap is shifted back to WGS-84."""
+    from stations.coords import wgs84_to_gcj02
+
+    server = _serve(demo_db_url, TILES="amap")
+    try:
+        ctx, page, rec = _page(browser, server, abort_off_host=True)
+        try:
+            cfg = json.loads(page.locator("#yz-config").text_content())
+            assert cfg["crs"] == "gcj02"
+            js = page.evaluate("([lon, lat]) => window.YZ.wgsToGcj(lon, lat)", list(KUNMING))
+            py = wgs84_to_gcj02(*KUNMING)
+            assert js[0] == pytest.approx(py[0], abs=1e-9) and js[1] == pytest.approx(py[1], abs=1e-9)
+            # tap the GCJ-02 position of 东风广场: the list is the nearest to the WGS-84 point
+            page.evaluate("([lon, lat]) => { const g = window.YZ.wgsToGcj(lon, lat);"
+                          " window.YZ_MAP.fire('click', {latlng: L.latLng(g[1], g[0])}); }", list(KUNMING))
+            _wait_results(page, 5)
+            got = _results(page)
+            api = server.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5)
+            assert [r["id"] for r in got] == [f["id"] for f in api["features"]]
+            for r, f in zip(got, api["features"]):
+                assert r["d"] == pytest.approx(f["properties"]["distance_m"], abs=0.5)
+            # the numbered pin of the first result is drawn at its GCJ-02 position
+            first = api["features"][0]["geometry"]["coordinates"]
+            pin = page.evaluate("""() => { let out = null; window.YZ_MAP.eachLayer(l => {
+                if (l.options && l.options.icon && l.options.icon.options.className === 'yz-pin hit'
+                    && l.options.icon.options.html === '1') { const ll = l.getLatLng(); out = [ll.lng, ll.lat]; } });
+                return out; }""")
+            g = wgs84_to_gcj02(*first)
+            assert pin[0] == pytest.approx(g[0], abs=1e-9) and pin[1] == pytest.approx(g[1], abs=1e-9)
+            assert any("autonavi.com" in u for u in rec.requests), "Amap tiles were requested"
+            allowed = {f"127.0.0.1:{server.port}"} | {f"webrd0{i}.is.autonavi.com" for i in "1234"}
+            assert rec.off_host(allowed) == []
+            assert [e for e in rec.errors if e.startswith("pageerror")] == []
+        finally:
+            ctx.close()
+    finally:
+        server.stop()
