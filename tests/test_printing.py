@@ -354,3 +354,21 @@ def test_cli_print_png(tmp_path, fixture_db_url, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "五华区工会驿站分布图" in result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_atlas_route(client, monkeypatch, tmp_path):
+    monkeypatch.setenv("YIZHAN_VAR_DIR", str(tmp_path))
+    calls = []
+
+    def fake_atlas(paper, out, progress=True, **kwargs):
+        calls.append((paper, kwargs["radius"]))
+        Path(out).write_bytes(b"%PDF-1.4 fake atlas")
+
+    monkeypatch.setattr(printing, "make_atlas", fake_atlas)
+    bad = client.get("/print/atlas.pdf?paper=B5")
+    assert bad.status_code == 400 and bad.get_json()["parameter"] == "paper"
+    for _ in range(2):  # the second download is served from the file kept for this snapshot
+        resp = client.get("/print/atlas.pdf?paper=A3&radius=800")
+        assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+        assert resp.data.startswith(b"%PDF")
+    assert calls == [("A3", 800.0)]

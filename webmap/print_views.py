@@ -11,7 +11,8 @@ import io
 import logging
 import time
 
-from flask import Blueprint, jsonify, render_template, request, send_file
+from flask import Blueprint, jsonify, render_template, request, send_file, url_for
+from werkzeug.routing import BuildError
 
 from stations import printing
 
@@ -48,6 +49,16 @@ def _areas():
     ]
 
 
+def _nav() -> list[tuple[str, str, bool]]:
+    links = []
+    for endpoint, label in (("views.finder", "查找驿站 Finder"), ("planner.page", "覆盖规划 Planner"), ("print_views.print_page", "打印 Print")):
+        try:
+            links.append((url_for(endpoint), label, endpoint == "print_views.print_page"))
+        except BuildError:
+            continue
+    return links
+
+
 @bp.get("/print")
 def print_page():
     try:
@@ -63,6 +74,7 @@ def print_page():
         papers=list(printing.PAPERS),
         radius=int(printing.DEFAULT_RADIUS_M),
         error=error,
+        nav=_nav(),
     )
 
 
@@ -109,3 +121,48 @@ def sheet(fmt: str):
     resp.headers["X-Sheet-Scale"] = f"1:{info.scale_denominator}"
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+_ATLAS_LOCK = __import__("threading").Lock()
+
+
+@bp.get("/print/atlas.pdf")
+def atlas():
+    """The 17-page atlas (cover + 16 prefecture sheets). Drawing it takes about a minute; the file is kept
+    per registry snapshot and arguments, so later downloads are immediate."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from stations import config
+    from webmap import get_store
+
+    args = request.args
+    try:
+        paper = printing.parse_paper(args.get("paper", "A4"))
+        layers_list = args.getlist("layers")
+        layers = printing.parse_layers(",".join(layers_list) if layers_list else None)
+        radius = printing.parse_radius(args.get("radius", printing.DEFAULT_RADIUS_M))
+    except printing.PrintError as exc:
+        return _bad(str(exc), exc.param)
+    snap = get_store().snapshot()
+    key = hashlib.sha1(f"{snap.loaded_at}|{paper}|{','.join(layers)}|{radius}".encode()).hexdigest()[:16]
+    try:
+        folder = config.var_dir() / "print"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / "yizhan-print"
+        folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"atlas-{paper}-{key}.pdf"
+    with _ATLAS_LOCK:
+        if not path.exists():
+            t0 = time.perf_counter()
+            tmp = path.with_suffix(".part")
+            try:
+                printing.make_atlas(paper, tmp, progress=False, layers=layers, radius=radius, context=_context())
+            except printing.CJKFontError as exc:
+                return _bad(str(exc), None, 500)
+            tmp.replace(path)
+            log.info("atlas %s drawn in %.1f s", path.name, time.perf_counter() - t0)
+    return send_file(path, mimetype="application/pdf", as_attachment=args.get("download") == "1",
+                     download_name=f"yunnan-atlas-{paper}.pdf", max_age=0)
