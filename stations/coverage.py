@@ -26,6 +26,7 @@ layer and returns it in WGS-84. Tables: :func:`coverage_table`. Gaps: :func:`fin
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import logging
@@ -69,7 +70,12 @@ __all__ = [
 DEFAULT_RADIUS_M = 1000.0
 MAX_RADIUS_M = 50_000.0
 LEVELS = ("province", "prefecture", "county")
-BUFFER_QUAD_SEGS = 16
+BUFFER_QUAD_SEGS = 8
+# A buffer polygon with 4 x quad_segs vertices on the circle has less area than the disc; scaling its radius by
+# this factor gives it exactly the disc's area (32-gon: +0.32 %, so vertices lie 3.2 m outside a 1 km circle
+# and edge midpoints 1.6 m inside), which keeps covered areas unbiased at half the vertices of 16 segments.
+_N_GON = 4 * BUFFER_QUAD_SEGS
+BUFFER_AREA_FACTOR = math.sqrt(math.pi / (_N_GON / 2 * math.sin(2 * math.pi / _N_GON)))
 
 TABLE_COLUMNS = (
     "level",
@@ -103,6 +109,17 @@ def _geo():
     from . import geo
 
     return geo
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transformer(src, dst) -> Transformer:
+    """A cached ``always_xy`` Transformer (building one costs tens of milliseconds)."""
+    key = lambda c: c if isinstance(c, str) else c.to_wkt()  # noqa: E731
+    return _transformer(key(src), key(dst))
 
 
 def metric_crs():
@@ -351,10 +368,10 @@ def _dissolved_buffers(stations, radii: np.ndarray):
     if len(stations) == 0:
         return shapely.MultiPolygon()
     lon, lat = _lonlat(stations)
-    x, y = Transformer.from_crs("EPSG:4326", metric_crs(), always_xy=True).transform(lon, lat)
+    x, y = transformer("EPSG:4326", metric_crs()).transform(lon, lat)
     x, y = np.asarray(x), np.asarray(y)
     radii = np.broadcast_to(np.asarray(radii, float), x.shape)
-    bufs = shapely.buffer(shapely.points(x, y), radii, quad_segs=BUFFER_QUAD_SEGS)
+    bufs = shapely.buffer(shapely.points(x, y), radii * BUFFER_AREA_FACTOR, quad_segs=BUFFER_QUAD_SEGS)
     # Dissolve overlapping clusters separately (union cost grows faster than linearly), in parallel threads
     # (shapely releases the GIL), then gather the disjoint results.
     pairs = cKDTree(np.column_stack([x, y])).query_pairs(2 * float(radii.max()), output_type="ndarray")
@@ -437,7 +454,8 @@ def _area_covered_by_county(result: CoverageResult, counties: gpd.GeoDataFrame) 
     out = np.zeros(len(counties))
     if layer.is_empty:
         return out
-    parts = gpd.GeoSeries(shapely.get_parts(layer), crs=metric_crs()).to_crs(equal_area_crs()).to_numpy()
+    tr = transformer(metric_crs(), equal_area_crs())
+    parts = shapely.transform(shapely.get_parts(layer), lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
     pi, ci = tree.query(parts, predicate="intersects")
     if len(pi) == 0:
         return out
