@@ -205,3 +205,40 @@ def test_default_demand_model(app):
     assert prov["workers"] == pytest.approx(1_000_000, rel=1e-6)
     assert prov["workers_covered"] == pytest.approx(sum(r["workers_covered"] for r in pref), abs=16)
     assert 0 < prov["covered_pct"] < 100
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def test_cli_coverage_and_gaps(tmp_path, fixture_db_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from webmap.cli_planner import coverage_cmd, gaps_cmd
+
+    monkeypatch.setenv("DATABASE_URL", fixture_db_url)
+    d = _demand()
+    csv = tmp_path / "demand.csv"
+    pd.DataFrame({"lon": d["lon"], "lat": d["lat"], "workers": d["workers"]}).to_csv(csv, index=False)
+    runner = CliRunner()
+    out = tmp_path / "coverage.xlsx"
+    r = runner.invoke(coverage_cmd, ["--radius", "1000", "--demand", str(csv), "--by", "county", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "50 of 210 workers covered (23.8%)" in r.output
+    t = pd.read_excel(out, dtype={"adcode": str})
+    assert len(t) == 129 and t.set_index("adcode").loc["530702", "workers_covered"] == 10
+    r = runner.invoke(coverage_cmd, ["--radius", "2000", "--hour", "3", "--demand", str(csv), "--by", "province"])
+    assert r.exit_code == 0 and "120 of 210 workers covered" in r.output and "at 03:00" in r.output
+    gp = tmp_path / "gaps.gpkg"
+    r = runner.invoke(gaps_cmd, ["--demand", str(csv), "--out", str(gp)])
+    assert r.exit_code == 0, r.output
+    g = gpd.read_file(gp)
+    assert g["uncovered_workers"].iloc[0] == 60 and g["county_adcode"].iloc[0] == "533401"
+    # bad input: one line, non-zero exit, no traceback
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lon,lat,weight\n100.2,26.8,-1\n")
+    r = runner.invoke(coverage_cmd, ["--demand", str(bad)])
+    assert r.exit_code == 1 and "row 2" in r.output and "negative" in r.output and "Traceback" not in r.output
+    r = runner.invoke(coverage_cmd, ["--out", str(tmp_path / "x.shp")])
+    assert r.exit_code == 2 and "--out" in r.output
+    r = runner.invoke(coverage_cmd, ["--radius", "0"])
+    assert r.exit_code == 2 and "--radius" in r.output
