@@ -1,0 +1,418 @@
+"""Siting (issue 5): maximal covering and set covering, hand-worked fixtures, property tests, candidate files,
+the API and the CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Geod
+from scipy import sparse
+
+from stations import coverage as C
+from stations import siting as S
+
+GEOD = Geod(ellps="WGS84")
+KUNMING = (102.7129, 25.0406)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _csr(rows: list[list[int]], n_d: int):
+    r = [i for i, cols in enumerate(rows) for _ in cols]
+    c = [j for cols in rows for j in cols]
+    return sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(len(rows), n_d))
+
+
+def brute_force(model: S.MaxCover, n: int) -> float:
+    best = 0.0
+    for k in range(0, min(n, model.n_candidates) + 1):
+        for combo in itertools.combinations(range(model.n_candidates), k):
+            best = max(best, model.evaluate(combo))
+    return best
+
+
+def brute_force_min_sites(model: S.MaxCover, need: float) -> int | None:
+    for k in range(0, model.n_candidates + 1):
+        for combo in itertools.combinations(range(model.n_candidates), k):
+            if model.evaluate(combo) >= need - 1e-9:
+                return k
+    return None
+
+
+def east(km: float, origin=KUNMING):
+    lon, lat, _ = GEOD.fwd(origin[0], origin[1], 90.0, km * 1000.0)
+    return lon, lat
+
+
+def demand_frame(points, weights, county="530102"):
+    lon = np.array([p[0] for p in points], float)
+    lat = np.array([p[1] for p in points], float)
+    df = pd.DataFrame({"h3": [f"d{i}" for i in range(len(lon))], "lon": lon, "lat": lat, "workers": np.asarray(weights, float),
+                       "county_adcode": county, "prefecture_adcode": county[:4] + "00", "area_class": "town"})
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def station_frame(points, ids=None, status=None, hours=None):
+    from stations.hours import parse_hours
+
+    n = len(points)
+    hours = hours or ["24小时"] * n
+    df = pd.DataFrame({
+        "id": ids or [f"S{i}" for i in range(n)],
+        "lon": [p[0] for p in points], "lat": [p[1] for p in points],
+        "county_adcode": "530102", "prefecture_adcode": "530100",
+        "status": status or ["open"] * n,
+        "opening_hours": hours, "hours_json": [parse_hours(h).to_json() for h in hours],
+    })
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+
+
+def cand_frame(points, county="530102"):
+    return S.candidates_from_frame([p[0] for p in points], [p[1] for p in points], county_adcode=[county] * len(points))
+
+
+# ------------------------------------------------------------------------------------------- hand-worked
+
+
+@pytest.fixture()
+def trap():
+    """The classic greedy trap. Points a1..a4, b1..b4, m (weight 1 each) and z (weight 7, already covered).
+    Candidates: A = {a1..a4}, B = {b1..b4}, M = {a1, a2, b1, b2, m}, Z = {z}.
+    n = 1: M (5). n = 2: greedy M then A (5 + 2 = 7); optimum A + B = 8. n = 3: 9 (all)."""
+    a = [0, 1, 2, 3]
+    b = [4, 5, 6, 7]
+    m, z = 8, 9
+    A = _csr([a, b, [0, 1, 4, 5, m], [z]], 10)
+    w = np.r_[np.ones(9), 7.0]
+    covered = np.zeros(10, bool)
+    covered[z] = True
+    return S.MaxCover.from_arrays(w, A, covered)
+
+
+def test_trap_greedy_and_exact(trap):
+    assert trap.base_covered == 7.0 and trap.total == 16.0
+    g1 = trap.solve_greedy(1)
+    assert list(g1.order) == [2] and list(g1.gains) == [5.0]
+    g2 = trap.solve_greedy(2)
+    assert list(g2.order) == [2, 0] and list(g2.gains) == [5.0, 2.0] and g2.objective == 7.0
+    assert g2.upper_bound >= 8.0  # a valid bound on the optimum
+    e2 = trap.solve_exact(2, time_limit=10)
+    assert e2.status == "optimal" and e2.objective == pytest.approx(8.0)
+    assert sorted(e2.order.tolist()) == [0, 1]
+    assert e2.gap == pytest.approx(0.0, abs=1e-6)
+    g3 = trap.solve_greedy(3)
+    assert g3.objective == 9.0
+    assert trap.solve_exact(3, time_limit=10).objective == pytest.approx(9.0)
+    # the already covered point is worth nothing: Z never chosen, even with budget left
+    g10 = trap.solve_greedy(10)
+    assert 3 not in g10.order and g10.n == 3 and "no candidate adds coverage" in g10.status
+
+
+def test_trap_naive_matches_lazy(trap):
+    for n in range(5):
+        assert trap.solve_greedy(n).order.tolist() == trap.solve_greedy_naive(n).order.tolist()
+
+
+def test_trap_reduction(trap):
+    cand, B, W, stats = trap.reduce()
+    assert sorted(cand.tolist()) == [0, 1, 2]  # Z has no gain
+    # a3,a4 share {A}; b3,b4 share {B}; a1,a2 share {A, M}; b1,b2 share {B, M}; m has {M}: 5 merged points
+    assert stats["demand_reduced"] == 5 and sorted(W.tolist()) == [1.0, 2.0, 2.0, 2.0, 2.0]
+
+
+def test_trap_set_cover(trap):
+    sc = trap.solve_set_cover(100.0)
+    assert sc.extra["reached"] and sc.n == 3 and sc.covered == pytest.approx(16.0)
+    assert sc.extra["lower_bound_sites"] <= 3 and sc.extra["bound_ratio"] == pytest.approx(1 + math.log(5 / 2))
+    sc2 = trap.solve_set_cover(100 * 12 / 16)  # need 5 more: M alone
+    assert sc2.n == 1 and sc2.order.tolist() == [2]
+    done = trap.solve_set_cover(40.0)  # the existing 7 of 16 = 43.75 % already
+    assert done.n == 0 and done.extra["reached"]
+    with pytest.raises(S.SitingError):
+        trap.solve_set_cover(0)
+    with pytest.raises(S.SitingError):
+        trap.solve_set_cover(101)
+
+
+def test_n_zero_and_bad_n(trap):
+    assert trap.solve_greedy(0).n == 0 and trap.solve_exact(0).objective == 0
+    for bad in (-1, 1.5, True):
+        with pytest.raises(S.SitingError):
+            trap.solve_greedy(bad)
+
+
+@pytest.fixture()
+def line():
+    """Along the parallel east of Kunming (1 km radius): demand 10 at 0 km (station there), 6 at 2 km,
+    5 at 3.8 km, 4 at 10 km. Candidates X at 2 km (covers 6), Y at 2.9 km (0.9 km from both: 6 + 5 = 11),
+    Z at 10 km (4). Best 1: Y (11). Best 2: Y + Z (15), everything covered."""
+    dem = demand_frame([east(0), east(2), east(3.8), east(10)], [10, 6, 5, 4])
+    st_ = station_frame([east(0)], ids=["S0"])
+    cands = cand_frame([east(2), east(2.9), east(10)])
+    return dem, st_, cands
+
+
+def test_line_geographic(line):
+    dem, st_, cands = line
+    m = S.MaxCover.from_geodataframes(dem, cands, st_, radius=1000)
+    assert m.base_covered == 10 and m.gains0().tolist() == [6, 11, 4]
+    rec = S.recommend(st_, dem, n=2, candidates=cands, exact=True)
+    assert rec.sites["gain_workers"].tolist() == [11, 4]
+    assert rec.sites["candidate_id"].tolist() == ["C2", "C3"]
+    assert rec.sites["rank"].tolist() == [1, 2]
+    assert rec.sites["cumulative_covered"].tolist() == [21, 25]
+    assert rec.before.workers_covered == 10 and rec.after.workers_covered == 25
+    assert rec.sites["nearest_station_id"].tolist() == ["S0", "S0"]
+    assert rec.sites["nearest_station_m"].iloc[0] == pytest.approx(2900, abs=0.5)
+    assert rec.sites["nearest_station_m"].iloc[1] == pytest.approx(10000, abs=0.5)
+    # GCJ-02 columns are the WGS-84 point shifted by the GCJ offset (a few hundred metres)
+    from stations.coords import wgs84_to_gcj02
+
+    gx, gy = wgs84_to_gcj02(rec.sites["lon"].to_numpy(), rec.sites["lat"].to_numpy())
+    assert np.allclose(rec.sites["lon_gcj02"], gx) and np.allclose(rec.sites["lat_gcj02"], gy)
+    s = rec.summary()
+    assert s["exact_objective"] == 15 and s["greedy_objective"] == 15 and s["gap"] == 0
+
+
+def test_line_hour(line):
+    """At 22:00 a day-only station does not count: its demand becomes worth covering."""
+    dem, _, cands = line
+    day = station_frame([east(0)], ids=["D"], hours=["08:00-18:00"])
+    cands = cand_frame([east(0), east(2.9)])
+    m = S.MaxCover.from_geodataframes(dem, cands, day, radius=1000, hour=22)
+    assert m.base_covered == 0 and m.gains0().tolist() == [10, 11]
+    assert S.MaxCover.from_geodataframes(dem, cands, day, radius=1000, hour=10).gains0().tolist() == [0, 11]
+
+
+def test_line_closed_station_does_not_count(line):
+    dem, _, cands = line
+    closed = station_frame([east(0)], status=["closed"])
+    assert S.MaxCover.from_geodataframes(dem, cands, closed).base_covered == 0
+
+
+def test_radius_per_class(line):
+    dem, st_, cands = line
+    dem = dem.copy()
+    dem["area_class"] = ["town", "town", "rural", "rural"]
+    m = S.MaxCover.from_geodataframes(dem, cands, st_, radius={"town": 1000, "rural": 5000})
+    # rural 3.8 km point is now covered by the station? 3.8 km < 5 km: yes (the radius is the demand point's)
+    assert m.base_covered == 15
+
+
+def test_n_zero_changes_nothing(line):
+    dem, st_, cands = line
+    rec = S.recommend(st_, dem, n=0, candidates=cands)
+    assert len(rec.sites) == 0
+    assert rec.after.workers_covered == rec.before.workers_covered
+    assert len(rec.after.stations) == len(rec.before.stations)
+
+
+def test_recommend_argument_errors(line):
+    dem, st_, cands = line
+    with pytest.raises(S.SitingError):
+        S.recommend(st_, dem, candidates=cands)
+    with pytest.raises(S.SitingError):
+        S.recommend(st_, dem, n=1, target_pct=50, candidates=cands)
+
+
+def test_whatif_add_and_close(line):
+    dem, st_, _ = line
+    before, after = S.whatif(st_, dem, add=[east(2.9)], close=["S0"])
+    assert before.workers_covered == 10 and after.workers_covered == 11
+    _, after2 = S.whatif(st_, dem, add=[], close=[])
+    assert after2.workers_covered == 10
+
+
+def test_default_candidates_are_town_cells():
+    dem = demand_frame([east(0), east(2), east(4)], [1, 2, 3])
+    dem["area_class"] = ["town", "rural", "town"]
+    c = S.default_candidates(dem)
+    assert c["candidate_id"].tolist() == ["d0", "d2"]
+    dem2 = dem.drop(columns="area_class")
+    c2 = S.default_candidates(dem2, max_candidates=2)
+    assert c2["candidate_id"].tolist() == ["d1", "d2"]  # the heaviest two, in input order
+
+
+def test_curve_and_exports(line, tmp_path):
+    dem, st_, cands = line
+    rec = S.recommend(st_, dem, n=2, candidates=cands, exact=True)
+    files = rec.curve(tmp_path / "curve.png")
+    assert [p.suffix for p in files] == [".png", ".svg"]
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "curve.svg").read_text()
+    assert "<svg" in svg
+    out = rec.export(tmp_path / "sites.csv")
+    assert [p.name for p in out] == ["sites.csv", "sites-prefectures.csv", "sites-counties.csv"]
+    raw = (tmp_path / "sites.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    df = pd.read_csv(tmp_path / "sites.csv", encoding="utf-8-sig")
+    assert list(df.columns[: len(S.SITE_COLUMNS)]) == list(S.SITE_COLUMNS)
+    pref = pd.read_csv(tmp_path / "sites-prefectures.csv", encoding="utf-8-sig", dtype={"adcode": str})
+    km = pref[pref["adcode"] == "530100"].iloc[0]
+    assert km["covered_before"] == 10 and km["covered_after"] == 25 and km["new_sites"] == 2
+    rec.export(tmp_path / "sites.xlsx")
+    assert set(pd.read_excel(tmp_path / "sites.xlsx", sheet_name=None)) == {"sites", "prefectures", "counties", "summary"}
+    rec.export(tmp_path / "sites.geojson")
+    gj = json.loads((tmp_path / "sites.geojson").read_text())
+    assert [f["properties"]["rank"] for f in gj["features"]] == [1, 2]
+    rec.export(tmp_path / "sites.gpkg")
+    import pyogrio
+
+    layers = [layer[0] for layer in pyogrio.list_layers(tmp_path / "sites.gpkg")]
+    assert set(layers) == {"sites", "county_before_after", "prefecture_before_after"}
+
+
+# ------------------------------------------------------------------------------------------- properties
+
+
+@st.composite
+def instances(draw, max_d=10, max_c=7):
+    n_d = draw(st.integers(1, max_d))
+    n_c = draw(st.integers(1, max_c))
+    rows = [sorted(draw(st.sets(st.integers(0, n_d - 1), max_size=n_d))) for _ in range(n_c)]
+    w = draw(st.lists(st.integers(0, 20), min_size=n_d, max_size=n_d))
+    cov = draw(st.lists(st.booleans(), min_size=n_d, max_size=n_d))
+    return S.MaxCover.from_arrays(np.asarray(w, float), _csr(rows, n_d), np.asarray(cov))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.integers(0, 4))
+def test_greedy_within_1_minus_1_over_e(model, n):
+    g = model.solve_greedy(n)
+    opt = brute_force(model, n)
+    assert g.objective >= S.ONE_MINUS_INV_E * opt - 1e-9
+    assert g.objective <= opt + 1e-9
+    assert g.upper_bound >= opt - 1e-9  # the reported bound is a bound
+    assert g.order.tolist() == model.solve_greedy_naive(n).order.tolist()
+    assert sum(g.gains) == pytest.approx(model.evaluate(g.order))
+    assert all(x >= y - 1e-12 for x, y in zip(g.gains, g.gains[1:]))  # gains never grow (submodular)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.integers(1, 4))
+def test_exact_is_optimal(model, n):
+    e = model.solve_exact(n, time_limit=10)
+    assert e.status == "optimal"
+    assert e.objective == pytest.approx(brute_force(model, n), abs=1e-6)
+    assert e.n <= n
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.floats(1, 100))
+def test_set_cover_reaches_target(model, target):
+    reachable = 100 * (model.base_covered + model.max_added()) / model.total if model.total else 0
+    if model.total == 0:
+        return
+    sc = model.solve_set_cover(target)
+    if target <= reachable + 1e-9:
+        assert sc.extra["reached"]
+        assert sc.covered_pct >= target - 1e-6
+        need = target / 100 * model.total - model.base_covered
+        opt = brute_force_min_sites(model, need) if need > 0 else 0
+        assert sc.extra["lower_bound_sites"] <= opt <= sc.n
+        assert sc.n <= sc.extra["bound_ratio"] * opt + 1e-9
+    else:
+        assert not sc.extra["reached"]
+
+
+@st.composite
+def geo_instances(draw):
+    """Random demand, stations and candidates in a 6 km box around Kunming."""
+    def pts(k):
+        return [east(draw(st.floats(0, 6)), (KUNMING[0], KUNMING[1] + draw(st.floats(0, 0.05)))) for _ in range(k)]
+
+    nd = draw(st.integers(1, 12))
+    dem = demand_frame(pts(nd), draw(st.lists(st.integers(0, 50), min_size=nd, max_size=nd)))
+    ns = draw(st.integers(0, 3))
+    stations = station_frame(pts(ns)) if ns else station_frame([])
+    cands = cand_frame(pts(draw(st.integers(1, 6))))
+    return dem, stations, cands
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(geo_instances(), st.integers(0, 4))
+def test_added_sites_raise_coverage_by_the_gains(inst, n):
+    dem, stations, cands = inst
+    rec = S.recommend(stations, dem, n=n, candidates=cands)
+    # recompute independently: the registry plus the sites, through the coverage module
+    plus = S.with_added_sites(stations, rec.sites["lon"], rec.sites["lat"], county_adcode=rec.sites["county_adcode"])
+    again = C.compute_coverage(plus, dem, 1000.0)
+    base = C.compute_coverage(stations, dem, 1000.0)
+    assert again.workers_covered - base.workers_covered == pytest.approx(rec.sites["gain_workers"].sum(), abs=1e-9)
+    assert again.workers_covered == pytest.approx(rec.after.workers_covered)
+    if n == 0:
+        assert again.workers_covered == base.workers_covered
+
+
+# ------------------------------------------------------------------------------------------- candidate files
+
+
+def _write(tmp_path, name, text, encoding="utf-8"):
+    p = tmp_path / name
+    p.write_text(text, encoding=encoding)
+    return p
+
+
+def test_read_candidates_csv_ok(tmp_path):
+    p = _write(tmp_path, "c.csv", "名称,经度,纬度\n建设银行,102.71,25.04\n中石化,102.73,25.05\n")
+    c = S.read_candidates(p)
+    assert c["name"].tolist() == ["建设银行", "中石化"] and c["lon"].tolist() == [102.71, 102.73]
+    assert c["county_adcode"].notna().all()
+
+
+def test_read_candidates_gcj02(tmp_path):
+    from stations.coords import gcj02_to_wgs84
+
+    p = _write(tmp_path, "c.csv", "lon,lat\n102.71,25.04\n")
+    c = S.read_candidates(p, crs="gcj02")
+    x, y = gcj02_to_wgs84(102.71, 25.04)
+    assert c["lon"].iloc[0] == pytest.approx(x) and c["lat"].iloc[0] == pytest.approx(y)
+    bd = S.read_candidates(p, crs="bd09")
+    assert bd["lon"].iloc[0] != pytest.approx(x)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("", "empty"),
+    ("name,x1,y1\na,102.7,25.0\n", "longitude and latitude columns"),
+    ("lon,lat\n102.7,25.0\n102.7,abc\n", "row 3, column lat"),
+    ("lon,lat\n102.7,25.0\n,25.0\n", "row 3, column lon"),
+    ("lon,lat\n25.04,102.71\n", "swapped"),
+    ("lon,lat\n116.4,39.9\n", "outside Yunnan"),
+    ("lon,lat\n571234,2771234\n", "not longitude/latitude degrees"),
+    ("lon,lat\n", "no candidate rows"),
+])
+def test_read_candidates_bad(tmp_path, text, needle):
+    p = _write(tmp_path, "bad.csv", text)
+    with pytest.raises(S.CandidateFileError) as exc:
+        S.read_candidates(p)
+    assert needle in str(exc.value)
+
+
+def test_read_candidates_bad_files(tmp_path):
+    with pytest.raises(S.CandidateFileError, match="no such file"):
+        S.read_candidates(tmp_path / "missing.csv")
+    with pytest.raises(S.CandidateFileError, match="unsupported"):
+        S.read_candidates(_write(tmp_path, "c.txt.doc", "x"))
+    with pytest.raises(S.CandidateFileError, match="unknown coordinate system"):
+        S.read_candidates(_write(tmp_path, "c.csv", "lon,lat\n102.7,25.0\n"), crs="utm")
+    poly = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [102.7, 25.0]}},
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[102, 25], [103, 25], [103, 26], [102, 25]]]}},
+    ]}
+    with pytest.raises(S.CandidateFileError, match="feature 2 is not a point"):
+        S.read_candidates(_write(tmp_path, "c.geojson", json.dumps(poly)))
+    good = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "网点"}, "geometry": {"type": "Point", "coordinates": [102.7, 25.0]}}]}
+    c = S.read_candidates(_write(tmp_path, "g.geojson", json.dumps(good)))
+    assert c["name"].tolist() == ["网点"] and c["lon"].tolist() == [102.7]
+    with pytest.raises(S.CandidateFileError, match="at most 1"):
+        S.read_candidates(_write(tmp_path, "two.csv", "lon,lat\n102.7,25.0\n102.8,25.0\n"), max_rows=1)
