@@ -74,6 +74,9 @@ def js_strings() -> dict[str, str]:
         "demo_station": _("Synthetic demo station"),
         "tap_hint": _("Tap the map to search there"),
         "status": _("Status"),
+        "zoom_in": _("Zoom in"),
+        "zoom_out": _("Zoom out"),
+        "close": _("Close"),
     }
 
 

@@ -437,7 +437,10 @@
     searchPlaces(q).then(function (places) { if (places.length) { choosePlace(places[0]); } });
   });
   $('filters').addEventListener('change', runQuery);
+  function label(node, text) { if (node) { node.title = text; node.setAttribute('aria-label', text); } }
   if (map) {
+    if (map.zoomControl) { label(map.zoomControl._zoomInButton, S.zoom_in); label(map.zoomControl._zoomOutButton, S.zoom_out); }
+    map.on('popupopen', function (e) { label(e.popup._closeButton, S.close); });
     if (cfg.bounds) { map.fitBounds(cfg.bounds, { padding: [4, 4] }); }
     map.on('click', function (e) {
       var w = fromDisplay(e.latlng);
