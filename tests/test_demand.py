@@ -266,6 +266,7 @@ def test_gpkg_polygons_spread_over_cells(tmp_path):
     assert shapely.contains_xy(poly, d["lon"][:-1], d["lat"][:-1]).all()
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 def test_geotiff(tmp_path):
     rasterio = pytest.importorskip("rasterio")
     from rasterio.transform import from_origin
