@@ -177,6 +177,7 @@ def _limit() -> int:
 
 
 _LOCK = threading.Lock()
+_COMPUTE = threading.RLock()
 
 
 def _state() -> dict:
@@ -226,19 +227,22 @@ def _radius_spec(radius: float, rural: float | None):
 def result(radius: float, rural: float | None, hour: int | None, weekday: int = 2) -> C.CoverageResult:
     snap = _snapshot()
     key = ("planner", radius, rural, hour, weekday)
-    return snap.cached(key, lambda: C.compute_coverage(snap.gdf, demand(), _radius_spec(radius, rural), hour, weekday), size=64)
+    with _COMPUTE:  # the page asks for the same figures in parallel: compute once
+        return snap.cached(key, lambda: C.compute_coverage(snap.gdf, demand(), _radius_spec(radius, rural), hour, weekday), size=64)
 
 
 def table(radius, rural, hour, weekday, by) -> pd.DataFrame:
     snap = _snapshot()
     res = result(radius, rural, hour, weekday)
-    return snap.cached(("planner-table", radius, rural, hour, weekday, by), lambda: C.coverage_table(res, by, geography()))
+    with _COMPUTE:
+        return snap.cached(("planner-table", radius, rural, hour, weekday, by), lambda: C.coverage_table(res, by, geography()))
 
 
 def gaps(radius, rural, hour, weekday):
     snap = _snapshot()
     res = result(radius, rural, hour, weekday)
-    return snap.cached(("planner-gaps", radius, rural, hour, weekday), lambda: C.find_gaps(res))
+    with _COMPUTE:
+        return snap.cached(("planner-gaps", radius, rural, hour, weekday), lambda: C.find_gaps(res))
 
 
 def _is_demo() -> bool:
