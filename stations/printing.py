@@ -1126,6 +1126,14 @@ def build_sheet(
     na_box = _draw_north_arrow(ax, n_angle, f, bold)
     placer.block(na_box.get_window_extent(renderer).expanded(1.05, 1.05))
 
+    if _is_demo(stations_all):
+        banner = ax.text(
+            0.012, 0.988, DEMO_NOTE, transform=ax.transAxes, ha="left", va="top", fontsize=7.0 * f, color="#c62828",
+            zorder=30, bbox=dict(boxstyle="square,pad=0.35", fc="white", ec="#c62828", lw=0.6, alpha=0.92),
+        )
+        placer.block(banner.get_window_extent(renderer).expanded(1.03, 1.3))
+    _draw_graticule(ax, crs, extent, placer, f)
+
     # ---- labels ----------------------------------------------------------------------------------------
     halo = _halo(2.4 * f)
     if level == "province":
@@ -1205,10 +1213,6 @@ def build_sheet(
             (lay.footer[0] + lay.footer[2]) / pw, lay.subtitle[1] / ph, "示例数据 / demo data (synthetic)", ha="right", va="center",
             fontsize=8 * f, color="#c62828", bbox=dict(boxstyle="square,pad=0.3", fc="#fff3f3", ec="#c62828", lw=0.6), **bold,
         )
-        ax.text(
-            0.5, 0.985, DEMO_NOTE, transform=ax.transAxes, ha="center", va="top", fontsize=7.2 * f, color="#c62828",
-            zorder=30, bbox=dict(boxstyle="square,pad=0.35", fc="white", ec="#c62828", lw=0.6, alpha=0.92),
-        )
     if notes:
         ax.text(
             0.99, 0.01, "注：" + "；".join(dict.fromkeys(notes)) + "。", transform=ax.transAxes, ha="right", va="bottom",
@@ -1273,6 +1277,71 @@ def _places(ax, placer, geo, crs, view, county, f, halo):
         t = placer.place(row.geometry.x, row.geometry.y, name, offsets_pt=(0, 7, 11), fontsize=6.5 * f, color="#444444", path_effects=halo, zorder=16)
         if t is not None:
             ax.plot(row.geometry.x, row.geometry.y, marker="s", ms=2.2 * f, color="#444444", zorder=15)
+
+
+GRATICULE_STEPS = (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+def _draw_graticule(ax, crs, extent, placer, f):
+    """Meridians and parallels (thin, light) with degree labels just inside the frame: meridians on the top
+    edge, parallels on the left edge. Labels give way to the furniture already placed."""
+    from pyproj import Transformer
+
+    x0, x1, y0, y1 = extent
+    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    xs = np.linspace(x0, x1, 25)
+    ys = np.linspace(y0, y1, 25)
+    gx, gy = np.meshgrid(xs, ys)
+    lon, lat = inv.transform(gx.ravel(), gy.ravel())
+    lon_min, lon_max, lat_min, lat_max = np.min(lon), np.max(lon), np.min(lat), np.max(lat)
+    span = max(lon_max - lon_min, lat_max - lat_min)
+    step = next((s for s in GRATICULE_STEPS if span / s <= 8), GRATICULE_STEPS[-1])
+    style = dict(color="#9db4cf", linewidth=0.3 * f, alpha=0.9, zorder=3.8)
+    label_kw = dict(fontsize=5.6 * f, color="#4a5a70", zorder=21, path_effects=_halo(1.8 * f))
+
+    def fmt(value: float, pos: str, neg: str) -> str:
+        deg = abs(value)
+        whole = int(math.floor(deg + 1e-9))
+        minutes = int(round((deg - whole) * 60))
+        if minutes == 60:
+            whole, minutes = whole + 1, 0
+        text = f"{whole}°" + (f"{minutes:02d}′" if minutes else "")
+        return text + (pos if value >= 0 else neg)
+
+    lat_samples = np.linspace(lat_min - 0.5, lat_max + 0.5, 60)
+    for lon_v in np.arange(math.ceil(lon_min / step) * step, lon_max + 1e-9, step):
+        px, py = fwd.transform(np.full_like(lat_samples, lon_v), lat_samples)
+        ax.plot(px, py, **style)
+        # where the meridian meets the top edge
+        order = np.argsort(py)
+        if py.min() < y1 < py.max():
+            xt = float(np.interp(y1, py[order], px[order]))
+            if x0 + (x1 - x0) * 0.03 < xt < x1 - (x1 - x0) * 0.03:
+                t = ax.annotate(fmt(lon_v, "E", "W"), (xt, y1), xytext=(0, -2.5 * f), textcoords="offset points",
+                                ha="center", va="top", **label_kw)
+                bb = t.get_window_extent(placer.renderer)
+                if any(bb.overlaps(b) for b in placer.boxes):
+                    t.remove()
+                else:
+                    placer.block(bb)
+    lon_samples = np.linspace(lon_min - 0.5, lon_max + 0.5, 60)
+    for lat_v in np.arange(math.ceil(lat_min / step) * step, lat_max + 1e-9, step):
+        px, py = fwd.transform(lon_samples, np.full_like(lon_samples, lat_v))
+        ax.plot(px, py, **style)
+        order = np.argsort(px)
+        if px.min() < x0 < px.max():
+            yt = float(np.interp(x0, px[order], py[order]))
+            if y0 + (y1 - y0) * 0.03 < yt < y1 - (y1 - y0) * 0.03:
+                t = ax.annotate(fmt(lat_v, "N", "S"), (x0, yt), xytext=(2.5 * f, 0), textcoords="offset points",
+                                ha="left", va="center", rotation=90, **label_kw)
+                bb = t.get_window_extent(placer.renderer)
+                if any(bb.overlaps(b) for b in placer.boxes):
+                    t.remove()
+                else:
+                    placer.block(bb)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
 
 
 def _draw_scalebar(ax, extent, bar_km, bar_m, denominator, f):
