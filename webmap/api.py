@@ -234,10 +234,10 @@ def nav_links(lon: float, lat: float, name: str, address: str = "",
     amap = {"to": f"{glon:.6f},{glat:.6f},{name}", "mode": "walk", "coordinate": "gaode",
             "callnative": "1", "src": "yizhan"}
     if origin is not None:
-        oglon, oglat = wgs84_to_gcj02(*origin)
+        oglon, oglat = _origin_datums(*origin)[0]
         amap = {"from": f"{oglon:.6f},{oglat:.6f},{here}", **amap}
     if origin is not None:
-        oblon, oblat = wgs84_to_bd09(*origin)
+        oblon, oblat = _origin_datums(*origin)[1]
         baidu = "https://api.map.baidu.com/direction?" + urlencode({
             "origin": f"latlng:{oblat:.6f},{oblon:.6f}|name:{here}",
             "destination": f"latlng:{blat:.6f},{blon:.6f}|name:{name}",
@@ -255,6 +255,14 @@ def nav_links(lon: float, lat: float, name: str, address: str = "",
     }
 
 
+@lru_cache(maxsize=256)
+def _origin_datums(lon: float, lat: float):
+    """((gcj lon, lat), (bd lon, lat)) of a query origin: computed once per query, not once per result."""
+    from stations.coords import wgs84_to_bd09, wgs84_to_gcj02
+
+    return wgs84_to_gcj02(lon, lat), wgs84_to_bd09(lon, lat)
+
+
 def _text(row: dict, key: str) -> str:
     value = row.get(key)
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -264,6 +272,11 @@ def _text(row: dict, key: str) -> str:
 
 def _row_props(snap, pos: int, open_now: bool, *, origin=None, distance_m: float | None = None) -> dict:
     row = snap.records[pos]
+    en = lang() == "en"
+
+    def pick(pair):  # the label for the request's language, looked up once per row
+        return pair[1] if en else pair[0]
+
     host = _text(row, "host")
     status = _text(row, "status")
     services = snap.services[pos]
@@ -561,6 +574,15 @@ def outlines(level: str):
     return resp.make_conditional(request)
 
 
+@bp.get("/health")
+def health():
+    """A trivial endpoint: liveness and the number of stations loaded (the benchmark's baseline)."""
+    snap = get_store().snapshot()
+    resp = jsonify({"status": "ok", "stations": len(snap.gdf)})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(OPENAPI)
@@ -638,6 +660,10 @@ OPENAPI = {
                            _param("limit", schema={"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
                            _LANG_PARAM],
             "responses": {"200": {"description": "{query, places: [...]}"}, "400": _ERROR},
+        }},
+        "/api/health": {"get": {
+            "summary": "Liveness and the number of stations loaded",
+            "responses": {"200": {"description": "{status: ok, stations: n}"}},
         }},
         "/api/outlines/{level}": {"get": {
             "summary": "Simplified outlines (province, prefectures, counties) as GeoJSON",
