@@ -416,3 +416,107 @@ def test_read_candidates_bad_files(tmp_path):
     assert c["name"].tolist() == ["网点"] and c["lon"].tolist() == [102.7]
     with pytest.raises(S.CandidateFileError, match="at most 1"):
         S.read_candidates(_write(tmp_path, "two.csv", "lon,lat\n102.7,25.0\n102.8,25.0\n"), max_rows=1)
+
+
+# ------------------------------------------------------------------------------------------- API
+
+
+@pytest.fixture()
+def small_demand():
+    from stations.demand import demand_from_points
+
+    rng = np.random.default_rng(5)
+    pts = [GEOD.fwd(KUNMING[0], KUNMING[1], float(az), float(d))[:2]
+           for az, d in zip(rng.uniform(0, 360, 120), rng.uniform(0, 20000, 120))]
+    lon = np.array([p[0] for p in pts])
+    lat = np.array([p[1] for p in pts])
+    return demand_from_points(lon, lat, rng.integers(1, 50, len(lon)).astype(float), county_adcode=["530102"] * len(lon))
+
+
+@pytest.fixture()
+def rclient(fixture_db_url, small_demand, monkeypatch):
+    from webmap import create_app
+
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    app = create_app({"TESTING": True, "DATABASE_URL": fixture_db_url, "TILES": "none", "PLANNER_DEMAND": small_demand})
+    return app.test_client()
+
+
+def test_api_recommend(rclient):
+    r = rclient.get("/api/recommend?n=5&exact=1")
+    assert r.status_code == 200 and r.mimetype == "application/geo+json"
+    b = r.get_json()
+    assert b["type"] == "FeatureCollection" and [f["properties"]["rank"] for f in b["features"]] == list(range(1, len(b["features"]) + 1))
+    gains = [f["properties"]["gain_workers"] for f in b["features"]]
+    assert gains == sorted(gains, reverse=True) or b["method"] == "exact"
+    assert b["after"]["workers_covered"] == pytest.approx(b["before"]["workers_covered"] + sum(gains), abs=0.5)
+    assert b["exact_status"] == "optimal" and b["exact_objective"] >= b["greedy_objective"] - 1e-6
+    assert 0 <= b["gap"] <= 1 - S.ONE_MINUS_INV_E
+    assert any(row["adcode"] == "530100" for row in b["prefectures"])
+    r0 = rclient.get("/api/recommend?n=0").get_json()
+    assert r0["features"] == [] and r0["after"] == r0["before"]
+    t = rclient.get("/api/recommend?target_pct=99").get_json()
+    assert t["mode"] == "set-cover" and t["after"]["covered_pct"] >= 99 and t["lower_bound_sites"] <= len(t["features"])
+
+
+@pytest.mark.parametrize("query, param", [
+    ("n=501", "n"), ("n=-1", "n"), ("n=abc", "n"), ("n=1.5", "n"), ("n=3&target_pct=50", "target_pct"),
+    ("target_pct=0", "target_pct"), ("target_pct=101", "target_pct"), ("radius=10", "radius"), ("hour=24", "hour"),
+    ("candidates=nosuch", "candidates"), ("exact=maybe", "exact"), ("n=1&n=2", "n"),
+])
+def test_api_recommend_400(rclient, query, param):
+    r = rclient.get("/api/recommend?" + query)
+    assert r.status_code == 400
+    assert r.get_json()["error"]["parameter"] == param
+
+
+def test_api_recommend_time_limit(rclient):
+    rclient.application.config["RECOMMEND_MAX_SECONDS"] = 0.0
+    r = rclient.get("/api/recommend?n=5")
+    assert r.status_code == 400 and "run-time limit" in r.get_json()["error"]["message"]
+
+
+def test_api_candidates_upload(rclient):
+    import io
+
+    bad = rclient.post("/api/candidates", data={"file": (io.BytesIO(b"lon,lat\n102.71,25.04\n102.8,abc\n"), "c.csv")},
+                       content_type="multipart/form-data")
+    assert bad.status_code == 400 and bad.get_json()["error"]["rows"] == [{"row": 3, "column": "lat", "reason": "latitude 'abc' is missing or not a number"}]
+    assert rclient.post("/api/candidates", data={}, content_type="multipart/form-data").status_code == 400
+    assert rclient.post("/api/candidates", data={"file": (io.BytesIO(b"x"), "c.exe")}, content_type="multipart/form-data").status_code == 400
+    assert rclient.post("/api/candidates", data={"file": (io.BytesIO(b"lon,lat\n102.7,25\n"), "c.csv"), "crs": "utm"},
+                        content_type="multipart/form-data").get_json()["error"]["parameter"] == "crs"
+    ok = rclient.post("/api/candidates", data={"file": (io.BytesIO("名称,经度,纬度\n网点甲,102.72,25.05\n网点乙,102.80,25.10\n".encode()), "c.csv")},
+                      content_type="multipart/form-data")
+    assert ok.status_code == 201 and ok.get_json()["count"] == 2
+    cid = ok.get_json()["id"]
+    b = rclient.get(f"/api/recommend?n=2&candidates={cid}").get_json()
+    assert {f["properties"]["name"] for f in b["features"]} <= {"网点甲", "网点乙"}
+
+
+def test_api_whatif(rclient):
+    before_ids = rclient.get("/api/recommend?n=0").get_json()["before"]["stations"]
+    r = rclient.post("/api/whatif", json={"add": [list(east(8)), list(east(12))], "close": ["YN-T-000"]})
+    assert r.status_code == 200
+    b = r.get_json()
+    assert b["written"] is False and b["after"]["stations"] == before_ids + 2 - 1
+    assert b["gaps"]["type"] == "FeatureCollection"
+    # never reaches the registry
+    assert rclient.get("/api/recommend?n=0").get_json()["before"]["stations"] == before_ids
+    for body, param in [({"add": [[1, 2]]}, "add"), ({"add": [["x", 25]]}, "add"), ({"close": ["nope"]}, "close"),
+                        ({"close": "YN-T-000"}, "close"), ({"radius": 5}, "radius"), ({"hour": 25}, "hour")]:
+        r = rclient.post("/api/whatif", json=body)
+        assert r.status_code == 400 and r.get_json()["error"]["parameter"] == param, body
+    assert rclient.post("/api/whatif", data="nope", content_type="text/plain").status_code == 400
+
+
+def test_api_downloads_and_openapi(rclient):
+    r = rclient.get("/recommend/download/sites.csv?n=3")
+    assert r.status_code == 200 and r.data.startswith(b"\xef\xbb\xbf") and "attachment" in r.headers["Content-Disposition"]
+    assert rclient.get("/recommend/download/sites.pdf?n=3").status_code == 400
+    png = rclient.get("/recommend/curve.png?n=3")
+    assert png.status_code == 200 and png.data[:4] == b"\x89PNG"
+    paths = rclient.get("/api/openapi.json").get_json()["paths"]
+    for p in ("/api/recommend", "/api/candidates", "/api/whatif"):
+        assert p in paths
+    assert {q["name"] for q in paths["/api/recommend"]["get"]["parameters"]} >= {"n", "target_pct", "radius", "hour", "candidates"}

@@ -38,6 +38,7 @@ BLUEPRINTS: list[str] = [
     "webmap.api:bp",
     "webmap.planner:bp",
     "webmap.print_views:bp",
+    "webmap.recommend:bp",  # issue 5: recommendations and what-if
 ]
 
 _COMPRESSIBLE = {
