@@ -520,3 +520,40 @@ def test_api_downloads_and_openapi(rclient):
     for p in ("/api/recommend", "/api/candidates", "/api/whatif"):
         assert p in paths
     assert {q["name"] for q in paths["/api/recommend"]["get"]["parameters"]} >= {"n", "target_pct", "radius", "hour", "candidates"}
+
+
+# ------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_recommend(fixture_db_url, small_demand, tmp_path):
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    dfile = tmp_path / "demand.csv"
+    pd.DataFrame({"lon": small_demand["lon"], "lat": small_demand["lat"], "workers": small_demand["workers"]}).to_csv(dfile, index=False)
+    runner = CliRunner()
+    common = ["--db", fixture_db_url, "--demand", str(dfile)]
+    r = runner.invoke(main, ["recommend", "-n", "4", *common, "--out", str(tmp_path / "s.xlsx"), "--curve", str(tmp_path / "c.svg"), "--exact"])
+    assert r.exit_code == 0, r.output
+    assert "exact (HiGHS)" in r.output and (tmp_path / "s.xlsx").exists() and (tmp_path / "c.png").exists()
+    r = runner.invoke(main, ["recommend", "--target-pct", "90", *common, "--out", str(tmp_path / "t.csv")])
+    assert r.exit_code == 0 and "Wolsey" in r.output
+    bad_c = tmp_path / "cands.csv"
+    bad_c.write_text("lon,lat\n102.7,25.0\n102.7,\n")
+    for args, needle in [
+        (["-n", "3", "--target-pct", "50"], "not both"),
+        ([], "not both"),
+        (["-n", "3", "--out", str(tmp_path / "x.pdf")], ".csv, .xlsx"),
+        (["-n", "3", "--candidates", str(bad_c)], "row 3, column lat"),
+        (["-n", "3", "--candidates", str(tmp_path / "none.csv")], "no such file"),
+        (["-n", "-1"], "-1"),
+        (["-n", "3", "--crs", "utm"], "utm"),
+        (["-n", "3", "--curve", str(tmp_path / "c.gif")], ".png or .svg"),
+    ]:
+        if "--out" not in args:
+            args = [*args, "--out", str(tmp_path / "x.csv")]
+        r = runner.invoke(main, ["recommend", *args, *common])
+        assert r.exit_code == 2, (args, r.output)
+        assert needle in r.output, (args, r.output)
+        assert "Traceback" not in r.output

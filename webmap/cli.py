@@ -203,6 +203,9 @@ from webmap.cli_planner import coverage_cmd, gaps_cmd  # noqa: E402  (issue 4: p
 
 main.add_command(coverage_cmd)
 main.add_command(gaps_cmd)
+from webmap.cli_recommend import recommend_cmd  # noqa: E402  (issue 5: recommendations)
+
+main.add_command(recommend_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
