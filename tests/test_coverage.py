@@ -388,3 +388,14 @@ def test_ecef_matches_pyproj():
     lon, lat = rng.uniform(70, 135, 200), rng.uniform(15, 55, 200)
     x, y, z = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True).transform(lon, lat, np.zeros(200))
     assert np.abs(C.ecef(lon, lat) - np.column_stack([x, y, z])).max() < 1e-6
+
+
+def test_nearest_distance_is_geodesic_within_a_centimetre():
+    rng = np.random.default_rng(7)
+    lon0, lat0 = rng.uniform(98, 106, 300), rng.uniform(21, 29, 300)
+    az, dist = rng.uniform(0, 360, 300), np.geomspace(10, 300_000, 300)
+    lon1, lat1, _ = GEOD.fwd(lon0, lat0, az, dist)
+    for i in range(0, 300, 30):  # one station at a time: its distance to each demand point
+        d, idx = C.nearest_station(lon1[i : i + 1], lat1[i : i + 1], lon0[i : i + 1], lat0[i : i + 1])
+        assert idx[0] == 0
+        assert d[0] == pytest.approx(dist[i], abs=0.01)
