@@ -1048,8 +1048,10 @@ def build_sheet(
         cov = clip(analysis.coverage)
         if cov is not None and len(cov):
             cov.plot(ax=ax, color="#41ab5d", alpha=0.35, edgecolor="#238b45", linewidth=0.25 * f, zorder=3)
-    elif "coverage" in req.layers:
+    elif "coverage" in req.layers and analysis.coverage is None:
         notes.append("服务范围图层不可用")
+    if len(stations_all) == 0:
+        notes.append("驿站登记簿为空")
     if "gaps" in req.layers and analysis.gaps is not None and len(analysis.gaps):
         gaps = clip(analysis.gaps)
         if gaps is not None and len(gaps):
@@ -1711,6 +1713,19 @@ def _cover_page(req_paper: str, ctx: Context, total_pages: int, generated: date,
         cls = station_classes(stp)
         op = stp[cls.isin(["open", "open_24h"])]
         ax.scatter(op.geometry.x, op.geometry.y, s=(1.4 * f) ** 2, c="#d7301f", linewidths=0, zorder=5)
+    # a true scale and a north arrow on the index map too
+    minx, miny, maxx, maxy = prov.total_bounds
+    denominator = nice_scale(max((maxx - minx) * 1.04 / (map_rect[2] / 1000), (maxy - miny) * 1.04 / (map_rect[3] / 1000)))
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    hw, hh = denominator * map_rect[2] / 2000, denominator * map_rect[3] / 2000
+    extent = (cx - hw, cx + hw, cy - hh, cy + hh)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    lon_c, lat_c = _inverse(crs, cx, cy)
+    k = point_scale_factor(crs, lon_c, lat_c)
+    bar_km = nice_length_km((extent[1] - extent[0]) / 1000 / k * 0.22)
+    _draw_scalebar(ax, extent, bar_km, bar_km * 1000 * k, denominator, f)
+    _draw_north_arrow(ax, north_angle(crs, lon_c, lat_c), f, bold)
     pages = {}
     order = sorted(geo.prefecture_names)
     for i, code in enumerate(order):
