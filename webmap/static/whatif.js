@@ -1,0 +1,373 @@
+/* Planner page, issue 5: "recommend N sites" and the what-if scenario (add hypothetical stations by clicking the
+   map, close existing ones). Figures come from /api/recommend and /api/whatif; nothing is ever written to the
+   registry from here (the API has no write path). Loaded after leaflet.js and before planner.js, so that it can
+   catch the planner's map through a Leaflet init hook. No external requests. */
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  var API = {
+    recommend: me.getAttribute("data-recommend") || "/api/recommend",
+    whatif: me.getAttribute("data-whatif") || "/api/whatif",
+    nearest: me.getAttribute("data-nearest") || "/api/nearest",
+    download: me.getAttribute("data-download") || "/recommend/download/sites.__FMT__",
+    curve: me.getAttribute("data-curve") || "/recommend/curve.png"
+  };
+  var ZH = {
+    title: "新增驿站建议与情景模拟", n: "新增数量 N", target: "或目标覆盖率 %", recommend: "推荐站点",
+    computing: "计算中…", sites: "建议站点", gain: "新增覆盖", rank: "序号", cum: "累计覆盖率",
+    before: "现状", after: "方案后", workers: "名劳动者", useSites: "把建议站点加入方案",
+    scenario: "情景模拟", addMode: "点地图添加站点", closeMode: "点地图关闭最近驿站", off: "停止点选",
+    added: "新增站点", closed: "关闭驿站", accept: "接受方案", discard: "放弃方案", accepted: "方案已接受（仅在本页保存，未写入登记库）",
+    discarded: "方案已放弃", none: "无", remove: "移除", noStation: "附近 3 公里内没有开放驿站",
+    prefecture: "州市", delta: "变化", failed: "计算失败", curve: "覆盖率曲线", download: "下载",
+    greedy: "贪心算法", exact: "精确解", gap: "差距", noWrite: "情景模拟不会写入驿站登记库。",
+    clickHint: "点击地图", exportPlan: "导出方案 GeoJSON", lowerBound: "最优解至少需要", sitesUnit: "个站点"
+  };
+  var EN = {
+    title: "Recommend sites and what-if", n: "New sites N", target: "or target coverage %", recommend: "Recommend",
+    computing: "Computing…", sites: "Recommended sites", gain: "Newly covered", rank: "#", cum: "Cumulative %",
+    before: "Now", after: "With plan", workers: "workers", useSites: "Add the recommended sites to the scenario",
+    scenario: "What-if scenario", addMode: "Click map: add a station", closeMode: "Click map: close nearest station",
+    off: "Stop picking", added: "Added", closed: "Closed", accept: "Accept scenario", discard: "Discard scenario",
+    accepted: "Scenario accepted (kept on this page only; nothing written to the registry)", discarded: "Scenario discarded",
+    none: "none", remove: "remove", noStation: "No open station within 3 km", prefecture: "Prefecture", delta: "Change",
+    failed: "Could not compute", curve: "Coverage curve", download: "Download", greedy: "greedy", exact: "exact",
+    gap: "gap", noWrite: "What-if scenarios are never written to the station registry.", clickHint: "click the map",
+    exportPlan: "Export plan as GeoJSON", lowerBound: "the optimum needs at least", sitesUnit: "sites"
+  };
+  var cfgEl = document.getElementById("pl-config");
+  var lang = "zh";
+  try { lang = JSON.parse(cfgEl.textContent).lang || "zh"; } catch (e) { /* default zh */ }
+  var T = lang === "en" ? EN : ZH;
+  var map = null;
+  var state = { add: [], close: [], mode: "off", recLayer: null, scenLayer: null, gapsLayer: null, last: null,
+                accepted: false, plannerGapsWasOn: null, seq: 0 };
+
+  if (window.L && L.Map && L.Map.addInitHook) {
+    L.Map.addInitHook(function () {
+      if (this.getContainer && this.getContainer().id === "pl-map") { map = this; onMap(); }
+    });
+  }
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+  function fmt(v, nd) {
+    if (v === null || v === undefined) return "–";
+    return Number(v).toLocaleString(lang === "en" ? "en" : "zh-CN", { maximumFractionDigits: nd || 0, minimumFractionDigits: nd || 0 });
+  }
+  function plannerParams() {
+    var p = {};
+    var r = $("pl-radius"), ru = $("pl-rural"), h = $("pl-hour");
+    p.radius = r && r.value.trim() ? Number(r.value) : 1000;
+    if (ru && ru.value.trim()) p.rural_radius = Number(ru.value);
+    if (h && h.value !== "") p.hour = Number(h.value);
+    return p;
+  }
+  function query(obj) {
+    var q = new URLSearchParams();
+    Object.keys(obj).forEach(function (k) { if (obj[k] !== undefined && obj[k] !== null && obj[k] !== "") q.set(k, obj[k]); });
+    return q.toString();
+  }
+  function fetchJSON(url, opts) {
+    return fetch(url, opts || { headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().then(function (b) {
+        if (!r.ok) throw new Error((b.error && b.error.message) || r.statusText);
+        return b;
+      });
+    });
+  }
+  function setStatus(state_, text) { var s = $("wi-status"); s.dataset.state = state_; s.textContent = text || ""; }
+
+  // ---------------------------------------------------------------------------------------- panel
+
+  function buildPanel() {
+    var style = el("style");
+    style.textContent = ".wi-panel{border:1px solid #cdd7e1;border-radius:4px;margin:10px 0;padding:6px 10px;font-size:.9rem}" +
+      ".wi-panel h2{font-size:1rem;margin:4px 0 6px}.wi-row{display:flex;flex-wrap:wrap;gap:6px 10px;align-items:flex-end;margin:4px 0}" +
+      ".wi-row label{display:flex;flex-direction:column;font-size:.85rem}.wi-row input{width:6.5em;padding:3px 5px}" +
+      ".wi-list{max-height:22vh;overflow:auto;margin:4px 0;padding-left:0;list-style:none;font-size:.82rem}" +
+      ".wi-list li{display:flex;justify-content:space-between;gap:6px;border-bottom:1px solid #eee;padding:1px 2px}" +
+      ".wi-list button{font-size:.75rem;padding:0 4px}.wi-figs{font-weight:600;margin:4px 0}" +
+      ".wi-status{min-height:1.1em;color:#555;font-size:.85rem}.wi-status[data-state=error]{color:#b00020}" +
+      ".wi-modes button[aria-pressed=true]{background:#1f5fa8;color:#fff}.wi-note{font-size:.78rem;color:#666}" +
+      ".wi-table{border-collapse:collapse;font-size:.78rem;width:100%}.wi-table td,.wi-table th{padding:1px 4px;text-align:right;border-bottom:1px solid #eee}" +
+      ".wi-table td:first-child,.wi-table th:first-child{text-align:left}.wi-site{background:#fff;border:2px solid #d7301f;border-radius:50%;" +
+      "color:#d7301f;font:700 10px/16px sans-serif;text-align:center;width:16px;height:16px}";
+    document.head.appendChild(style);
+    var sec = el("section", { id: "wi-panel", "class": "wi-panel", "aria-label": T.title });
+    sec.appendChild(el("h2", null, T.title));
+    var row = el("div", { "class": "wi-row" });
+    var l1 = el("label", null, T.n); var n = el("input", { id: "wi-n", type: "number", min: "0", max: "500", step: "1", value: "20" }); l1.appendChild(n);
+    var l2 = el("label", null, T.target); var t = el("input", { id: "wi-target", type: "number", min: "1", max: "100", step: "0.5", placeholder: "—" }); l2.appendChild(t);
+    var go = el("button", { id: "wi-recommend", type: "button", "class": "primary" }, T.recommend);
+    row.appendChild(l1); row.appendChild(l2); row.appendChild(go);
+    sec.appendChild(row);
+    sec.appendChild(el("div", { id: "wi-rec-summary", "class": "wi-figs" }));
+    sec.appendChild(el("ol", { id: "wi-sites", "class": "wi-list" }));
+    var row2 = el("div", { "class": "wi-row" });
+    row2.appendChild(el("button", { id: "wi-use", type: "button", disabled: "disabled" }, T.useSites));
+    var dl = el("span", { id: "wi-downloads" });
+    row2.appendChild(dl);
+    sec.appendChild(row2);
+
+    sec.appendChild(el("h2", null, T.scenario));
+    var modes = el("div", { "class": "wi-row wi-modes" });
+    modes.appendChild(el("button", { id: "wi-mode-add", type: "button", "aria-pressed": "false" }, T.addMode));
+    modes.appendChild(el("button", { id: "wi-mode-close", type: "button", "aria-pressed": "false" }, T.closeMode));
+    sec.appendChild(modes);
+    sec.appendChild(el("div", { id: "wi-figs", "class": "wi-figs" }));
+    sec.appendChild(el("div", null, T.added + ":"));
+    sec.appendChild(el("ul", { id: "wi-added", "class": "wi-list" }));
+    sec.appendChild(el("div", null, T.closed + ":"));
+    sec.appendChild(el("ul", { id: "wi-closed", "class": "wi-list" }));
+    var tw = el("div", { "class": "wi-table-wrap" });
+    tw.appendChild(el("table", { id: "wi-pref", "class": "wi-table" }));
+    sec.appendChild(tw);
+    var row3 = el("div", { "class": "wi-row" });
+    row3.appendChild(el("button", { id: "wi-accept", type: "button", disabled: "disabled" }, T.accept));
+    row3.appendChild(el("button", { id: "wi-discard", type: "button", disabled: "disabled" }, T.discard));
+    row3.appendChild(el("button", { id: "wi-export", type: "button", disabled: "disabled" }, T.exportPlan));
+    sec.appendChild(row3);
+    sec.appendChild(el("div", { id: "wi-status", "class": "wi-status", role: "status", "aria-live": "polite", "data-state": "idle" }));
+    sec.appendChild(el("p", { "class": "wi-note" }, T.noWrite));
+
+    var anchor = document.querySelector(".pl-layers") || $("pl-summary");
+    if (anchor && anchor.parentNode) anchor.parentNode.insertBefore(sec, anchor.nextSibling);
+    else (document.querySelector(".pl-panel") || document.body).appendChild(sec);
+
+    go.addEventListener("click", recommend);
+    $("wi-use").addEventListener("click", useSites);
+    $("wi-mode-add").addEventListener("click", function () { setMode(state.mode === "add" ? "off" : "add"); });
+    $("wi-mode-close").addEventListener("click", function () { setMode(state.mode === "close" ? "off" : "close"); });
+    $("wi-accept").addEventListener("click", accept);
+    $("wi-discard").addEventListener("click", discard);
+    $("wi-export").addEventListener("click", exportPlan);
+    renderScenario();
+  }
+
+  function setMode(m) {
+    state.mode = m;
+    $("wi-mode-add").setAttribute("aria-pressed", String(m === "add"));
+    $("wi-mode-close").setAttribute("aria-pressed", String(m === "close"));
+    if (map) map.getContainer().style.cursor = m === "off" ? "" : "crosshair";
+    $("wi-panel").dataset.mode = m;
+  }
+
+  // ---------------------------------------------------------------------------------------- recommend
+
+  function recommend() {
+    var p = plannerParams();
+    var target = $("wi-target").value.trim();
+    if (target) p.target_pct = target; else p.n = $("wi-n").value.trim() || "20";
+    setStatus("loading", T.computing);
+    $("wi-recommend").disabled = true;
+    var q = query(p);
+    return fetchJSON(API.recommend + "?" + q).then(function (fc) {
+      state.last = fc;
+      drawSites(fc);
+      var s = T.before + " " + fmt(fc.before.covered_pct, 2) + "% → " + T.after + " " + fmt(fc.after.covered_pct, 2) + "% (+" +
+        fmt(fc.after.workers_covered - fc.before.workers_covered) + " " + T.workers + ", " + fc.features.length + " " + T.sitesUnit + ")";
+      if (fc.exact_objective !== undefined && fc.exact_objective !== null) s += " · " + T.exact + " +" + fmt(fc.exact_objective) + ", " + T.gap + " " + fmt(100 * fc.gap, 2) + "%";
+      if (fc.lower_bound_sites !== undefined && fc.lower_bound_sites !== null) s += " · " + T.lowerBound + " " + fc.lower_bound_sites + " " + T.sitesUnit;
+      $("wi-rec-summary").textContent = s;
+      var list = $("wi-sites");
+      list.replaceChildren();
+      fc.features.forEach(function (f) {
+        var pr = f.properties;
+        var li = el("li", { "data-rank": pr.rank });
+        li.appendChild(el("span", null, "#" + pr.rank + " " + (pr.name && pr.name.indexOf("town cell") !== 0 ? pr.name + " " : "") + pr.county_adcode));
+        li.appendChild(el("span", null, "+" + fmt(pr.gain_workers) + " · " + fmt(pr.cumulative_pct, 2) + "%"));
+        li.addEventListener("click", function () { map.setView([pr.lat, pr.lon], Math.max(map.getZoom(), 13)); });
+        list.appendChild(li);
+      });
+      $("wi-use").disabled = fc.features.length === 0;
+      var dl = $("wi-downloads");
+      dl.replaceChildren(document.createTextNode(T.download + ": "));
+      ["csv", "xlsx", "geojson", "gpkg"].forEach(function (f) {
+        dl.appendChild(el("a", { href: API.download.replace("__FMT__", f) + "?" + q, download: "", "class": "wi-dl" }, f.toUpperCase()));
+        dl.appendChild(document.createTextNode(" "));
+      });
+      dl.appendChild(el("a", { href: API.curve + "?" + q, target: "_blank", rel: "noopener" }, T.curve));
+      $("wi-panel").dataset.sites = String(fc.features.length);
+      setStatus("ready", "");
+    }).catch(function (err) { setStatus("error", T.failed + ": " + err.message); })
+      .finally(function () { $("wi-recommend").disabled = false; });
+  }
+
+  function drawSites(fc) {
+    if (!map) return;
+    if (state.recLayer) map.removeLayer(state.recLayer);
+    state.recLayer = L.layerGroup();
+    fc.features.forEach(function (f) {
+      var pr = f.properties;
+      var m = L.marker([pr.lat, pr.lon], { icon: L.divIcon({ className: "wi-site", html: String(pr.rank), iconSize: [16, 16] }), keyboard: false });
+      m.bindTooltip("#" + pr.rank + " · " + T.gain + " " + fmt(pr.gain_workers) + " " + T.workers + " · " + T.cum + " " + fmt(pr.cumulative_pct, 2) + "%");
+      m.on("click", onMapClick);  // in add / close mode a click on a site counts as a click on the map
+      m.addTo(state.recLayer);
+    });
+    state.recLayer.addTo(map);
+    if (fc.features.length) {
+      try { map.fitBounds(L.latLngBounds(fc.features.map(function (f) { return [f.properties.lat, f.properties.lon]; })), { padding: [30, 30], maxZoom: 12 }); } catch (e) { /* one point */ }
+    }
+  }
+
+  function useSites() {
+    if (!state.last) return;
+    state.last.features.forEach(function (f) { state.add.push([f.properties.lon, f.properties.lat]); });
+    changed();
+  }
+
+  // ---------------------------------------------------------------------------------------- scenario
+
+  function onMapClick(e) {
+    if (state.mode === "add") {
+      state.add.push([Math.round(e.latlng.lng * 1e6) / 1e6, Math.round(e.latlng.lat * 1e6) / 1e6]);
+      changed();
+    } else if (state.mode === "close") {
+      var q = query({ lat: e.latlng.lat.toFixed(6), lon: e.latlng.lng.toFixed(6), k: 10, max_km: 3, lang: lang });
+      fetchJSON(API.nearest + "?" + q).then(function (fc) {
+        var hit = null;
+        (fc.features || []).some(function (f) {
+          if (f.properties.status === "open" && !state.close.some(function (c) { return c.id === f.properties.id; })) { hit = f; return true; }
+          return false;
+        });
+        if (!hit) { setStatus("error", T.noStation); return; }
+        state.close.push({ id: hit.properties.id, name: hit.properties.name, lon: hit.geometry.coordinates[0], lat: hit.geometry.coordinates[1] });
+        changed();
+      }).catch(function (err) { setStatus("error", T.failed + ": " + err.message); });
+    }
+  }
+
+  function renderScenario() {
+    var ul = $("wi-added"); ul.replaceChildren();
+    state.add.forEach(function (p, i) {
+      var li = el("li"); li.appendChild(el("span", null, "+" + (i + 1) + "  " + p[0].toFixed(5) + ", " + p[1].toFixed(5)));
+      var b = el("button", { type: "button", "aria-label": T.remove }, "×");
+      b.addEventListener("click", function () { state.add.splice(i, 1); changed(); });
+      li.appendChild(b); ul.appendChild(li);
+    });
+    if (!state.add.length) ul.appendChild(el("li", null, T.none));
+    var uc = $("wi-closed"); uc.replaceChildren();
+    state.close.forEach(function (c, i) {
+      var li = el("li"); li.appendChild(el("span", null, c.id + " " + (c.name || "")));
+      var b = el("button", { type: "button", "aria-label": T.remove }, "×");
+      b.addEventListener("click", function () { state.close.splice(i, 1); changed(); });
+      li.appendChild(b); uc.appendChild(li);
+    });
+    if (!state.close.length) uc.appendChild(el("li", null, T.none));
+    var any = state.add.length + state.close.length > 0;
+    $("wi-accept").disabled = !any || state.accepted;
+    $("wi-discard").disabled = !any;
+    $("wi-export").disabled = !any;
+    $("wi-panel").dataset.added = String(state.add.length);
+    $("wi-panel").dataset.closed = String(state.close.length);
+    if (!map) return;
+    if (state.scenLayer) map.removeLayer(state.scenLayer);
+    state.scenLayer = L.layerGroup();
+    state.add.forEach(function (p, i) {
+      L.circleMarker([p[1], p[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#1a9641", fillOpacity: 1 })
+        .bindTooltip(T.added + " " + (i + 1)).addTo(state.scenLayer);
+      L.circle([p[1], p[0]], { radius: plannerParams().radius, color: "#1a9641", weight: 1, fill: false, interactive: false }).addTo(state.scenLayer);
+    });
+    state.close.forEach(function (c) {
+      L.circleMarker([c.lat, c.lon], { radius: 7, color: "#000", weight: 2, fillColor: "#777", fillOpacity: 1 })
+        .bindTooltip(T.closed + ": " + c.id + " " + (c.name || "")).addTo(state.scenLayer);
+    });
+    state.scenLayer.addTo(map);
+  }
+
+  function plannerGaps(on) {
+    var box = $("pl-show-gaps");
+    if (!box || box.checked === on) return;
+    box.checked = on;
+    box.dispatchEvent(new Event("change"));
+  }
+
+  function changed() {
+    state.accepted = false;
+    renderScenario();
+    if (!state.add.length && !state.close.length) { clearFigures(); return; }
+    var body = plannerParams();
+    body.add = state.add;
+    body.close = state.close.map(function (c) { return c.id; });
+    var seq = ++state.seq;
+    setStatus("loading", T.computing);
+    return fetchJSON(API.whatif, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) })
+      .then(function (r) {
+        if (seq !== state.seq) return;
+        if (state.plannerGapsWasOn === null) { state.plannerGapsWasOn = !!($("pl-show-gaps") && $("pl-show-gaps").checked); plannerGaps(false); }
+        var d = r.after.workers_covered - r.before.workers_covered;
+        $("wi-figs").textContent = T.before + " " + fmt(r.before.covered_pct, 2) + "% → " + T.after + " " + fmt(r.after.covered_pct, 2) + "% (" +
+          (d >= 0 ? "+" : "") + fmt(d) + " " + T.workers + ")";
+        $("wi-panel").dataset.afterPct = String(r.after.covered_pct);
+        $("wi-panel").dataset.beforePct = String(r.before.covered_pct);
+        renderPrefectures(r.prefectures);
+        if (state.gapsLayer) map.removeLayer(state.gapsLayer);
+        state.gapsLayer = L.geoJSON(r.gaps, { style: { color: "#7a0177", weight: 1.2, fillColor: "#c51b8a", fillOpacity: 0.55 },
+          onEachFeature: function (f, layer) { layer.bindTooltip("#" + f.properties.rank + " · " + fmt(f.properties.uncovered_workers) + " " + T.workers, { sticky: true }); } }).addTo(map);
+        setStatus("ready", "");
+      }).catch(function (err) { if (seq === state.seq) setStatus("error", T.failed + ": " + err.message); });
+  }
+
+  function renderPrefectures(rows) {
+    var t = $("wi-pref"); t.replaceChildren();
+    var head = el("tr");
+    [T.prefecture, T.before + " %", T.after + " %", T.delta].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    t.appendChild(head);
+    rows.filter(function (r) { return r.covered_after !== r.covered_before || r.stations_after !== r.stations_before; })
+      .sort(function (a, b) { return Math.abs(b.covered_after - b.covered_before) - Math.abs(a.covered_after - a.covered_before); })
+      .forEach(function (r) {
+        var tr = el("tr", { "data-adcode": r.adcode });
+        tr.appendChild(el("td", null, lang === "en" ? (r.name_en || r.name) : r.name));
+        tr.appendChild(el("td", null, fmt(r.covered_pct_before, 1)));
+        tr.appendChild(el("td", null, fmt(r.covered_pct_after, 1)));
+        var d = r.covered_after - r.covered_before;
+        tr.appendChild(el("td", null, (d >= 0 ? "+" : "") + fmt(d)));
+        t.appendChild(tr);
+      });
+  }
+
+  function clearFigures() {
+    $("wi-figs").textContent = "";
+    $("wi-pref").replaceChildren();
+    if (state.gapsLayer && map) { map.removeLayer(state.gapsLayer); state.gapsLayer = null; }
+    if (state.plannerGapsWasOn !== null) { plannerGaps(state.plannerGapsWasOn); state.plannerGapsWasOn = null; }
+    delete $("wi-panel").dataset.afterPct;
+  }
+
+  function accept() {
+    state.accepted = true;
+    setMode("off");
+    renderScenario();
+    setStatus("accepted", T.accepted);
+  }
+
+  function discard() {
+    state.add = []; state.close = []; state.accepted = false; state.seq++;
+    setMode("off");
+    renderScenario();
+    clearFigures();
+    setStatus("discarded", T.discarded);
+  }
+
+  function exportPlan() {
+    var feats = state.add.map(function (p, i) {
+      return { type: "Feature", properties: { action: "add", n: i + 1 }, geometry: { type: "Point", coordinates: p } };
+    }).concat(state.close.map(function (c) {
+      return { type: "Feature", properties: { action: "close", id: c.id, name: c.name }, geometry: { type: "Point", coordinates: [c.lon, c.lat] } };
+    }));
+    var blob = new Blob([JSON.stringify({ type: "FeatureCollection", features: feats })], { type: "application/geo+json" });
+    var a = el("a", { href: URL.createObjectURL(blob), download: "whatif-plan.geojson" });
+    document.body.appendChild(a); a.click(); a.remove();
+  }
+
+  function onMap() {
+    map.on("click", onMapClick);
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", buildPanel); else buildPanel();
+  }
+})();
