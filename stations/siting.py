@@ -531,8 +531,11 @@ class MaxCover:
         status = h.getModelStatus()
         info = h.getInfo()
         status_text = h.modelStatusToString(status)
-        values = np.asarray(h.getSolution().col_value[:nc])
-        chosen = cand[values > 0.5]
+        values = np.asarray(h.getSolution().col_value[:nc], dtype=float)
+        if len(values) == nc and values.sum() <= n + 0.5:
+            chosen = cand[values > 0.5]
+        else:  # no integer solution came back (e.g. stopped before the warm start was read): keep the greedy's
+            chosen = warm_start.order
         sol = self._ranked("exact", chosen)
         sol.time_s = time.perf_counter() - t0
         sol.status = "optimal" if status == highspy.HighsModelStatus.kOptimal else status_text.lower()
@@ -818,6 +821,11 @@ class Recommendation:
         if self.mode == "set-cover":
             for k in ("reached", "target_pct", "bound_ratio", "lower_bound_sites", "guarantee"):
                 s[k] = self.solution.extra.get(k)
+        else:
+            ub = self.greedy.upper_bound
+            s["guarantee"] = ("greedy maximal covering (Nemhauser, Wolsey & Fisher 1978): at least (1 - 1/e) = 63.2% of the "
+                              "optimum" + (f"; here at least {100 * self.greedy.objective / ub:.1f}% of the upper bound "
+                                           f"+{ub:,.0f}" if ub else ""))
         return s
 
     def tables(self, by: str = "prefecture", geography: C.Geography | None = None) -> pd.DataFrame:

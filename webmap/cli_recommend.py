@@ -115,6 +115,8 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
     click.echo(f"after:  {s['after']['workers_covered']:,.0f} ({s['after']['covered_pct']:.2f}%) with {s['sites']} new sites")
     click.echo(f"greedy (lazy): +{s['greedy_objective']:,.0f} workers in {s['greedy_time_s']:.3f} s"
                + (f"; upper bound on the optimum +{s['greedy_upper_bound']:,.0f}" if n is not None and s["greedy_upper_bound"] is not None else ""))
+    if n is not None:
+        click.echo(s["guarantee"])
     if rec.exact is not None:
         click.echo(f"exact (HiGHS): +{s['exact_objective']:,.0f} workers, {s['exact_status']}, {s['exact_time_s']:.1f} s; "
                    f"greedy gap {100 * s['gap']:.2f}%")

@@ -216,8 +216,9 @@ def api_recommend():
                     exact_upper_bound=s["exact_upper_bound"], exact_time_s=s["exact_time_s"], gap=s["gap"])
     elif p["exact"]:
         body.update(exact_objective=None, exact_status="not run: instance too large for the exact solver", gap=None)
+    body["guarantee"] = s.get("guarantee")
     if rec.mode == "set-cover":
-        body.update({k: s.get(k) for k in ("reached", "bound_ratio", "lower_bound_sites", "guarantee")})
+        body.update({k: s.get(k) for k in ("reached", "bound_ratio", "lower_bound_sites")})
     return current_app.response_class(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                                       mimetype="application/geo+json")
 
