@@ -209,6 +209,7 @@ class MaxCover:
         if w.size and (not np.isfinite(w).all() or (w < 0).any()):
             raise SitingError("demand weights must be finite and non-negative")
         A = sparse.csr_matrix(A)
+        A.eliminate_zeros()  # an explicit False / 0 is no coverage
         if A.shape[1] != len(w):
             raise SitingError(f"the coverage matrix has {A.shape[1]} demand columns but there are {len(w)} weights")
         A.data = np.ones(len(A.data), dtype=np.float64)  # boolean -> 1.0 (duplicates summed below)

@@ -109,3 +109,32 @@ def test_recommend_and_whatif(live, demo_db_url, artifacts_dir):
     after_rows = Registry(demo_db_url).load()
     assert len(after_rows) == len(before_rows)
     assert (after_rows["status"].to_numpy() == before_rows["status"].to_numpy()).all()
+
+
+def test_english_panel_and_target(live):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+        page = ctx.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto(live.url + "/planner?lang=en", wait_until="load")
+            page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
+            assert "Recommend sites and what-if" in page.inner_text("#wi-panel")
+            page.fill("#wi-target", "75")
+            page.click("#wi-recommend")
+            page.wait_for_function("() => document.getElementById('wi-panel').dataset.sites !== undefined", timeout=60000)
+            assert int(page.get_attribute("#wi-panel", "data-sites")) >= 1
+            assert "the optimum needs at least" in page.inner_text("#wi-rec-summary")
+            # an impossible target: a clear message, no crash
+            page.fill("#wi-target", "100")
+            page.click("#wi-recommend")
+            page.wait_for_selector("#wi-status[data-state='error']", timeout=60000)
+            assert "not reached" in page.inner_text("#wi-status")
+            assert errors == []
+        finally:
+            ctx.close()
+            browser.close()

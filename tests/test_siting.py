@@ -557,3 +557,23 @@ def test_cli_recommend(fixture_db_url, small_demand, tmp_path):
         assert r.exit_code == 2, (args, r.output)
         assert needle in r.output, (args, r.output)
         assert "Traceback" not in r.output
+
+
+def test_explicit_zeros_are_not_coverage():
+    A = sparse.csr_matrix((np.array([True, False]), (np.array([0, 0]), np.array([0, 1]))), shape=(1, 2))
+    m = S.MaxCover.from_arrays([1.0, 5.0], A)
+    assert m.gains0().tolist() == [1.0]
+
+
+def test_read_candidates_xlsx_and_gpkg(tmp_path):
+    pd.DataFrame({"编号": ["A1", "A2"], "名称": ["邮储网点", "加油站"], "经度": [102.71, 102.75], "纬度": [25.04, 25.06]}).to_excel(
+        tmp_path / "c.xlsx", index=False)
+    c = S.read_candidates(tmp_path / "c.xlsx")
+    assert c["candidate_id"].tolist() == ["A1", "A2"] and c["name"].tolist() == ["邮储网点", "加油站"]
+    bad = pd.DataFrame({"lon": [102.71, None], "lat": [25.04, 25.0]})
+    bad.to_excel(tmp_path / "bad.xlsx", index=False)
+    with pytest.raises(S.CandidateFileError, match="row 3, column lon"):
+        S.read_candidates(tmp_path / "bad.xlsx")
+    g = gpd.GeoDataFrame({"name": ["x"]}, geometry=gpd.points_from_xy([102.7], [25.0]), crs="EPSG:4326")
+    g.to_file(tmp_path / "c.gpkg", driver="GPKG")
+    assert S.read_candidates(tmp_path / "c.gpkg")["lon"].tolist() == [102.7]
