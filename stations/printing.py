@@ -1138,8 +1138,11 @@ def build_sheet(
         counties.boundary.plot(ax=ax, color="#9a9a9a", linewidth=county_lw, linestyle=(0, (3, 1.5)) if level != "province" else "-", zorder=4)
         prefs.boundary.plot(ax=ax, color="#555555", linewidth=pref_lw, zorder=4.5)
     national, provincial = geo.borders
+    national_drawn = False
     if national is not None:
-        _draw_borders(ax, national.to_crs(crs), provincial.to_crs(crs), f, tol)
+        nat_p = national.to_crs(crs)
+        national_drawn = bool(nat_p.intersects(view).any())
+        _draw_borders(ax, nat_p, provincial.to_crs(crs), f, tol)
     else:
         prov.boundary.plot(ax=ax, color="#7a5230", linewidth=1.6 * f, zorder=5)
     if level != "province":
@@ -1268,7 +1271,7 @@ def build_sheet(
 
     # ---- legend ----------------------------------------------------------------------------------------
     towns_drawn = level == "county" and any(t.get_zorder() == 15 for t in ax.lines)
-    _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn, geo.borders[0] is not None,
+    _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn, national_drawn,
                  geo.lakes is not None and any(c.get_zorder() == 2.5 for c in ax.collections))
 
     # ---- statistics ------------------------------------------------------------------------------------

@@ -220,6 +220,8 @@ def test_sheet_pdf_has_extractable_chinese_title_and_legend(sheets):
     assert "天地图" in text and "GeoNames" in text and "CC BY 4.0" in text and "2020" in text
     assert re.search(r"打印日期：\d{4}-\d{2}-\d{2}", text)
     assert "五华区" in text  # county labels on a prefecture sheet
+    assert "滇池" in text and "湖泊、水库" in text  # lakes, named
+    assert "国界" not in text  # Kunming has no foreign border: no 国界 in its legend
 
 
 def test_sheet_pdf_embeds_a_truetype_cjk_font(sheets):
@@ -377,3 +379,28 @@ def test_atlas_route(client, monkeypatch, tmp_path):
         assert resp.status_code == 200 and resp.mimetype == "application/pdf"
         assert resp.data.startswith(b"%PDF")
     assert calls == [("A3", 800.0)]
+
+
+def test_province_outline_is_split_into_national_and_provincial_borders():
+    from shapely.geometry import Point
+    from shapely.ops import nearest_points
+
+    geo = printing._geography()
+    national, provincial = geo.borders
+    assert national is not None, "data/geo/reference/osm_china_border_yunnan.geojson missing"
+    metric = geo.metric_crs
+    nat = national.to_crs(metric).iloc[0]
+    prov = provincial.to_crs(metric).iloc[0]
+    assert 2000e3 < nat.length < 4500e3  # Yunnan's land border (4,060 km officially; shorter on a generalised line)
+    outline = geo.province.to_crs(metric).boundary.union_all()
+    to_metric = Transformer.from_crs("EPSG:4326", metric, always_xy=True)
+
+    def on_outline(lon, lat):
+        return nearest_points(outline, Point(*to_metric.transform(lon, lat)))[0]
+
+    for lon, lat in [(97.85, 24.02), (103.95, 22.50), (101.6, 21.2)]:  # Ruili, Hekou, Mohan: foreign neighbours
+        p = on_outline(lon, lat)
+        assert nat.distance(p) < 100 and prov.distance(p) > 1000, (lon, lat)
+    for lon, lat in [(104.6, 25.9), (101.8, 26.5), (105.6, 24.2)]:  # Guizhou, Sichuan (Panzhihua), Guangxi
+        p = on_outline(lon, lat)
+        assert prov.distance(p) < 100 and nat.distance(p) > 1000, (lon, lat)
