@@ -142,6 +142,14 @@ def _sample_points(rng, poly, prepared_lakes, anchors, n: int) -> list[tuple[flo
     w = np.array([a[2] for a in anchors], float)
     w /= w.sum()
     out: list[tuple[float, float]] = []
+
+    def keep(lon: np.ndarray, lat: np.ndarray) -> None:
+        pts = shapely.points(lon, lat)
+        ok = shapely.contains(poly, pts)
+        for lake in prepared_lakes:
+            ok &= ~shapely.contains(lake, pts)
+        out.extend((float(x), float(y)) for x, y in zip(lon[ok][: n - len(out)], lat[ok][: n - len(out)]))
+
     tries = 0
     while len(out) < n and tries < 200:
         tries += 1
@@ -152,26 +160,10 @@ def _sample_points(rng, poly, prepared_lakes, anchors, n: int) -> list[tuple[flo
         sig = np.array([anchors[i][3] for i in idx]) * (1.0 + 0.5 * tries / 20)
         dy = rng.normal(0, 1, m) * sig / 110.574
         dx = rng.normal(0, 1, m) * sig / (111.320 * np.cos(np.radians(lat0)))
-        lon, lat = lon0 + dx, lat0 + dy
-        pts = shapely.points(lon, lat)
-        ok = shapely.contains(poly, pts)
-        for lake in prepared_lakes:
-            ok &= ~shapely.contains(lake, pts)
-        for x, y in zip(lon[ok], lat[ok]):
-            if len(out) < n:
-                out.append((float(x), float(y)))
-    if len(out) < n:  # a county with no nearby anchor inside it: uniform inside the polygon
-        minx, miny, maxx, maxy = poly.bounds
-        while len(out) < n:
-            lon = rng.uniform(minx, maxx, 256)
-            lat = rng.uniform(miny, maxy, 256)
-            pts = shapely.points(lon, lat)
-            ok = shapely.contains(poly, pts)
-            for lake in prepared_lakes:
-                ok &= ~shapely.contains(lake, pts)
-            for x, y in zip(lon[ok], lat[ok]):
-                if len(out) < n:
-                    out.append((float(x), float(y)))
+        keep(lon0 + dx, lat0 + dy)
+    minx, miny, maxx, maxy = poly.bounds
+    while len(out) < n:  # a county with no anchor inside it: uniform inside the polygon
+        keep(rng.uniform(minx, maxx, 256), rng.uniform(miny, maxy, 256))
     return out
 
 
