@@ -278,6 +278,8 @@ def test_outlines_draw_when_tiles_are_unreachable(browser, demo_db_url):
         try:
             page.wait_for_selector("path.yz-outline-province", timeout=20000)
             page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
+            assert page.locator("path.yz-outline-counties").count() == 0  # loaded on zooming in
+            page.evaluate("([lon, lat]) => { window.YZ_MAP.setView(L.latLng(lat, lon), 9); }", list(KUNMING))
             page.wait_for_selector("path.yz-outline-counties", timeout=20000)
             assert page.locator("path.yz-outline-prefectures").count() >= 16
             assert page.locator("path.yz-outline-counties").count() >= 100

@@ -36,9 +36,10 @@ MAX_K = 100
 MAX_LIMIT = 10000
 DEFAULT_LIMIT = 1000
 OUTLINE_LEVELS = {
-    # level -> (loader name in stations.geo, simplification tolerance in degrees, extra properties)
-    "province": ("load_province", 0.002, ()),
-    "prefectures": ("load_prefectures", 0.002, ("parent_adcode",)),
+    # level -> (loader name in stations.geo, simplification tolerance in degrees, extra properties).
+    # 0.003-0.004 degrees is 300-400 m: invisible at the zooms the outlines matter (no tiles, overview).
+    "province": ("load_province", 0.004, ()),
+    "prefectures": ("load_prefectures", 0.003, ("parent_adcode",)),
     "counties": ("load_counties", 0.003, ("prefecture_adcode",)),
 }
 _ADCODE = re.compile(r"^\d{6}$")
@@ -536,7 +537,7 @@ def outline_geojson(level: str) -> bytes:
         rp = row.geometry.representative_point()
         props["label_point"] = [round(rp.x, 4), round(rp.y, 4)]
         features.append({"type": "Feature", "properties": props,
-                         "geometry": {"type": gj["type"], "coordinates": _round_coords(gj["coordinates"])}})
+                         "geometry": {"type": gj["type"], "coordinates": _round_coords(gj["coordinates"], 3)}})
     body = json.dumps({"type": "FeatureCollection", "features": features},
                       ensure_ascii=False, separators=(",", ":")).encode()
     cache[level] = body

@@ -107,12 +107,16 @@ def finder():
         "walk_kmh": 4.5,
         "api": {
             "stations": url_for("api.stations"),
+            # the map's station list: the same URL string is preloaded in <head> so the download starts
+            # while the scripts load
+            "stations_map": url_for("api.stations", fields="compact", limit=10000, lang=locale),
             "station": url_for("api.station", station_id="__ID__"),
             "nearest": url_for("api.nearest"),
             "places": url_for("api.places"),
             "outlines": url_for("api.outlines", level="__LEVEL__"),
         },
         "outline_levels": outlines_available(),
+        "counties_zoom": 8,
         "bounds": [list(YUNNAN_BOUNDS[0]), list(YUNNAN_BOUNDS[1])],
         "icons": asset_url("icons.svg"),
         "services": {k: pick(v) for k, v in SERVICES.items()},

@@ -212,9 +212,10 @@
         else if (map.hasLayer(layer)) { map.removeLayer(layer); }
       });
     }
-    ['province', 'counties', 'prefectures'].filter(function (level) {
-      return (cfg.outline_levels || []).indexOf(level) >= 0;
-    }).forEach(function (level) {
+    var loaded = {};
+    function load(level) {
+      if (loaded[level] || (cfg.outline_levels || []).indexOf(level) < 0) { return; }
+      loaded[level] = true;
       getJSON(cfg.api.outlines.replace('__LEVEL__', level)).then(function (gj) {
         var style = styles[level];
         style.className = 'yz-outline yz-outline-' + level;
@@ -231,8 +232,14 @@
           });
           syncLabels();
         }
-      }).catch(function () { /* the map still works without outlines */ });
-    });
+      }).catch(function () { loaded[level] = false; /* the map still works without outlines */ });
+    }
+    // the province and prefectures at once; the 129 counties (the largest file) once zoomed in to where they help
+    load('province');
+    load('prefectures');
+    function maybeCounties() { if (map.getZoom() >= cfg.counties_zoom) { load('counties'); } }
+    map.on('zoomend', maybeCounties);
+    maybeCounties();
     map.on('zoomend', syncLabels);
   }
 
@@ -248,7 +255,7 @@
                                        return L.divIcon({ html: el('div', {}, [el('span', { text: String(n) })]),
                                                           className: 'marker-cluster yz-cluster', iconSize: L.point(size, size) });
                                      } });
-    var url = cfg.api.stations + '?' + query({ fields: 'compact', limit: 10000, lang: cfg.lang });
+    var url = cfg.api.stations_map;  // preloaded in <head>
     getJSON(url).then(function (fc) {
       var markers = fc.features.map(function (f) {
         var c = f.geometry.coordinates, p = f.properties, id = String(f.id);
