@@ -600,13 +600,14 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
     ``rank``, ``uncovered_workers``, ``cells``, ``area_km2``, ``county_adcode`` (the county holding most of
     its uncovered workers), ``prefecture_adcode``, ``nearest_station_m`` (geodesic distance from its
     nearest demand point to the nearest active station), the nearest station id, the
-    worker-weighted centre (``lon``, ``lat``) and ``centre_station_m`` (its distance to the nearest active
-    station)."""
+    worker-weighted mean distance of its uncovered workers to the nearest active station
+    (``mean_distance_m``) and a point for labels (``lon``, ``lat``: the worker-weighted centre, or a point
+    inside the polygon when that centre falls outside it, as in a ring around a covered core)."""
     d = result.demand
     un = d.loc[~d["covered"].to_numpy() & (d["workers"].to_numpy(float) > 0)]
     cols = [
         "rank", "uncovered_workers", "cells", "area_km2", "county_adcode", "prefecture_adcode", "nearest_station_m",
-        "nearest_station", "centre_station_m", "lon", "lat",
+        "nearest_station", "mean_distance_m", "lon", "lat",
     ]
     if un.empty:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs="EPSG:4326")
@@ -619,6 +620,7 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
             "wx": un["workers"].to_numpy(float) * un["lon"].to_numpy(float),
             "wy": un["workers"].to_numpy(float) * un["lat"].to_numpy(float),
             "dist": un["distance_m"].to_numpy(float),
+            "wd": un["workers"].to_numpy(float) * np.where(np.isfinite(un["distance_m"].to_numpy(float)), un["distance_m"].to_numpy(float), np.nan),
             "county": un["county_adcode"].astype(object).to_numpy(),
             "st": un["nearest_station"].astype(object).to_numpy(),
         }
@@ -626,7 +628,7 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
     agg["county"] = agg["county"].where(agg["county"].notna(), "")
     cells = (
         agg.groupby("h3", sort=True)
-        .agg(w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), dist=("dist", "min"), county=("county", "first"))
+        .agg(w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), wd=("wd", "sum"), dist=("dist", "min"), county=("county", "first"))
         .reset_index()
     )
     h3list = cells["h3"].tolist()
@@ -651,7 +653,10 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
     cells["gap"] = labels
     agg["gap"] = labels[agg["h3"].map(index).to_numpy()]
 
-    g = cells.groupby("gap").agg(uncovered_workers=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), cells=("h3", "size"), nearest_station_m=("dist", "min"))
+    g = cells.groupby("gap").agg(
+        uncovered_workers=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), wd=("wd", lambda v: v.sum(min_count=1)),
+        cells=("h3", "size"), nearest_station_m=("dist", "min"),
+    )
     # dominant county per gap
     cw = agg[agg["county"] != ""].groupby(["gap", "county"])["w"].sum().reset_index()
     cw = cw.sort_values(["gap", "w"], ascending=[True, False]).drop_duplicates("gap").set_index("gap")["county"]
@@ -661,8 +666,7 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
     g["nearest_station"] = nearest_id.reindex(g.index).to_numpy()
     g["lon"] = g["wx"] / g["uncovered_workers"]
     g["lat"] = g["wy"] / g["uncovered_workers"]
-    slon, slat = _lonlat(result.stations)
-    g["centre_station_m"] = nearest_station(g["lon"].to_numpy(), g["lat"].to_numpy(), slon, slat)[0]
+    g["mean_distance_m"] = g["wd"] / g["uncovered_workers"]
     g = g[g["uncovered_workers"] > min_workers].sort_values(["uncovered_workers", "cells"], ascending=[False, False])
     if limit is not None:
         g = g.head(int(limit))
@@ -675,7 +679,13 @@ def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: flo
     out["area_km2"] = out.geometry.to_crs(equal_area_crs()).area.to_numpy() / 1e6
     out["rank"] = np.arange(1, len(out) + 1)
     out["nearest_station_m"] = out["nearest_station_m"].replace(np.inf, np.nan)
-    out["centre_station_m"] = out["centre_station_m"].replace(np.inf, np.nan)
+    # the worker-weighted centre of a ring-shaped gap can fall in the covered core: use a point inside
+    centre = shapely.points(out["lon"].to_numpy(), out["lat"].to_numpy())
+    outside = ~shapely.contains(out.geometry.to_numpy(), centre)
+    if outside.any():
+        rp = shapely.point_on_surface(out.geometry.to_numpy()[outside])
+        out.loc[outside, "lon"] = shapely.get_x(rp)
+        out.loc[outside, "lat"] = shapely.get_y(rp)
     return out[cols + ["geometry"]]
 
 

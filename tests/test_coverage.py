@@ -399,3 +399,12 @@ def test_nearest_distance_is_geodesic_within_a_centimetre():
         d, idx = C.nearest_station(lon1[i : i + 1], lat1[i : i + 1], lon0[i : i + 1], lat0[i : i + 1])
         assert idx[0] == 0
         assert d[0] == pytest.approx(dist[i], abs=0.01)
+
+
+def test_gap_mean_distance(fixture):
+    stations, demand = fixture
+    gaps = C.find_gaps(C.compute_coverage(stations, demand, radius=1000))
+    top = gaps.iloc[0]
+    assert top["mean_distance_m"] == pytest.approx(5000, abs=0.5)  # p10 alone
+    assert shapely.contains_xy(gaps.geometry.iloc[0], top["lon"], top["lat"])
+    assert (gaps["mean_distance_m"] >= gaps["nearest_station_m"] - 1e-6).all()

@@ -72,6 +72,9 @@ ZH: dict[str, str] = {
     "Downloads": "下载",
     "Coverage table": "覆盖统计表",
     "Gap polygons": "缺口多边形",
+    "Largest gaps": "最大覆盖缺口",
+    "m on average to the nearest station": "米（平均至最近驿站）",
+    "workers": "名劳动者",
     "Area": "地区",
     "Stations": "驿站数",
     "Stations per 10k urban residents": "每万城镇人口驿站数",
@@ -293,7 +296,7 @@ def _gaps_geojson(g) -> dict:
     feats = []
     for rec, geom in zip(g[props].to_dict(orient="records"), g.geometry):
         p = {k: _clean(v) for k, v in rec.items()}
-        for k, nd in (("uncovered_workers", 1), ("nearest_station_m", 0), ("centre_station_m", 0), ("area_km2", 3), ("lon", 6), ("lat", 6)):
+        for k, nd in (("uncovered_workers", 1), ("nearest_station_m", 0), ("mean_distance_m", 0), ("area_km2", 3), ("lon", 6), ("lat", 6)):
             if p.get(k) is not None:
                 p[k] = round(p[k], nd)
         feats.append({"type": "Feature", "properties": p, "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6)))})
@@ -403,7 +406,8 @@ def _strings() -> dict[str, str]:
     keys = [
         "Area", "Stations", "Per 10k urban", "Workers", "Covered", "Covered %", "Area km²", "Covered km²", "Median m",
         "P90 m", "Uncovered workers", "Nearest station", "County", "Computing…", "Could not compute coverage", "of",
-        "workers covered", "stations open", "no data", "All day (status only)", "at", "Sort",
+        "workers covered", "stations open", "no data", "All day (status only)", "at", "Sort", "workers",
+        "m on average to the nearest station",
     ]
     return {k: t(k) for k in keys}
 

@@ -23,7 +23,8 @@
   }
 
   var map = L.map("pl-map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: false }).setView([25.0, 101.6], 6);
-  var renderer = L.canvas({ padding: 0.3 });
+  map.createPane("plLayers").style.zIndex = 450; // buffers, demand and gaps above the choropleth
+  var renderer = L.canvas({ padding: 0.3, pane: "plLayers" });
   var svgRenderer = L.svg({ padding: 0.3 });
   var countyLayer = null, buffersLayer = null, demandLayer = null, gapsLayer = null;
   var countyRows = {};
@@ -113,6 +114,10 @@
     rows.forEach(function (r) {
       var row = document.createElement("tr");
       row.dataset.adcode = r.adcode;
+      row.addEventListener("click", function () {
+        if (!countyLayer) return;
+        countyLayer.eachLayer(function (l) { if (l.feature.properties.adcode === r.adcode) zoomTo(l); });
+      });
       COLUMNS.forEach(function (c) {
         var td = document.createElement("td");
         td.textContent = c[0] === "name" ? countyName(r) : fmt(r[c[0]], c[2]);
@@ -144,19 +149,42 @@
     if (!$("pl-show-buffers").checked) return Promise.resolve();
     return getJSON(cfg.api.layer + "?" + params()).then(function (gj) {
       document.body.dataset.buffers = gj.features.length;
-      buffersLayer = L.geoJSON(gj, { renderer: renderer, style: { color: "#1f5fa8", weight: 0.8, fillColor: "#3b8bd9", fillOpacity: 0.35 } }).addTo(map);
+      buffersLayer = L.geoJSON(gj, { pane: "plLayers", renderer: renderer, style: { color: "#1f5fa8", weight: 0.8, fillColor: "#3b8bd9", fillOpacity: 0.35 } }).addTo(map);
     });
   }
+  function zoomTo(layer) {
+    try { map.fitBounds(layer.getBounds(), { maxZoom: 12, padding: [20, 20] }); } catch (e) { /* no bounds */ }
+  }
+  function renderGapList(features) {
+    var ol = $("pl-gap-list");
+    var frag = document.createDocumentFragment();
+    features.forEach(function (f) {
+      var p = f.properties;
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = "#";
+      var county = countyRows[p.county_adcode];
+      a.textContent = (county ? countyName(county) : (p.county_adcode || "–")) + " · " + fmt(p.uncovered_workers) + " " +
+        S["workers"] + " · " + fmt(p.mean_distance_m) + " " + S["m on average to the nearest station"];
+      a.addEventListener("click", function (e) { e.preventDefault(); zoomTo(L.geoJSON(f)); });
+      li.appendChild(a);
+      frag.appendChild(li);
+    });
+    ol.replaceChildren(frag);
+  }
+
   function loadGaps() {
     if (gapsLayer) { map.removeLayer(gapsLayer); gapsLayer = null; }
-    if (!$("pl-show-gaps").checked) return Promise.resolve();
+    if (!$("pl-show-gaps").checked) { $("pl-gap-list").replaceChildren(); return Promise.resolve(); }
     return getJSON(cfg.api.gaps + "?" + params({ limit: 300 })).then(function (gj) {
       document.body.dataset.gaps = gj.features.length;
-      gapsLayer = L.geoJSON(gj, { renderer: renderer, style: { color: "#7a0177", weight: 1.2, fillColor: "#c51b8a", fillOpacity: 0.55 },
+      renderGapList(gj.features.slice(0, 10));
+      gapsLayer = L.geoJSON(gj, { pane: "plLayers", renderer: renderer, style: { color: "#7a0177", weight: 1.2, fillColor: "#c51b8a", fillOpacity: 0.55 },
         onEachFeature: function (f, layer) {
           var p = f.properties;
           layer.bindTooltip("#" + p.rank + " · " + S["Uncovered workers"] + ": " + fmt(p.uncovered_workers) + "<br>" +
-            S["Nearest station"] + ": " + fmt(p.nearest_station_m) + " m", { sticky: true });
+            S["Nearest station"] + ": " + fmt(p.nearest_station_m) + " m · " + fmt(p.mean_distance_m) + " " +
+            S["m on average to the nearest station"], { sticky: true });
         } }).addTo(map);
     });
   }
@@ -169,7 +197,7 @@
       var group = L.layerGroup();
       body.points.forEach(function (p) {
         var a = Math.sqrt(p[2] / max);
-        L.circleMarker([p[1], p[0]], { renderer: renderer, radius: 3 + 9 * a, stroke: false, fillColor: "#f03b20", fillOpacity: 0.15 + 0.6 * a, interactive: false }).addTo(group);
+        L.circleMarker([p[1], p[0]], { pane: "plLayers", renderer: renderer, radius: 3 + 9 * a, stroke: false, fillColor: "#f03b20", fillOpacity: 0.15 + 0.6 * a, interactive: false }).addTo(group);
       });
       demandLayer = group.addTo(map);
       document.body.dataset.demandPoints = body.points.length;
