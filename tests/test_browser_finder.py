@@ -212,6 +212,13 @@ def test_hostile_station_name_renders_as_text(browser, live, artifacts_dir):
         assert page.locator(f".yz-popup[data-id='{HOSTILE_ID}'] h3").text_content() == HOSTILE_NAME
         page.wait_for_timeout(500)
         page.screenshot(path=os.path.join(artifacts_dir, "finder-popup-390x844.png"))
+        popup = page.locator(f".yz-popup[data-id='{HOSTILE_ID}']")
+        assert popup.locator("a[href^='tel:']").get_attribute("href") == "tel:087100999999"
+        assert "mode=walk" in popup.locator("a.nav-amap").get_attribute("href")
+        assert "coord_type=bd09ll" in popup.locator("a.nav-baidu").get_attribute("href")
+        assert popup.locator("a.nav-geo").get_attribute("href").startswith("geo:")
+        assert popup.locator(".badge.open").count() == 1  # 24-hour station: open now
+        assert "30" in popup.locator(".dist").text_content()  # distance from the located point
         assert page.locator("img[src='x']").count() == 0
         assert page.locator("#results b, .yz-popup b, #results script, .yz-popup script").count() == 0
         page.wait_for_timeout(300)
@@ -356,3 +363,20 @@ def test_amap_tiles_shift_markers_and_taps_into_gcj02(browser, demo_db_url):
             ctx.close()
     finally:
         server.stop()
+
+
+def test_station_marker_popup(browser, live):
+    """Tapping a single station marker opens its popup, built from /api/stations/<id>."""
+    ctx, page, rec = _page(browser, live)
+    try:
+        page.evaluate("([lon, lat]) => { window.YZ_MAP.setView(L.latLng(lat, lon), 18, {animate: false}); }", list(KUNMING))
+        page.wait_for_selector(".leaflet-marker-icon.yz-pin:not(.hit)", timeout=20000)
+        page.locator(".leaflet-marker-icon.yz-pin:not(.hit)").first.click()
+        page.wait_for_selector(".yz-popup[data-id] h3", timeout=20000)
+        sid = page.locator(".yz-popup[data-id]").get_attribute("data-id")
+        api = live.get_json(f"/api/stations/{sid}")
+        assert page.locator(".yz-popup[data-id] h3").text_content() == api["properties"]["name"]
+        assert page.locator(".yz-popup .svc li").count() == len(api["properties"]["services"])
+        assert rec.errors == []
+    finally:
+        ctx.close()
