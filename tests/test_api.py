@@ -216,7 +216,13 @@ def test_stations_filters(client):
     fc = client.get("/api/stations", query_string={"open_now": "1", "at": "2026-11-29T03:00"}).get_json()
     assert 0 < fc["numberMatched"] < 40
     fc = client.get("/api/stations", query_string={"county": "530102", "fields": "compact", "limit": 3}).get_json()
-    assert set(fc["features"][0]["properties"]) == {"name", "open_now", "demo"}
+    assert set(fc["features"][0]["properties"]) == {"name", "open_now", "demo", "sv"}
+    from stations.schema import SERVICE_KEYS
+
+    df = fixture_stations().set_index("id")
+    for f in fc["features"]:
+        expected = sum(1 << j for j, key in enumerate(SERVICE_KEYS) if df.loc[f["id"], key])
+        assert f["properties"]["sv"] == expected
     assert fc["features"][0]["id"].startswith("YN-T-")
 
 

@@ -189,6 +189,9 @@ def test_locate_me_lists_5_nearest_matching_api_and_toilet_filter(browser, live,
         )
         got = _results(page)
         assert got and all("toilet" in r["services"].split() for r in got)
+        # the map keeps only the stations with toilets too
+        with_toilet = live.get_json("/api/stations", service="toilet", limit=1)["numberMatched"]
+        page.wait_for_selector(f"body[data-stations-shown='{with_toilet}']", timeout=20000)
         api = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5, service="toilet")
         assert [r["id"] for r in got] == [f["id"] for f in api["features"]]
         assert [r["d"] for r in got] == [f["properties"]["distance_m"] for f in api["features"]]

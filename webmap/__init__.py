@@ -109,9 +109,14 @@ class _Snapshot:
         self.loaded_at = time.time()
         self.position = {sid: i for i, sid in enumerate(self.gdf["id"].astype(str))} if len(self.gdf) else {}
         present = [k for k in SERVICE_KEYS if k in self.gdf]
+        # per station: its service keys, and a bitmask (bit j = SERVICE_KEYS[j]) for the map's filters
+        self.service_bits = np.zeros(len(self.gdf), dtype=np.int64)
         if len(self.gdf) and present:
             flags = self.gdf[present].fillna(False).to_numpy(dtype=bool)
             self.services = [[present[j] for j in np.flatnonzero(row)] for row in flags]
+            for j, key in enumerate(SERVICE_KEYS):
+                if key in present:
+                    self.service_bits |= flags[:, present.index(key)].astype(np.int64) << j
         else:
             self.services = [[] for _ in range(len(self.gdf))]
         # plain-Python rows and the display datums, computed once per load (the API reads these per row)

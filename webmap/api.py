@@ -372,7 +372,8 @@ def stations():
         features = [
             {"type": "Feature", "id": ids[p],
              "geometry": {"type": "Point", "coordinates": [float(lons[p]), float(lats[p])]},
-             "properties": {"name": names[p], "open_now": bool(opened[p]), "demo": bool(demo[p])}}
+             "properties": {"name": names[p], "open_now": bool(opened[p]), "demo": bool(demo[p]),
+                            "sv": int(snap.service_bits[p])}}
             for p in page
         ]
     else:
@@ -628,7 +629,8 @@ OPENAPI = {
                 _param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
                 _param("offset", schema={"type": "integer", "minimum": 0, "default": 0}),
                 _param("fields", schema={"type": "string", "enum": ["full", "compact"], "default": "full"},
-                       description="compact: feature id and name, open_now, demo only (for the map)"),
+                       description="compact (for the map): feature id; properties name, open_now, demo and sv, "
+                                   "the services as a bitmask (bit j = j-th service of the service enum)"),
                 _LANG_PARAM,
             ],
             "responses": {"200": {"description": "FeatureCollection with numberMatched, numberReturned and a next link",

@@ -120,6 +120,7 @@ def finder():
         "bounds": [list(YUNNAN_BOUNDS[0]), list(YUNNAN_BOUNDS[1])],
         "icons": asset_url("icons.svg"),
         "services": {k: pick(v) for k, v in SERVICES.items()},
+        "service_keys": list(SERVICES),  # bit order of the map's "sv" service bitmask
         "strings": js_strings(),
     }
     resp = current_app.make_response(render_template(

@@ -261,14 +261,36 @@
         var c = f.geometry.coordinates, p = f.properties, id = String(f.id);
         var m = L.marker(toDisplay(c[0], c[1]), { icon: p.open_now ? openIcon : closedIcon, title: p.name, keyboard: false });
         m.on('click', function () { openStation(id, m.getLatLng(), m); });
+        m.yz = { bits: p.sv || 0, open: !!p.open_now };
         markersById[id] = m;
+        allMarkers.push(m);
         return m;
       });
       cluster.addLayers(markers);
       cluster.addTo(map);
       noteDemo(fc.features);
       document.body.setAttribute('data-stations-loaded', String(markers.length));
+      document.body.setAttribute('data-stations-shown', String(markers.length));
     }).catch(function () { setStatus(S.stations_error, true); });
+  }
+
+  /* the map shows only the stations that pass the filters too */
+  var allMarkers = [];
+  function filterBits() {
+    var bits = 0;
+    selectedServices().forEach(function (key) { var j = cfg.service_keys.indexOf(key); if (j >= 0) { bits |= (1 << j); } });
+    return bits;
+  }
+  function passes(m) {
+    var need = filterBits();
+    return (m.yz.bits & need) === need && (!$('filter-open').checked || m.yz.open);
+  }
+  function applyMapFilter() {
+    if (!cluster) { return; }
+    var keep = allMarkers.filter(passes);
+    cluster.clearLayers();
+    cluster.addLayers(keep.filter(function (m) { return hiddenFromCluster.indexOf(m) < 0; }));
+    document.body.setAttribute('data-stations-shown', String(keep.length));
   }
 
   /* ------------------------------------------------------------------ finder */
@@ -296,7 +318,7 @@
     if (hitsLayer) { hitsLayer.clearLayers(); } else if (map) { hitsLayer = L.layerGroup().addTo(map); }
     // stations in the list are drawn as numbered pins: take them out of the clusters meanwhile
     if (cluster) {
-      hiddenFromCluster.forEach(function (m) { cluster.addLayer(m); });
+      hiddenFromCluster.forEach(function (m) { if (passes(m)) { cluster.addLayer(m); } });
       hiddenFromCluster = [];
     }
     var feats = fc.features;
@@ -443,7 +465,7 @@
     clearTimeout(placeTimer);
     searchPlaces(q).then(function (places) { if (places.length) { choosePlace(places[0]); } });
   });
-  $('filters').addEventListener('change', runQuery);
+  $('filters').addEventListener('change', function () { applyMapFilter(); runQuery(); });
   function label(node, text) { if (node) { node.title = text; node.setAttribute('aria-label', text); } }
   if (map) {
     if (map.zoomControl) { label(map.zoomControl._zoomInButton, S.zoom_in); label(map.zoomControl._zoomOutButton, S.zoom_out); }
