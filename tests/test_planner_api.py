@@ -147,9 +147,9 @@ def test_results_cached_per_radius_and_hour(planner_app, pc):
 
     snap = get_store(planner_app).snapshot()
     keys = [k for k in snap._cache if k[0] == "planner"]
-    assert keys == [("planner", 1000.0, None, None, 2)]
+    assert keys == [("planner", 1000.0, None, None, 2, None)]
     _rows(pc, radius=1500, hour=22)
-    assert ("planner", 1500.0, None, 22, 2) in snap._cache
+    assert ("planner", 1500.0, None, 22, 2, None) in snap._cache
 
 
 def test_downloads(pc):
@@ -242,3 +242,59 @@ def test_cli_coverage_and_gaps(tmp_path, fixture_db_url, monkeypatch):
     assert r.exit_code == 2 and "--out" in r.output
     r = runner.invoke(coverage_cmd, ["--radius", "0"])
     assert r.exit_code == 2 and "--radius" in r.output
+
+
+# ------------------------------------------------------------------------------ uploaded demand
+
+
+def _upload(pc, name: str, data: bytes, **form):
+    return pc.post("/api/coverage/demand", data={"file": (io.BytesIO(data), name), **form},
+                   content_type="multipart/form-data")
+
+
+def test_upload_demand_and_use_it(pc):
+    x, y, _ = GEOD.fwd(LIJIANG[0], LIJIANG[1], 90, 700)
+    csv = f"lon,lat,riders\n{x},{y},7\n{LIJIANG[0] + 0.5},{LIJIANG[1]},3\n".encode()
+    r = _upload(pc, "mine.csv", csv, weight="riders")
+    assert r.status_code == 201, r.data
+    body = r.get_json()
+    assert body["points"] == 2 and body["workers"] == 10
+    token = body["demand"]
+    mine = _rows(pc, demand=token, by="province")
+    assert mine["summary"]["workers"] == 10 and mine["summary"]["workers_covered"] == 7
+    assert mine["demand"] == token
+    # the model is untouched
+    assert _rows(pc, by="province")["summary"]["workers"] == 210
+    g = pc.get("/api/gaps", query_string={"demand": token}).get_json()
+    assert [f["properties"]["uncovered_workers"] for f in g["features"]] == [3]
+    d = pc.get(f"/planner/download/coverage.csv?by=county&demand={token}")
+    assert d.status_code == 200 and "own-demand" in d.headers["Content-Disposition"]
+    heat = pc.get(f"/api/coverage/demand?demand={token}").get_json()
+    assert sum(p[2] for p in heat["points"]) == pytest.approx(10)
+
+
+@pytest.mark.parametrize(
+    "name, data, form, parameter, words",
+    [
+        ("bad.csv", b"lon,lat,weight\n100.2,26.8,1\n100.2,26.8,-4\n", {}, "file", ["row 3", "negative"]),
+        ("bad.csv", b"lon,lat,name\n100.2,26.8,a\n", {}, "file", ["no weight column"]),
+        ("bad.csv", b"lon,lat,w\n100.2,26.8,1\n", {"weight": "riders"}, "weight", ["riders"]),
+        ("empty.csv", b"", {}, "file", ["empty"]),
+        ("m.csv", b"lon,lat,weight\n11150000,3100000,1\n", {}, "file", ["wrong CRS"]),
+        ("notes.docx", b"x", {}, "file", ["unsupported"]),
+    ],
+)
+def test_upload_bad_files(pc, name, data, form, parameter, words):
+    r = _upload(pc, name, data, **form)
+    assert r.status_code == 400
+    err = r.get_json()["error"]
+    assert err["parameter"] == parameter
+    for w in words:
+        assert w in err["message"]
+    assert "/tmp" not in err["message"]
+
+
+def test_unknown_demand_id(pc):
+    r = pc.get("/api/coverage?demand=nope")
+    assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "demand"
+    assert pc.post("/api/coverage/demand").get_json()["error"]["parameter"] == "file"

@@ -30,6 +30,8 @@ import logging
 import math
 import tempfile
 import threading
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import h3
@@ -162,7 +164,17 @@ def _params():
     rural = _number("rural_radius", MIN_RADIUS_M, MAX_RADIUS_M)
     hour = _number("hour", 0, 23, integer=True)
     weekday = _number("weekday", 0, 6, default=2, integer=True)
-    return radius, rural, hour, weekday
+    return radius, rural, hour, weekday, _demand_id()
+
+
+def _demand_id() -> str | None:
+    """``demand=`` names an uploaded demand set (``POST /api/coverage/demand``); omitted: the model."""
+    token = _one("demand")
+    if token is None:
+        return None
+    if token not in _uploads():
+        raise BadParam("demand", f"unknown demand set {token!r}: upload the file again")
+    return token
 
 
 def _by() -> str:
@@ -198,7 +210,14 @@ def geography() -> C.Geography:
     return st["geography"]
 
 
-def demand():
+def _uploads() -> OrderedDict:
+    return _state().setdefault("uploads", OrderedDict())
+
+
+def demand(demand_id: str | None = None):
+    """The demand in use: an uploaded set by id, or the configured / bundled model."""
+    if demand_id is not None:
+        return _uploads()[demand_id]["demand"]
     st = _state()
     if "demand" not in st:
         with _LOCK:
@@ -227,25 +246,28 @@ def _radius_spec(radius: float, rural: float | None):
     return radius if rural is None else {"town": radius, "rural": rural, "default": radius}
 
 
-def result(radius: float, rural: float | None, hour: int | None, weekday: int = 2) -> C.CoverageResult:
+def result(radius: float, rural: float | None, hour: int | None, weekday: int = 2, demand_id: str | None = None) -> C.CoverageResult:
+    """The coverage for these parameters, cached per registry snapshot (siting can reuse it)."""
     snap = _snapshot()
-    key = ("planner", radius, rural, hour, weekday)
+    key = ("planner", radius, rural, hour, weekday, demand_id)
     with _COMPUTE:  # the page asks for the same figures in parallel: compute once
-        return snap.cached(key, lambda: C.compute_coverage(snap.gdf, demand(), _radius_spec(radius, rural), hour, weekday), size=64)
+        return snap.cached(
+            key, lambda: C.compute_coverage(snap.gdf, demand(demand_id), _radius_spec(radius, rural), hour, weekday), size=64
+        )
 
 
-def table(radius, rural, hour, weekday, by) -> pd.DataFrame:
+def table(radius, rural, hour, weekday, by, demand_id=None) -> pd.DataFrame:
     snap = _snapshot()
-    res = result(radius, rural, hour, weekday)
+    res = result(radius, rural, hour, weekday, demand_id)
     with _COMPUTE:
-        return snap.cached(("planner-table", radius, rural, hour, weekday, by), lambda: C.coverage_table(res, by, geography()))
+        return snap.cached(("planner-table", radius, rural, hour, weekday, demand_id, by), lambda: C.coverage_table(res, by, geography()))
 
 
-def gaps(radius, rural, hour, weekday):
+def gaps(radius, rural, hour, weekday, demand_id=None):
     snap = _snapshot()
-    res = result(radius, rural, hour, weekday)
+    res = result(radius, rural, hour, weekday, demand_id)
     with _COMPUTE:
-        return snap.cached(("planner-gaps", radius, rural, hour, weekday), lambda: C.find_gaps(res))
+        return snap.cached(("planner-gaps", radius, rural, hour, weekday, demand_id), lambda: C.find_gaps(res))
 
 
 def _is_demo() -> bool:
@@ -271,12 +293,13 @@ def _rows(df: pd.DataFrame) -> list[dict]:
 
 @bp.get("/api/coverage")
 def api_coverage():
-    radius, rural, hour, weekday = _params()
+    radius, rural, hour, weekday, dem = _params()
     by = _by()
-    t0 = table(radius, rural, hour, weekday, by)
-    prov = table(radius, rural, hour, weekday, "province")
-    res = result(radius, rural, hour, weekday)
+    t0 = table(radius, rural, hour, weekday, by, dem)
+    prov = table(radius, rural, hour, weekday, "province", dem)
+    res = result(radius, rural, hour, weekday, dem)
     body = {
+        "demand": dem,
         "radius": radius,
         "rural_radius": rural,
         "hour": hour,
@@ -305,9 +328,9 @@ def _gaps_geojson(g) -> dict:
 
 @bp.get("/api/gaps")
 def api_gaps():
-    radius, rural, hour, weekday = _params()
+    radius, rural, hour, weekday, dem = _params()
     limit = _limit()
-    g = gaps(radius, rural, hour, weekday).head(limit)
+    g = gaps(radius, rural, hour, weekday, dem).head(limit)
     body = _gaps_geojson(g)
     body.update({"radius": radius, "rural_radius": rural, "hour": hour, "weekday": weekday, "limit": limit})
     return current_app.response_class(json.dumps(body, ensure_ascii=False, separators=(",", ":")), mimetype="application/geo+json")
@@ -315,15 +338,13 @@ def api_gaps():
 
 @bp.get("/api/coverage/layer")
 def api_layer():
-    radius, rural, hour, weekday = _params()
+    radius, rural, hour, weekday, dem = _params()
     snap = _snapshot()
-    res = result(radius, rural, hour, weekday)
+    res = result(radius, rural, hour, weekday, dem)
 
     def build():
         geom = shapely.simplify(res.layer_metric(), 25.0)
-        from pyproj import Transformer
-
-        tr = Transformer.from_crs(C.metric_crs(), "EPSG:4326", always_xy=True)
+        tr = C.transformer(C.metric_crs(), "EPSG:4326")
         wgs = shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
         wgs = shapely.set_precision(wgs, 1e-5)
         return json.dumps(
@@ -331,15 +352,16 @@ def api_layer():
             separators=(",", ":"),
         )
 
-    body = snap.cached(("planner-layer", radius, rural, hour, weekday), build, size=16)
+    body = snap.cached(("planner-layer", radius, rural, hour, weekday, dem), build, size=16)
     return current_app.response_class(body, mimetype="application/geo+json")
 
 
 @bp.get("/api/coverage/demand")
 def api_demand():
-    st = _state()
+    dem = _demand_id()
+    st = _uploads()[dem] if dem is not None else _state()
     if "heat" not in st:
-        d = demand()
+        d = demand(dem)
         parents = [h3.cell_to_parent(c, HEAT_RESOLUTION) if isinstance(c, str) and h3.is_valid_cell(c) else None for c in d["h3"]]
         df = pd.DataFrame({"p": parents, "w": d["workers"].to_numpy(float)}).dropna()
         agg = df.groupby("p")["w"].sum()
@@ -381,22 +403,68 @@ def download(what: str, fmt: str):
         raise BadParam("what", f"download must be coverage or gaps, got {what!r}")
     if fmt not in DOWNLOAD_TYPES:
         raise BadParam("format", f"format must be one of {', '.join(DOWNLOAD_TYPES)}, got {fmt!r}")
-    radius, rural, hour, weekday = _params()
-    suffix = f"r{int(radius)}" + (f"-h{hour:02d}" if hour is not None else "")
+    radius, rural, hour, weekday, dem = _params()
+    suffix = f"r{int(radius)}" + (f"-h{hour:02d}" if hour is not None else "") + ("-own-demand" if dem else "")
     with tempfile.TemporaryDirectory() as tmp:
         if what == "coverage":
             by = _by()
-            out = C.export_table(table(radius, rural, hour, weekday, by), Path(tmp) / f"x.{fmt}", fmt, geography())
+            out = C.export_table(table(radius, rural, hour, weekday, by, dem), Path(tmp) / f"x.{fmt}", fmt, geography())
             name = f"coverage-{by}-{suffix}.{fmt}"
         else:
             limit = _number("limit", 1, MAX_GAPS, default=None, integer=True)
-            g = gaps(radius, rural, hour, weekday)
+            g = gaps(radius, rural, hour, weekday, dem)
             out = C.export_gaps(g if limit is None else g.head(limit), Path(tmp) / f"x.{fmt}", fmt)
             name = f"gaps-{suffix}.{fmt}"
         data = out.read_bytes()
     resp = Response(data, mimetype=DOWNLOAD_TYPES[fmt])
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
+
+
+MAX_UPLOADS = 8
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".geojson", ".json", ".gpkg", ".tif", ".tiff")
+
+
+@bp.post("/api/coverage/demand")
+def upload_demand():
+    """Upload a demand file (multipart field ``file``, optional field ``weight``: the weight column).
+
+    Answers ``{"demand": ID, ...}``; pass ``demand=ID`` to the coverage, gaps, layer and download endpoints.
+    The last :data:`MAX_UPLOADS` sets are kept in memory (nothing is written to the registry)."""
+    from stations.demand import DemandFileError, load_demand_file
+
+    if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
+        raise BadParam("file", f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    f = request.files.get("file")
+    if f is None or not f.filename:
+        raise BadParam("file", "no file: send the demand file as multipart field 'file'")
+    suffix = Path(f.filename).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise BadParam("file", f"unsupported demand file type {suffix or '(none)'!r}: use .csv, .geojson, .gpkg or .tif")
+    weight = (request.form.get("weight") or request.args.get("weight") or "").strip() or None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"demand{suffix}"
+        f.save(path)
+        try:
+            d = load_demand_file(path, weight=weight)
+        except DemandFileError as exc:
+            raise BadParam("weight" if exc.column is not None and exc.column == weight else "file",
+                           str(exc).replace(str(path), f.filename).replace(path.name, f.filename)) from None
+    token = uuid.uuid4().hex[:12]
+    uploads = _uploads()
+    with _LOCK:
+        uploads[token] = {"demand": d, "name": f.filename}
+        while len(uploads) > MAX_UPLOADS:
+            uploads.popitem(last=False)
+    inside = d["county_adcode"].notna()
+    return jsonify({
+        "demand": token,
+        "name": f.filename,
+        "points": int(len(d)),
+        "workers": float(d["workers"].sum()),
+        "points_outside_counties": int((~inside).sum()),
+    }), 201
 
 
 # ------------------------------------------------------------------------------------------- page
@@ -452,6 +520,8 @@ _P = {
     "weekday": {"name": "weekday", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 6, "default": 2},
                 "description": "day of week for hour (0 = Monday)"},
     "by": {"name": "by", "in": "query", "schema": {"type": "string", "enum": list(C.LEVELS), "default": "county"}},
+    "demand": {"name": "demand", "in": "query", "schema": {"type": "string"},
+               "description": "id of an uploaded demand set (POST /api/coverage/demand); omitted: the bundled model"},
     "limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_GAPS, "default": DEFAULT_GAPS}},
 }
 _ERR = {"description": "bad parameter (named in error.parameter)",
@@ -461,7 +531,7 @@ _ROW = {"type": "object", "properties": {c: {} for c in C.TABLE_COLUMNS}}
 OPENAPI_PATHS = {
     "/api/coverage": {"get": {
         "summary": "Coverage of estimated outdoor workers by open stations, by province, prefecture or county",
-        "parameters": [_P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"], _P["by"]],
+        "parameters": [_P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"], _P["by"], _P["demand"]],
         "responses": {"200": {"description": "rows carry adcode, name, stations, workers, workers_covered, covered_pct, "
                                              "area_km2, area_covered_km2, median_distance_m, p90_distance_m",
                               "content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -469,22 +539,30 @@ OPENAPI_PATHS = {
                       "400": _ERR}}},
     "/api/gaps": {"get": {
         "summary": "Contiguous uncovered demand as polygons, largest first (uncovered_workers, county_adcode, nearest_station_m)",
-        "parameters": [_P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"], _P["limit"]],
+        "parameters": [_P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"], _P["limit"], _P["demand"]],
         "responses": {"200": {"description": "GeoJSON FeatureCollection", "content": {"application/geo+json": {"schema": {"type": "object"}}}},
                       "400": _ERR}}},
     "/api/coverage/layer": {"get": {
         "summary": "The dissolved coverage buffers (GeoJSON, WGS-84, simplified to 25 m)",
-        "parameters": [_P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"]],
+        "parameters": [_P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"], _P["demand"]],
         "responses": {"200": {"description": "GeoJSON FeatureCollection"}, "400": _ERR}}},
-    "/api/coverage/demand": {"get": {
-        "summary": "Estimated outdoor workers aggregated to H3 resolution 7: points [lon, lat, workers]",
-        "responses": {"200": {"description": "JSON"}}}},
+    "/api/coverage/demand": {
+        "get": {
+            "summary": "Estimated outdoor workers aggregated to H3 resolution 7: points [lon, lat, workers]",
+            "parameters": [_P["demand"]],
+            "responses": {"200": {"description": "JSON"}, "400": _ERR}},
+        "post": {
+            "summary": "Upload a demand file (CSV lon/lat + weight, GeoJSON, GeoPackage, GeoTIFF); returns its id",
+            "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}, "weight": {"type": "string"}}}}}},
+            "responses": {"201": {"description": "{demand: id, points, workers, points_outside_counties}"},
+                          "400": _ERR}}},
     "/planner/download/{what}.{fmt}": {"get": {
         "summary": "Download the coverage table or the gaps (CSV UTF-8 with BOM, XLSX, GeoJSON, GeoPackage)",
         "parameters": [
             {"name": "what", "in": "path", "required": True, "schema": {"type": "string", "enum": ["coverage", "gaps"]}},
             {"name": "fmt", "in": "path", "required": True, "schema": {"type": "string", "enum": list(DOWNLOAD_TYPES)}},
-            _P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"], _P["by"], _P["limit"]],
+            _P["radius"], _P["rural_radius"], _P["hour"], _P["weekday"], _P["by"], _P["limit"], _P["demand"]],
         "responses": {"200": {"description": "the file"}, "400": _ERR}}},
 }
 
