@@ -153,6 +153,32 @@ def test_planner_choropleth_recompute_layers(browser, live, artifacts_dir):
         ctx.close()
 
 
+def test_planner_own_demand_file(browser, live, artifacts_dir, tmp_path):
+    """Upload a CSV of demand points: the figures switch to it; a bad file shows its error; reset returns."""
+    ctx, page, rec = _open(browser, live)
+    try:
+        model = _covered(page)
+        good = tmp_path / "riders.csv"
+        # 40 riders on 东风广场 (Kunming centre, well served), 60 in 维西 (533423), 19 km from any demo station
+        good.write_text("经度,纬度,人数\n102.7129,25.0406,40\n99.20,27.00,60\n", encoding="utf-8")
+        page.set_input_files("#pl-demand-file", str(good))
+        page.wait_for_function("() => document.body.dataset.demand && document.getElementById('pl-status').dataset.state === 'ready'", timeout=60000)
+        assert _covered(page) == 40.0
+        assert "riders.csv" in page.inner_text("#pl-demand-name")
+        bad = tmp_path / "bad.csv"
+        bad.write_text("lon,lat,weight\n102.7,25.0,-1\n", encoding="utf-8")
+        page.set_input_files("#pl-demand-file", str(bad))
+        page.wait_for_selector("#pl-status[data-state='error']", timeout=30000)
+        assert "row 2" in page.inner_text("#pl-status") and "negative" in page.inner_text("#pl-status")
+        page.click("#pl-demand-reset")
+        page.wait_for_function("() => !document.body.dataset.demand && document.getElementById('pl-status').dataset.state === 'ready'", timeout=60000)
+        assert _covered(page) == model
+        assert rec.errors == [] or all("400" in e for e in rec.errors)  # the refused upload logs its 400
+        assert rec.off_host(f"127.0.0.1:{live.server_port}") == []
+    finally:
+        ctx.close()
+
+
 def test_planner_english_and_bad_radius(browser, live, artifacts_dir):
     ctx, page, rec = _open(browser, live, path="/planner?lang=en", lang="en-US")
     try:

@@ -75,6 +75,13 @@ ZH: dict[str, str] = {
     "Coverage table": "覆盖统计表",
     "Gap polygons": "缺口多边形",
     "Largest gaps": "最大覆盖缺口",
+    "Demand": "需求",
+    "Use my file…": "使用我的文件…",
+    "weight column (optional)": "权重列（可选）",
+    "Back to the model": "恢复模型",
+    "Uploading…": "上传中…",
+    "Could not use the file": "无法使用该文件",
+    "points": "个点",
     "m on average to the nearest station": "米（平均至最近驿站）",
     "workers": "名劳动者",
     "Area": "地区",
@@ -475,7 +482,8 @@ def _strings() -> dict[str, str]:
         "Area", "Stations", "Per 10k urban", "Workers", "Covered", "Covered %", "Area km²", "Covered km²", "Median m",
         "P90 m", "Uncovered workers", "Nearest station", "County", "Computing…", "Could not compute coverage", "of",
         "workers covered", "stations open", "no data", "All day (status only)", "at", "Sort", "workers",
-        "m on average to the nearest station",
+        "m on average to the nearest station", "Uploading…", "Could not use the file", "points",
+        "Estimated outdoor workers (model)",
     ]
     return {k: t(k) for k in keys}
 
@@ -495,6 +503,7 @@ def page():
             "demand": url_for("planner.api_demand"),
             "counties": url_for("planner.api_counties"),
             "download": url_for("planner.download", what="__WHAT__", fmt="__FMT__"),
+            "upload": url_for("planner.upload_demand"),
         },
         "strings": _strings(),
     }

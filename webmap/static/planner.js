@@ -30,6 +30,7 @@
   var countyRows = {};
   var current = null; // current parameters
   var lastSummary = null;
+  var demandId = null; // an uploaded demand set, or null for the model
 
   // legend
   (function legend() {
@@ -46,6 +47,7 @@
     p.set("radius", current.radius);
     if (current.rural) p.set("rural_radius", current.rural);
     if (current.hour !== "") p.set("hour", current.hour);
+    if (demandId) p.set("demand", demandId);
     if (extra) Object.keys(extra).forEach(function (k) { p.set(k, extra[k]); });
     return p.toString();
   }
@@ -191,7 +193,7 @@
   function loadDemand() {
     if (!$("pl-show-demand").checked) { if (demandLayer) map.removeLayer(demandLayer); return Promise.resolve(); }
     if (demandLayer) { demandLayer.addTo(map); return Promise.resolve(); }
-    return getJSON(cfg.api.demand).then(function (body) {
+    return getJSON(cfg.api.demand + (demandId ? "?demand=" + encodeURIComponent(demandId) : "")).then(function (body) {
       var max = 1;
       body.points.forEach(function (p) { if (p[2] > max) max = p[2]; });
       var group = L.layerGroup();
@@ -228,6 +230,35 @@
       setStatus("error", S["Could not compute coverage"] + ": " + err.message);
     }).finally(function () { $("pl-go").disabled = false; });
   }
+
+  function setDemand(id, label) {
+    demandId = id;
+    $("pl-demand-name").textContent = label;
+    $("pl-demand-reset").hidden = !id;
+    if (demandLayer) { map.removeLayer(demandLayer); demandLayer = null; }
+    document.body.dataset.demand = id || "";
+    return recompute();
+  }
+  $("pl-demand-file").addEventListener("change", function () {
+    var file = this.files && this.files[0];
+    if (!file) return;
+    var form = new FormData();
+    form.append("file", file);
+    var w = $("pl-demand-weight").value.trim();
+    if (w) form.append("weight", w);
+    setStatus("loading", S["Uploading…"]);
+    fetch(cfg.api.upload, { method: "POST", body: form }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error((body.error && body.error.message) || r.statusText);
+        return body;
+      });
+    }).then(function (body) {
+      return setDemand(body.demand, body.name + " · " + fmt(body.points) + " " + S["points"] + " · " + fmt(body.workers) + " " + S["workers"]);
+    }).catch(function (err) {
+      setStatus("error", S["Could not use the file"] + ": " + err.message);
+    }).finally(function () { $("pl-demand-file").value = ""; });
+  });
+  $("pl-demand-reset").addEventListener("click", function () { setDemand(null, S["Estimated outdoor workers (model)"]); });
 
   $("pl-form").addEventListener("submit", function (e) { e.preventDefault(); if ($("pl-form").reportValidity()) recompute(); });
   $("pl-radius").addEventListener("change", function () { if ($("pl-form").checkValidity()) recompute(); });
