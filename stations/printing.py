@@ -832,20 +832,38 @@ class LabelPlacer:
         for d in offsets_pt[1:]:
             tries += [(d, d), (-d, d), (d, -d), (-d, -d), (0, d), (0, -d), (d, 0), (-d, 0)] if not center else \
                      [(0, d), (0, -d), (d, 0), (-d, 0), (d, d), (-d, d), (d, -d), (-d, -d)]
+        halo = kwargs.pop("path_effects", None)
         for dx, dy in tries:
             transform = offset_copy(ax.transData, fig=fig, x=dx, y=dy, units="points")
             t = ax.text(x, y, text, transform=transform, ha="center", va="center", **kwargs)
             bbox = t.get_window_extent(self.renderer).expanded(1.08, 1.15)
             if self._fits(bbox):
                 self.boxes.append(bbox)
+                _add_halo(t, halo)
                 return t
             t.remove()
         if required:
             t = ax.text(x, y, text, ha="center", va="center", **kwargs)
             self.boxes.append(t.get_window_extent(self.renderer))
+            _add_halo(t, halo)
             return t
         self.dropped.append(text)
         return None
+
+
+def _add_halo(t, halo) -> None:
+    """A white halo under a label, drawn as a separate copy: text with path effects is written to the PDF as
+    outlines, so the label itself stays plain text (extractable by ``pdftotext``) on top of its halo."""
+    if not halo:
+        return
+    ax = t.axes
+    props = dict(
+        transform=t.get_transform(), ha=t.get_ha(), va=t.get_va(), fontproperties=t.get_fontproperties(),
+        rotation=t.get_rotation(), linespacing=t._linespacing, color="white", zorder=t.get_zorder() - 0.01,
+        path_effects=halo,
+    )
+    x, y = t.get_position()
+    ax.text(x, y, t.get_text(), **props)
 
 
 def _halo(width=2.2):
@@ -1218,6 +1236,9 @@ def build_sheet(
 
     # ---- labels ----------------------------------------------------------------------------------------
     halo = _halo(2.4 * f)
+    if level != "province":  # named lakes are landmarks: before the county names (after them on the province sheet)
+        for p, name in lake_labels:
+            placer.place(p.x, p.y, name, fontsize=6.5 * f, color="#2171b5", zorder=17, path_effects=_halo(1.8 * f))
     if level == "province":
         for _, row in prefs.sort_values("adcode").iterrows():
             p = label_point(row.geometry)
@@ -1252,8 +1273,9 @@ def build_sheet(
             p = label_point(geom)
             placer.place(p.x, p.y, row["name_zh"], fontsize=8.5 * f, color="#8a8a8a", path_effects=halo, zorder=18)
 
-    for p, name in lake_labels:
-        placer.place(p.x, p.y, name, fontsize=6.5 * f, color="#2171b5", zorder=17, path_effects=_halo(1.8 * f), style="italic")
+    if level == "province":
+        for p, name in lake_labels:
+            placer.place(p.x, p.y, name, fontsize=6.5 * f, color="#2171b5", zorder=17, path_effects=_halo(1.8 * f))
 
     # ---- the largest gaps of the area, numbered ----------------------------------------------------------
     top_gaps = _top_gaps(analysis, req.area, level, 10 if level == "province" else 5)
@@ -1409,7 +1431,8 @@ def _draw_graticule(ax, crs, extent, placer, f):
     span = max(lon_max - lon_min, lat_max - lat_min)
     step = next((s for s in GRATICULE_STEPS if span / s <= 8), GRATICULE_STEPS[-1])
     style = dict(color="#9db4cf", linewidth=0.3 * f, alpha=0.9, zorder=3.8)
-    label_kw = dict(fontsize=5.6 * f, color="#4a5a70", zorder=21, path_effects=_halo(1.8 * f))
+    label_kw = dict(fontsize=5.6 * f, color="#4a5a70", zorder=21)
+    halo = _halo(1.8 * f)
 
     def fmt(value: float, pos: str, neg: str) -> str:
         deg = abs(value)
@@ -1436,6 +1459,7 @@ def _draw_graticule(ax, crs, extent, placer, f):
                     t.remove()
                 else:
                     placer.block(bb)
+                    _halo_annotation(ax, t, halo)
     lon_samples = np.linspace(lon_min - 0.5, lon_max + 0.5, 60)
     for lat_v in np.arange(math.ceil(lat_min / step) * step, lat_max + 1e-9, step):
         px, py = fwd.transform(lon_samples, np.full_like(lon_samples, lat_v))
@@ -1451,8 +1475,16 @@ def _draw_graticule(ax, crs, extent, placer, f):
                     t.remove()
                 else:
                     placer.block(bb)
+                    _halo_annotation(ax, t, halo)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
+
+
+def _halo_annotation(ax, t, halo) -> None:
+    h = ax.annotate(t.get_text(), t.xy, xytext=t.xyann, textcoords=t.anncoords, ha=t.get_ha(), va=t.get_va(),
+                    rotation=t.get_rotation(), fontproperties=t.get_fontproperties(), color="white",
+                    zorder=t.get_zorder() - 0.01, path_effects=halo)
+    del h
 
 
 def _draw_scalebar(ax, extent, bar_km, bar_m, denominator, f):
