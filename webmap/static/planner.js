@@ -199,7 +199,7 @@
       var group = L.layerGroup();
       body.points.forEach(function (p) {
         var a = Math.sqrt(p[2] / max);
-        L.circleMarker([p[1], p[0]], { pane: "plLayers", renderer: renderer, radius: 3 + 9 * a, stroke: false, fillColor: "#f03b20", fillOpacity: 0.15 + 0.6 * a, interactive: false }).addTo(group);
+        L.circleMarker([p[1], p[0]], { pane: "plLayers", renderer: renderer, radius: 3 + 9 * a, stroke: false, fillColor: "#253494", fillOpacity: 0.12 + 0.45 * a, interactive: false }).addTo(group);
       });
       demandLayer = group.addTo(map);
       document.body.dataset.demandPoints = body.points.length;
