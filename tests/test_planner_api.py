@@ -7,7 +7,6 @@ import json
 import re
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Geod

@@ -24,7 +24,6 @@ comes from :data:`ZH` (the same pairs are listed in ``webmap/translations_planne
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
