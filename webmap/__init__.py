@@ -132,19 +132,19 @@ class _Snapshot:
         else:
             self.gcj02 = self.bd09 = np.zeros((0, 2))
         self._cache: OrderedDict = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def cached(self, key, build, size: int = 64):
-        """A small per-snapshot memo (dropped on reload)."""
-        try:
-            value = self._cache[key]
-            self._cache.move_to_end(key)
-            return value
-        except KeyError:
-            pass
-        value = build()
-        self._cache[key] = value
-        while len(self._cache) > size:
-            self._cache.popitem(last=False)
+        """A small per-snapshot memo (dropped on reload); safe under the server's threads."""
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = build()  # outside the lock: two threads may build the same value once, harmlessly
+        with self._cache_lock:
+            self._cache[key] = value
+            while len(self._cache) > size:
+                self._cache.popitem(last=False)
         return value
 
 
