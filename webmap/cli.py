@@ -190,6 +190,7 @@ def serve(host, port, threads):
 
         demo.load_demo(reg)
     app = create_app()
+    app.extensions["yizhan"].snapshot()  # load the registry and build the indexes before the first request
     log.info("yizhan serving on http://%s:%d (waitress, %d threads)", host, port, threads)
     click.echo(f"yizhan: http://{host}:{port}/")
     waitress_serve(app, host=host, port=port, threads=threads, ident="yizhan")

@@ -13,6 +13,8 @@
   var cfg = JSON.parse(document.getElementById('yz-config').textContent);
   var S = cfg.strings;
   var map = window.YZ_MAP;
+  // Leaflet's default attribution prefix carries a national flag; keep the plain credit
+  if (map.attributionControl) { map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>'); }
   var $ = function (id) { return document.getElementById(id); };
   var SVGNS = 'http://www.w3.org/2000/svg';
 
