@@ -297,3 +297,16 @@ def test_unknown_demand_id(pc):
     r = pc.get("/api/coverage?demand=nope")
     assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "demand"
     assert pc.post("/api/coverage/demand").get_json()["error"]["parameter"] == "file"
+
+
+def test_cli_notes_points_outside_yunnan(tmp_path, fixture_db_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from webmap.cli_planner import coverage_cmd
+
+    monkeypatch.setenv("DATABASE_URL", fixture_db_url)
+    csv = tmp_path / "d.csv"
+    csv.write_text(f"lon,lat,weight\n{LIJIANG[0]},{LIJIANG[1]},5\n106.3,29.4,2\n")  # the second is in Chongqing
+    r = CliRunner().invoke(coverage_cmd, ["--demand", str(csv), "--by", "province"])
+    assert r.exit_code == 0, r.output
+    assert "1 demand points (2 workers) lie outside Yunnan's counties" in r.output

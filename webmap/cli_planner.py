@@ -66,6 +66,15 @@ def _inputs(steps: _Steps, demand_file, weight, radius, rural, hour, weekday):
     return result
 
 
+def _note_outside(result) -> None:
+    outside = result.demand["county_adcode"].isna()
+    if outside.any():
+        click.echo(
+            f"note: {int(outside.sum()):,} demand points ({result.demand.loc[outside, 'workers'].sum():,.0f} workers) lie "
+            "outside Yunnan's counties; they count in the totals above but not in the tables"
+        )
+
+
 def _check_out(out):
     if out is None:
         return
@@ -104,6 +113,7 @@ def coverage_cmd(radius, rural_radius, hour, weekday, demand_file, weight, by, o
         f"by {len(result.stations):,} open stations within {radius:g} m, {when} "
         f"[{time.perf_counter() - t0:.2f} s]"
     )
+    _note_outside(result)
     if out:
         click.echo(f"wrote {len(table)} rows to {out}")
     else:
@@ -135,6 +145,7 @@ def gaps_cmd(radius, rural_radius, hour, weekday, demand_file, weight, limit, ou
     finally:
         steps.close()
     click.echo(f"{len(gaps):,} gaps, {gaps['uncovered_workers'].sum():,.0f} uncovered workers")
+    _note_outside(result)
     if out:
         click.echo(f"wrote {out}")
     else:
