@@ -58,6 +58,9 @@ __all__ = [
     "coverage_matrix",
     "covered_mask",
     "radius_per_demand",
+    "check_radius",
+    "lonlat",
+    "transformer",
     "compute_coverage",
     "coverage_layer",
     "coverage_table",
@@ -357,6 +360,16 @@ def compute_coverage(
     out["radius_m"] = r
     out["covered"] = dist <= r
     return CoverageResult(demand=out, stations=act, radius=radius, hour=hour, weekday=weekday)
+
+
+def check_radius(radius) -> None:
+    """Raise ValueError unless every radius (a number or a per-class mapping) is in (0, MAX_RADIUS_M]."""
+    _check_radius(radius)
+
+
+def lonlat(frame) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) arrays of a frame: its ``lon``/``lat`` columns, else its geometry in WGS-84."""
+    return _lonlat(frame)
 
 
 def _check_radius(radius) -> None:
