@@ -170,7 +170,12 @@ def _params():
     rural = _number("rural_radius", MIN_RADIUS_M, MAX_RADIUS_M)
     hour = _number("hour", 0, 23, integer=True)
     weekday = _number("weekday", 0, 6, default=2, integer=True)
-    return radius, rural, hour, weekday, _demand_id()
+    return radius, rural, hour, weekday
+
+
+def _params_d():
+    """:func:`_params` plus the uploaded demand set's id (``demand=``; None: the model)."""
+    return (*_params(), _demand_id())
 
 
 def _demand_id() -> str | None:
@@ -299,7 +304,7 @@ def _rows(df: pd.DataFrame) -> list[dict]:
 
 @bp.get("/api/coverage")
 def api_coverage():
-    radius, rural, hour, weekday, dem = _params()
+    radius, rural, hour, weekday, dem = _params_d()
     by = _by()
     t0 = table(radius, rural, hour, weekday, by, dem)
     prov = table(radius, rural, hour, weekday, "province", dem)
@@ -334,7 +339,7 @@ def _gaps_geojson(g) -> dict:
 
 @bp.get("/api/gaps")
 def api_gaps():
-    radius, rural, hour, weekday, dem = _params()
+    radius, rural, hour, weekday, dem = _params_d()
     limit = _limit()
     g = gaps(radius, rural, hour, weekday, dem).head(limit)
     body = _gaps_geojson(g)
@@ -344,7 +349,7 @@ def api_gaps():
 
 @bp.get("/api/coverage/layer")
 def api_layer():
-    radius, rural, hour, weekday, dem = _params()
+    radius, rural, hour, weekday, dem = _params_d()
     snap = _snapshot()
     res = result(radius, rural, hour, weekday, dem)
 
@@ -409,7 +414,7 @@ def download(what: str, fmt: str):
         raise BadParam("what", f"download must be coverage or gaps, got {what!r}")
     if fmt not in DOWNLOAD_TYPES:
         raise BadParam("format", f"format must be one of {', '.join(DOWNLOAD_TYPES)}, got {fmt!r}")
-    radius, rural, hour, weekday, dem = _params()
+    radius, rural, hour, weekday, dem = _params_d()
     suffix = f"r{int(radius)}" + (f"-h{hour:02d}" if hour is not None else "") + ("-own-demand" if dem else "")
     with tempfile.TemporaryDirectory() as tmp:
         if what == "coverage":
