@@ -702,10 +702,10 @@ def layout_for(paper: str, orientation: str) -> Layout:
         map_rect = (inner_x, inner_y + footer_h + pad / 2, inner_w - side_w - pad, top - (inner_y + footer_h + pad / 2))
         sx = inner_x + inner_w - side_w
         col_top = top
-        loc_h = 48.0 * f
+        loc_h = 42.0 * f
         locator = (sx, col_top - loc_h, side_w, loc_h)
         rest = col_top - loc_h - pad - (inner_y + footer_h + pad / 2)
-        legend_h = rest * 0.5
+        legend_h = rest * 0.44
         legend = (sx, col_top - loc_h - pad - legend_h, side_w, legend_h)
         stats = (sx, inner_y + footer_h + pad / 2, side_w, rest - legend_h - pad)
     return Layout((w, h), f, border, title, subtitle, map_rect, legend, stats, locator, footer)
@@ -1004,6 +1004,8 @@ def wrap_text(text: str, width_mm: float, size_pt: float) -> list[str]:
             cut = max(current.rfind(p) for p in "；。，、）") + 1
             if cut <= len(current) * 0.6:
                 cut = len(current)
+            while cut < len(current) and current[cut] in "。，；、）":
+                cut += 1  # never start a line with closing punctuation
             lines.append(current[:cut])
             current = current[cut:]
         current += ch

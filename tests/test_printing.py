@@ -407,3 +407,12 @@ def test_province_outline_is_split_into_national_and_provincial_borders():
     for lon, lat in [(104.6, 25.9), (101.8, 26.5), (105.6, 24.2)]:  # Guizhou, Sichuan (Panzhihua), Guangxi
         p = on_outline(lon, lat)
         assert prov.distance(p) < 100 and nat.distance(p) > 1000, (lon, lat)
+
+
+def test_footer_wrapping_keeps_punctuation_and_width():
+    text = printing.SOURCES_TEXT + "投影：横轴墨卡托投影（中央经线 102.66°E，WGS-84）。" + printing.DISCLAIMER_TEXT
+    for width in (120, 184, 271):
+        lines = printing.wrap_text(text, width, 6.2)
+        assert "".join(lines) == text
+        assert all(printing.text_width_mm(line, 6.2) <= width + 3 for line in lines)
+        assert not any(line[0] in "。，；、）" for line in lines[1:])
