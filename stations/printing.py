@@ -1000,7 +1000,7 @@ def wrap_text(text: str, width_mm: float, size_pt: float) -> list[str]:
     lines: list[str] = []
     current = ""
     for ch in text:
-        if text_width_mm(current + ch, size_pt) > width_mm and current:
+        if text_width_mm(current + ch, size_pt) > width_mm and current and ch not in "。，；、）":
             cut = max(current.rfind(p) for p in "；。，、）") + 1
             if cut <= len(current) * 0.6:
                 cut = len(current)
