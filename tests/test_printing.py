@@ -22,7 +22,7 @@ from stations.printing import PrintError
 
 GEOD = Geod(ellps="WGS84")
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed (make test installs it)")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -208,6 +208,7 @@ def test_labels_do_not_pile_up_at_province_scale(ctx, tmp_path):
 # ------------------------------------------------------------------------------------------------ PDF output
 
 
+@needs_poppler
 def test_sheet_pdf_has_extractable_chinese_title_and_legend(sheets):
     path, info, _ = sheets["530100"]
     assert pdf_pages(path) == 1
@@ -227,6 +228,7 @@ def test_sheet_pdf_has_extractable_chinese_title_and_legend(sheets):
     assert not re.search(r"^国界$", text, re.M)  # Kunming has no foreign border: no 国界 row in its legend
 
 
+@needs_poppler
 def test_sheet_pdf_embeds_a_truetype_cjk_font(sheets):
     path, _, _ = sheets["530100"]
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True)
@@ -239,6 +241,7 @@ def test_sheet_pdf_embeds_a_truetype_cjk_font(sheets):
     assert "Mismatch" not in fonts.stderr
 
 
+@needs_poppler
 def test_rendered_map_frame_is_not_blank_and_differs_between_prefectures(sheets):
     a = map_frame(render_png(sheets["530100"][0]), "A4", "portrait")
     b = map_frame(render_png(sheets["530300"][0]), "A4", "portrait")
@@ -252,6 +255,7 @@ def test_rendered_map_frame_is_not_blank_and_differs_between_prefectures(sheets)
     assert np.abs(a - b).mean() > 0.02
 
 
+@needs_poppler
 def test_county_sheet_on_a3_landscape(sheets):
     path, info, _ = sheets["530102"]
     text = pdf_text(path)
@@ -277,6 +281,7 @@ def test_png_sheet(ctx, tmp_path):
 
 
 @pytest.mark.slow
+@needs_poppler
 def test_atlas_has_cover_and_16_prefecture_sheets(ctx, tmp_path):
     out = tmp_path / "atlas.pdf"
     t0 = time.perf_counter()
