@@ -101,7 +101,7 @@ ZH: dict[str, str] = {
     "Computing…": "计算中…",
     "Could not compute coverage": "覆盖计算失败",
     "Estimated outdoor workers (model)": "户外劳动者估计（模型）",
-    "Coverage by county (% of workers within the radius of an open station)": "各县区覆盖率（开放驿站服务半径内劳动者占比）",
+    "Coverage by county (share of workers within the radius of an open station)": "各县区覆盖率（开放驿站服务半径内劳动者占比）",
     "Demand is an estimate: census 2020 urban population spread around county seats and towns, scaled to 1,000,000 outdoor workers.": "需求为估计值：按2020年人口普查城镇人口，围绕县城和乡镇分布，总量折算为100万户外劳动者。",
     "About the demand model": "需求模型说明",
     "of": "／",
