@@ -11,8 +11,7 @@ import io
 import logging
 import time
 
-from flask import Blueprint, jsonify, render_template, request, send_file, url_for
-from werkzeug.routing import BuildError
+from flask import Blueprint, jsonify, render_template, request, send_file
 
 from stations import printing
 
@@ -49,16 +48,6 @@ def _areas():
     ]
 
 
-def _nav() -> list[tuple[str, str, bool]]:
-    links = []
-    for endpoint, label in (("views.finder", "查找驿站 Finder"), ("planner.page", "覆盖规划 Planner"), ("print_views.print_page", "打印 Print")):
-        try:
-            links.append((url_for(endpoint), label, endpoint == "print_views.print_page"))
-        except BuildError:
-            continue
-    return links
-
-
 @bp.get("/print")
 def print_page():
     try:
@@ -74,7 +63,6 @@ def print_page():
         papers=list(printing.PAPERS),
         radius=int(printing.DEFAULT_RADIUS_M),
         error=error,
-        nav=_nav(),
     )
 
 
