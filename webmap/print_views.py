@@ -116,7 +116,7 @@ _ATLAS_LOCK = __import__("threading").Lock()
 
 @bp.get("/print/atlas.pdf")
 def atlas():
-    """The 17-page atlas (cover + 16 prefecture sheets). Drawing it takes about a minute; the file is kept
+    """The 17-page atlas (cover + 16 prefecture sheets). Drawing it takes about 25 s here; the file is kept
     per registry snapshot and arguments, so later downloads are immediate."""
     import hashlib
     import tempfile
