@@ -309,6 +309,7 @@ def test_print_page_and_sheet_route(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "打印工会驿站分布图" in html and 'value="530100"' in html and "sheet.pdf" in html
+    assert re.search(r'id="demo-banner"[^>]*role="note"\s*>', html)  # the fixture is synthetic: banner shown
     resp = client.get("/print/sheet.pdf?area=530100&paper=A4&orientation=landscape&layers=outlines,stations&radius=800")
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf"

@@ -55,8 +55,15 @@ def print_page():
         error = None
     except Exception as exc:  # geography missing: the page still explains itself
         areas, error = [], f"{type(exc).__name__}: {exc}"
+    try:
+        from webmap import get_store
+
+        demo = printing._is_demo(get_store().gdf)
+    except Exception:
+        demo = False
     return render_template(
         "print.html",
+        show_demo_banner=demo,
         areas=areas,
         layers=printing.LAYERS,
         default_layers=printing.DEFAULT_LAYERS,
