@@ -2,6 +2,10 @@
 its test client (other test modules reuse ``app`` and ``client``), and the full demo registry for the
 browser tests.
 
+Browser tests share :data:`CHROMIUM` / :data:`CHROMIUM_ARGS`, the ``live`` fixture (the app over the demo registry
+served on 127.0.0.1 in a thread, one per test session; :func:`serve` starts others with different settings) and
+the ``browser`` fixture (one headless Debian Chromium per session, driven by Playwright).
+
 ``FIXTURE_STATIONS`` (built by :func:`fixture_stations`) are 40 stations: 36 scattered within 15 km of
 Kunming's 东风广场 (25.0406 N, 102.7129 E) with varied services, hours and statuses, one with a hostile
 name (``HOSTILE_NAME``), and three far away (丽江, 景洪, 昭通). All have ``source = "synthetic-demo"``
@@ -10,7 +14,11 @@ except ``YN-T-REAL``.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+import urllib.request
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -129,3 +137,61 @@ def artifacts_dir():
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+# ------------------------------------------------------------------------------------------ browser tests
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+class LiveServer:
+    """The app served by werkzeug's ``make_server`` on 127.0.0.1 (a free port) in a daemon thread."""
+
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server_port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def get_json(self, path: str, **params):
+        query = urlencode(params, doseq=True)
+        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def serve(db_url: str, **config) -> LiveServer:
+    """Start the app over ``db_url`` (tiles off unless ``TILES`` is given); call ``.stop()`` when done."""
+    from webmap import create_app
+
+    app = create_app({"DATABASE_URL": db_url, "TILES": "none", **config})
+    app.extensions["yizhan"].snapshot()  # load the registry before the browser's first request
+    return LiveServer(app)
+
+
+@pytest.fixture(scope="session")
+def live(demo_db_url):
+    """The app over the full demo registry, tiles off, for every browser test of the session."""
+    server = serve(demo_db_url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium (Playwright) for the session; tests open their own contexts."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

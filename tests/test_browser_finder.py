@@ -11,70 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import HOSTILE_ID, HOSTILE_NAME, KUNMING
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+from conftest import CHROMIUM, HOSTILE_ID, HOSTILE_NAME, KUNMING, serve
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed at /usr/bin/chromium "
                                                            "(apt-get install chromium)"),
 ]
-
-
-class LiveServer:
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def get_json(self, path: str, **params):
-        query = urlencode(params, doseq=True)
-        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=30) as resp:
-            return json.loads(resp.read())
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join(5)
-
-
-def _serve(db_url, **config):
-    from webmap import create_app
-
-    app = create_app({"DATABASE_URL": db_url, "TILES": "none", **config})
-    app.extensions["yizhan"].snapshot()  # load before the browser's first request
-    return LiveServer(app)
-
-
-@pytest.fixture(scope="module")
-def live(demo_db_url):
-    server = _serve(demo_db_url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 class Recorder:
@@ -280,7 +230,7 @@ def test_nothing_within_20_km_says_so_and_shows_the_nearest(browser, live):
 
 
 def test_outlines_draw_when_tiles_are_unreachable(browser, demo_db_url):
-    server = _serve(demo_db_url, TILES="http://127.0.0.1:9/{z}/{x}/{y}.png")
+    server = serve(demo_db_url, TILES="http://127.0.0.1:9/{z}/{x}/{y}.png")
     try:
         if not _outlines_available(server):
             pytest.skip("stations.geo outlines are not available yet")
@@ -332,7 +282,7 @@ def test_amap_tiles_shift_markers_and_taps_into_gcj02(browser, demo_db_url):
     """With Amap (GCJ-02) tiles, drawing is shifted into GCJ-02 and a tap is shifted back to WGS-84."""
     from stations.coords import wgs84_to_gcj02
 
-    server = _serve(demo_db_url, TILES="amap")
+    server = serve(demo_db_url, TILES="amap")
     try:
         ctx, page, rec = _page(browser, server, abort_off_host=True)
         try:

@@ -9,14 +9,11 @@ leaves the host, and the registry is unchanged. Screenshot: ``test-artifacts/wha
 from __future__ import annotations
 
 import os
-import threading
 from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,117 +21,89 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def live(demo_db_url):
-    from werkzeug.serving import make_server
-
-    from webmap import create_app
-
-    app = create_app({"DATABASE_URL": demo_db_url, "TILES": "none"})
-    app.extensions["yizhan"].snapshot()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    server.app = app
-    yield server
-    server.shutdown()
-    thread.join(5)
-
-
-def test_recommend_and_whatif(live, demo_db_url, artifacts_dir):
-    from playwright.sync_api import sync_playwright
-
+def test_recommend_and_whatif(browser, live, demo_db_url, artifacts_dir):
     from stations.registry import Registry
 
     before_rows = Registry(demo_db_url).load()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        page = ctx.new_page()
-        requests, errors = [], []
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        try:
-            page.goto(live.url + "/planner", wait_until="load")
-            page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
-            assert page.locator("#wi-panel").count() == 1
-            assert "新增驿站建议" in page.inner_text("#wi-panel")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(live.url + "/planner", wait_until="load")
+        page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
+        assert page.locator("#wi-panel").count() == 1
+        assert "新增驿站建议" in page.inner_text("#wi-panel")
 
-            page.fill("#wi-n", "5")
-            page.click("#wi-recommend")
-            page.wait_for_selector("#wi-panel[data-sites='5']", timeout=60000)
-            assert page.locator(".wi-site").count() == 5
-            assert page.locator("#wi-sites li").count() == 5
-            assert "%" in page.inner_text("#wi-rec-summary")
-            href = page.get_attribute("#wi-downloads a.wi-dl", "href")
-            assert "/recommend/download/sites.csv?" in href and "n=5" in href
+        page.fill("#wi-n", "5")
+        page.click("#wi-recommend")
+        page.wait_for_selector("#wi-panel[data-sites='5']", timeout=60000)
+        assert page.locator(".wi-site").count() == 5
+        assert page.locator("#wi-sites li").count() == 5
+        assert "%" in page.inner_text("#wi-rec-summary")
+        href = page.get_attribute("#wi-downloads a.wi-dl", "href")
+        assert "/recommend/download/sites.csv?" in href and "n=5" in href
 
-            page.click("#wi-use")
-            page.wait_for_function("() => document.getElementById('wi-panel').dataset.afterPct !== undefined", timeout=60000)
-            after = float(page.get_attribute("#wi-panel", "data-after-pct"))
-            base = float(page.get_attribute("#wi-panel", "data-before-pct"))
-            assert after > base
-            assert page.get_attribute("#wi-panel", "data-added") == "5"
-            assert page.locator("#wi-pref tr").count() >= 2  # header + a changed prefecture
+        page.click("#wi-use")
+        page.wait_for_function("() => document.getElementById('wi-panel').dataset.afterPct !== undefined", timeout=60000)
+        after = float(page.get_attribute("#wi-panel", "data-after-pct"))
+        base = float(page.get_attribute("#wi-panel", "data-before-pct"))
+        assert after > base
+        assert page.get_attribute("#wi-panel", "data-added") == "5"
+        assert page.locator("#wi-pref tr").count() >= 2  # header + a changed prefecture
 
-            # click the map to add one more hypothetical station
-            page.click("#wi-mode-add")
-            box = page.locator("#pl-map").bounding_box()
-            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.wait_for_selector("#wi-panel[data-added='6']", timeout=30000)
+        # click the map to add one more hypothetical station
+        page.click("#wi-mode-add")
+        box = page.locator("#pl-map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_selector("#wi-panel[data-added='6']", timeout=30000)
 
-            # close mode: zoom to a recommended site near an existing station, click the map centre
-            page.click("#wi-mode-close")
-            page.click("#wi-sites li[data-rank='2']")
-            page.wait_for_timeout(400)
-            page.mouse.click(box["x"] + box["width"] / 2 + 30, box["y"] + box["height"] / 2 + 30)
-            page.wait_for_selector("#wi-panel[data-closed='1']", timeout=30000)
-            page.wait_for_function("() => document.getElementById('wi-status').dataset.state === 'ready'", timeout=60000)
+        # close mode: zoom to a recommended site near an existing station, click the map centre
+        page.click("#wi-mode-close")
+        page.click("#wi-sites li[data-rank='2']")
+        page.wait_for_timeout(400)
+        page.mouse.click(box["x"] + box["width"] / 2 + 30, box["y"] + box["height"] / 2 + 30)
+        page.wait_for_selector("#wi-panel[data-closed='1']", timeout=30000)
+        page.wait_for_function("() => document.getElementById('wi-status').dataset.state === 'ready'", timeout=60000)
 
-            page.click("#wi-accept")
-            assert page.get_attribute("#wi-status", "data-state") == "accepted"
-            page.screenshot(path=os.path.join(artifacts_dir, "whatif.png"))
-            page.click("#wi-discard")
-            assert page.get_attribute("#wi-panel", "data-added") == "0"
-            assert page.get_attribute("#wi-panel", "data-closed") == "0"
-            assert page.inner_text("#wi-figs") == ""
-            assert errors == []
-            host = f"127.0.0.1:{live.server_port}"
-            assert [u for u in requests if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).netloc != host] == []
-        finally:
-            ctx.close()
-            browser.close()
+        page.click("#wi-accept")
+        assert page.get_attribute("#wi-status", "data-state") == "accepted"
+        page.screenshot(path=os.path.join(artifacts_dir, "whatif.png"))
+        page.click("#wi-discard")
+        assert page.get_attribute("#wi-panel", "data-added") == "0"
+        assert page.get_attribute("#wi-panel", "data-closed") == "0"
+        assert page.inner_text("#wi-figs") == ""
+        assert errors == []
+        host = f"127.0.0.1:{live.server_port}"
+        assert [u for u in requests if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).netloc != host] == []
+    finally:
+        ctx.close()
     after_rows = Registry(demo_db_url).load()
     assert len(after_rows) == len(before_rows)
     assert (after_rows["status"].to_numpy() == before_rows["status"].to_numpy()).all()
 
 
-def test_english_panel_and_target(live):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
-        page = ctx.new_page()
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        try:
-            page.goto(live.url + "/planner?lang=en", wait_until="load")
-            page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
-            assert "Recommend sites and what-if" in page.inner_text("#wi-panel")
-            page.fill("#wi-target", "75")
-            page.click("#wi-recommend")
-            page.wait_for_function("() => document.getElementById('wi-panel').dataset.sites !== undefined", timeout=60000)
-            assert int(page.get_attribute("#wi-panel", "data-sites")) >= 1
-            assert "the optimum needs at least" in page.inner_text("#wi-rec-summary")
-            # an impossible target: a clear message, no crash
-            page.fill("#wi-target", "100")
-            page.click("#wi-recommend")
-            page.wait_for_selector("#wi-status[data-state='error']", timeout=60000)
-            assert "not reached" in page.inner_text("#wi-status")
-            assert errors == []
-        finally:
-            ctx.close()
-            browser.close()
+def test_english_panel_and_target(browser, live):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(live.url + "/planner?lang=en", wait_until="load")
+        page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
+        assert "Recommend sites and what-if" in page.inner_text("#wi-panel")
+        page.fill("#wi-target", "75")
+        page.click("#wi-recommend")
+        page.wait_for_function("() => document.getElementById('wi-panel').dataset.sites !== undefined", timeout=60000)
+        assert int(page.get_attribute("#wi-panel", "data-sites")) >= 1
+        assert "the optimum needs at least" in page.inner_text("#wi-rec-summary")
+        # an impossible target: a clear message, no crash
+        page.fill("#wi-target", "100")
+        page.click("#wi-recommend")
+        page.wait_for_selector("#wi-status[data-state='error']", timeout=60000)
+        assert "not reached" in page.inner_text("#wi-status")
+        assert errors == []
+    finally:
+        ctx.close()

@@ -8,15 +8,20 @@ Message ids in the code and templates are English; ``webmap/translations/zh`` ho
 Catalogues are compiled with ``pybabel compile -d webmap/translations`` and the ``.mo`` files are committed,
 so an installed app needs no build step. Re-extract with::
 
-    pybabel extract -F webmap/babel.cfg -o webmap/translations/messages.pot webmap
-    pybabel update -i webmap/translations/messages.pot -d webmap/translations
+    pybabel extract -F webmap/babel.cfg -k t -k _l -o webmap/translations/messages.pot webmap
+    pybabel update -i webmap/translations/messages.pot -d webmap/translations -l zh
     pybabel compile -d webmap/translations
+
+(``-k t`` finds the planner's ``t(...)``, ``-k _l`` the lazy strings below.) Page scripts never carry their own
+text: the server renders the translated strings into a ``<script type="application/json">`` block that the
+script reads (``#yz-config`` on the finder, ``#pl-config`` and ``#wi-strings`` on the planner).
 """
 
 from __future__ import annotations
 
 from flask import Flask, request
 from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -50,6 +55,63 @@ def pick(pair: tuple[str, str]) -> str:
     return pair[1] if lang() == "en" else pair[0]
 
 
+#: The recommend / what-if panel of the planner (webmap/static/whatif.js): key -> msgid. Rendered by
+#: planner.html into ``<script id="wi-strings" type="application/json">``.
+WHATIF_STRINGS = {
+    "title": _l("Recommend sites and what-if"),
+    "n": _l("New sites N"),
+    "target": _l("or target coverage %"),
+    "recommend": _l("Recommend"),
+    "computing": _l("Computing…"),
+    "gain": _l("Newly covered"),
+    "cum": _l("Cumulative %"),
+    "before": _l("Now"),
+    "after": _l("With plan"),
+    "workers": _l("workers"),
+    "useSites": _l("Add the recommended sites to the scenario"),
+    "scenario": _l("What-if scenario"),
+    "addMode": _l("Click map: add a station"),
+    "closeMode": _l("Click map: close nearest station"),
+    "added": _l("Added"),
+    "closed": _l("Closed"),
+    "accept": _l("Accept scenario"),
+    "discard": _l("Discard scenario"),
+    "accepted": _l("Scenario accepted (kept on this page only; nothing written to the registry)"),
+    "discarded": _l("Scenario discarded"),
+    "none": _l("none"),
+    "remove": _l("remove"),
+    "noStation": _l("No open station within 3 km"),
+    "prefecture": _l("Prefecture"),
+    "delta": _l("Change"),
+    "failed": _l("Could not compute"),
+    "curve": _l("Coverage curve"),
+    "download": _l("Download"),
+    "exact": _l("exact"),
+    "gap": _l("gap"),
+    "noWrite": _l("What-if scenarios are never written to the station registry."),
+    "exportPlan": _l("Export plan as GeoJSON"),
+    "lowerBound": _l("the optimum needs at least"),
+    "sitesUnit": _l("sites"),
+}
+
+#: Msgids that ``webmap.planner._strings()`` looks up with ``t(key)`` for planner.js. The calls there take a
+#: variable, so ``pybabel extract`` cannot see them; listing them here keeps them in the catalogue.
+PLANNER_JS_MSGIDS = (
+    _l("Area"), _l("Stations"), _l("Per 10k urban"), _l("Workers"), _l("Covered"), _l("Covered %"),
+    _l("Area km²"), _l("Covered km²"), _l("Median m"), _l("P90 m"), _l("Uncovered workers"), _l("Nearest station"),
+    _l("County"), _l("Computing…"), _l("Could not compute coverage"), _l("of"), _l("workers covered"),
+    _l("stations open"), _l("no data"), _l("All day (status only)"), _l("at"), _l("Sort"), _l("workers"),
+    _l("m on average to the nearest station"), _l("Uploading…"), _l("Could not use the file"), _l("points"),
+    _l("Estimated outdoor workers (model)"), _l("Stations per 10k urban residents"), _l("Workers covered"),
+    _l("About the demand model"), _l("Finder"),
+)
+
+
+def whatif_strings() -> dict[str, str]:
+    """The what-if panel's strings in the current language."""
+    return {key: str(value) for key, value in WHATIF_STRINGS.items()}
+
+
 def init_app(app: Flask) -> Babel:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
@@ -68,6 +130,7 @@ def init_app(app: Flask) -> Babel:
 
     @app.context_processor
     def _i18n_context():
-        return {"current_lang": lang(), "html_lang": "en" if lang() == "en" else "zh-CN", "pick": pick}
+        return {"current_lang": lang(), "html_lang": "en" if lang() == "en" else "zh-CN", "pick": pick,
+                "whatif_strings": whatif_strings}
 
     return babel

@@ -50,11 +50,22 @@ def _areas():
 
 @bp.get("/print")
 def print_page():
+    from webmap.i18n import lang
+
     try:
         areas = _areas()
         error = None
     except Exception as exc:  # geography missing: the page still explains itself
         areas, error = [], f"{type(exc).__name__}: {exc}"
+    if areas and lang() == "en":  # English place names where the geography has them (the sheets stay Chinese)
+        try:
+            geo = printing._geography()
+            en = {str(a): str(n) for frame in (geo.prefectures, geo.counties)
+                  for a, n in zip(frame["adcode"], frame["name_en"]) if isinstance(n, str) and n.strip()}
+        except Exception:
+            en = {}
+        areas = [{**p, "name": en.get(p["adcode"], p["name"]),
+                  "counties": [(code, en.get(code, name)) for code, name in p["counties"]]} for p in areas]
     try:
         from webmap import get_store
 

@@ -12,33 +12,12 @@
     download: me.getAttribute("data-download") || "/recommend/download/sites.__FMT__",
     curve: me.getAttribute("data-curve") || "/recommend/curve.png"
   };
-  var ZH = {
-    title: "新增驿站建议与情景模拟", n: "新增数量 N", target: "或目标覆盖率 %", recommend: "推荐站点",
-    computing: "计算中…", sites: "建议站点", gain: "新增覆盖", rank: "序号", cum: "累计覆盖率",
-    before: "现状", after: "方案后", workers: "名劳动者", useSites: "把建议站点加入方案",
-    scenario: "情景模拟", addMode: "点地图添加站点", closeMode: "点地图关闭最近驿站", off: "停止点选",
-    added: "新增站点", closed: "关闭驿站", accept: "接受方案", discard: "放弃方案", accepted: "方案已接受（仅在本页保存，未写入登记库）",
-    discarded: "方案已放弃", none: "无", remove: "移除", noStation: "附近 3 公里内没有开放驿站",
-    prefecture: "州市", delta: "变化", failed: "计算失败", curve: "覆盖率曲线", download: "下载",
-    greedy: "贪心算法", exact: "精确解", gap: "差距", noWrite: "情景模拟不会写入驿站登记库。",
-    clickHint: "点击地图", exportPlan: "导出方案 GeoJSON", lowerBound: "最优解至少需要", sitesUnit: "个站点"
-  };
-  var EN = {
-    title: "Recommend sites and what-if", n: "New sites N", target: "or target coverage %", recommend: "Recommend",
-    computing: "Computing…", sites: "Recommended sites", gain: "Newly covered", rank: "#", cum: "Cumulative %",
-    before: "Now", after: "With plan", workers: "workers", useSites: "Add the recommended sites to the scenario",
-    scenario: "What-if scenario", addMode: "Click map: add a station", closeMode: "Click map: close nearest station",
-    off: "Stop picking", added: "Added", closed: "Closed", accept: "Accept scenario", discard: "Discard scenario",
-    accepted: "Scenario accepted (kept on this page only; nothing written to the registry)", discarded: "Scenario discarded",
-    none: "none", remove: "remove", noStation: "No open station within 3 km", prefecture: "Prefecture", delta: "Change",
-    failed: "Could not compute", curve: "Coverage curve", download: "Download", greedy: "greedy", exact: "exact",
-    gap: "gap", noWrite: "What-if scenarios are never written to the station registry.", clickHint: "click the map",
-    exportPlan: "Export plan as GeoJSON", lowerBound: "the optimum needs at least", sitesUnit: "sites"
-  };
-  var cfgEl = document.getElementById("pl-config");
+  // Every label comes from the server in the page's language (webmap/i18n.py WHATIF_STRINGS, translated through
+  // the Flask-Babel catalogue), rendered into <script id="wi-strings" type="application/json">.
+  var T = {};
+  try { T = JSON.parse(document.getElementById("wi-strings").textContent) || {}; } catch (e) { /* labels missing */ }
   var lang = "zh";
-  try { lang = JSON.parse(cfgEl.textContent).lang || "zh"; } catch (e) { /* default zh */ }
-  var T = lang === "en" ? EN : ZH;
+  try { lang = JSON.parse(document.getElementById("pl-config").textContent).lang || "zh"; } catch (e) { /* default zh */ }
   var map = null;
   var state = { add: [], close: [], mode: "off", recLayer: null, scenLayer: null, gapsLayer: null, last: null,
                 accepted: false, plannerGapsWasOn: null, seq: 0 };
