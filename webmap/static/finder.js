@@ -249,7 +249,7 @@
     if (!map) { return; }
     var openIcon = L.divIcon({ className: 'yz-pin', iconSize: [14, 14] });
     var closedIcon = L.divIcon({ className: 'yz-pin closed', iconSize: [14, 14] });
-    cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 55,
+    cluster = L.markerClusterGroup({ chunkedLoading: false, showCoverageOnHover: false, maxClusterRadius: 55,
                                      spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true,
                                      iconCreateFunction: function (c) {
                                        var n = c.getChildCount();
