@@ -202,6 +202,9 @@ def create_app(config: dict | None = None) -> Flask:
         GZIP=True,
         SEND_FILE_MAX_AGE_DEFAULT=7 * 86400,  # static files; own css/js are cache-busted with ?v=
         JSON_SORT_KEYS=False,
+        # request bodies: the largest upload (a 64 MB demand file) plus form overhead; beyond it HTTP 413
+        # before anything is read, also for chunked uploads that carry no Content-Length
+        MAX_CONTENT_LENGTH=65 * 1024 * 1024,
     )
     if config:
         app.config.update(config)

@@ -67,6 +67,15 @@ def _http_error(exc: HTTPException):
     return jsonify({"error": {"parameter": None, "message": exc.description or exc.name}}), exc.code
 
 
+@bp.app_errorhandler(HTTPException)
+def _app_http_error(exc: HTTPException):
+    """Unknown paths, wrong methods and too-large bodies under /api/ answer JSON too (other pages: as before)."""
+    if not request.path.startswith("/api/"):
+        return exc
+    parameter = "file" if exc.code == 413 and request.mimetype == "multipart/form-data" else None
+    return jsonify({"error": {"parameter": parameter, "message": exc.description or exc.name}}), exc.code
+
+
 # --------------------------------------------------------------------------------------- parameters
 def _one(name: str) -> str | None:
     values = request.args.getlist(name)
@@ -141,7 +150,10 @@ def _at() -> datetime:
     except ValueError:
         raise ApiError("at", f"at must be an ISO 8601 date-time, got {raw[:40]!r}") from None
     if at.tzinfo is not None:
-        at = at.astimezone(TZ).replace(tzinfo=None)
+        try:
+            at = at.astimezone(TZ).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31T23:00-12:00 is past year 9999 in Asia/Shanghai
+            raise ApiError("at", f"at is out of range in Asia/Shanghai, got {raw[:40]!r}") from None
     return at.replace(second=0, microsecond=0)
 
 
@@ -605,6 +617,8 @@ _OPEN_PARAM = _param("open_now", schema={"type": "boolean"}, description="only s
 _AT_PARAM = _param("at", schema={"type": "string", "format": "date-time"},
                    description="the time for open_now (ISO 8601, naive = Asia/Shanghai); default now")
 _LANG_PARAM = _param("lang", schema={"type": "string", "enum": ["zh", "en"]}, description="labels language")
+_NUM = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+_BBOX_PATTERN = f"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 _ERROR = {"description": "bad parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _GEOJSON = {"content": {"application/geo+json": {"schema": {"type": "object"}}}}
 
@@ -620,14 +634,15 @@ OPENAPI = {
         "/api/stations": {"get": {
             "summary": "Stations as GeoJSON, filtered and paged",
             "parameters": [
-                _param("bbox", description="min_lon,min_lat,max_lon,max_lat"),
+                _param("bbox", schema={"type": "string", "pattern": _BBOX_PATTERN},
+                       description="min_lon,min_lat,max_lon,max_lat (WGS-84 degrees, minimum <= maximum)"),
                 _param("prefecture", schema={"type": "string", "pattern": "^\\d{6}$"}, description="prefecture adcode"),
                 _param("county", schema={"type": "string", "pattern": "^\\d{6}$"}, description="county adcode"),
                 _SERVICE_PARAM, _OPEN_PARAM, _AT_PARAM,
                 _param("status", schema={"type": "array", "items": {"type": "string", "enum": list(STATUSES)}},
                        explode=True),
                 _param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
-                _param("offset", schema={"type": "integer", "minimum": 0, "default": 0}),
+                _param("offset", schema={"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0}),
                 _param("fields", schema={"type": "string", "enum": ["full", "compact"], "default": "full"},
                        description="compact (for the map): feature id; properties name, open_now, demo and sv, "
                                    "the services as a bitmask (bit j = j-th service of the service enum)"),
@@ -639,8 +654,10 @@ OPENAPI = {
         "/api/stations/{id}": {"get": {
             "summary": "One station",
             "parameters": [_param("id", "path", required=True),
-                           _param("lat", schema={"type": "number"}, description="with lon: add distance_m"),
-                           _param("lon", schema={"type": "number"}), _AT_PARAM, _LANG_PARAM],
+                           _param("lat", schema={"type": "number", "minimum": -90, "maximum": 90},
+                                  description="with lon: add distance_m"),
+                           _param("lon", schema={"type": "number", "minimum": -180, "maximum": 180}),
+                           _AT_PARAM, _LANG_PARAM],
             "responses": {"200": {"description": "Feature", **_GEOJSON}, "400": _ERROR,
                           "404": {"description": "no such station"}},
         }},
@@ -651,7 +668,7 @@ OPENAPI = {
                 _param("lon", schema={"type": "number", "minimum": -180, "maximum": 180}, required=True),
                 _param("k", schema={"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5}),
                 _SERVICE_PARAM, _OPEN_PARAM, _AT_PARAM,
-                _param("max_km", schema={"type": "number", "minimum": 0}, description="only stations within"),
+                _param("max_km", schema={"type": "number", "minimum": 0, "maximum": 20000}, description="only stations within"),
                 _LANG_PARAM,
             ],
             "responses": {"200": {"description": "FeatureCollection sorted by distance_m", **_GEOJSON},
@@ -659,7 +676,8 @@ OPENAPI = {
         }},
         "/api/places": {"get": {
             "summary": "Offline gazetteer (prefectures, counties, towns; Chinese or pinyin prefix)",
-            "parameters": [_param("q", required=True),
+            "parameters": [_param("q", required=True, schema={"type": "string", "minLength": 1, "maxLength": 50,
+                                                              "pattern": "\\S"}),
                            _param("limit", schema={"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
                            _LANG_PARAM],
             "responses": {"200": {"description": "{query, places: [...]}"}, "400": _ERROR},
@@ -672,7 +690,8 @@ OPENAPI = {
             "summary": "Simplified outlines (province, prefectures, counties) as GeoJSON",
             "parameters": [_param("level", "path", required=True,
                                   schema={"type": "string", "enum": list(OUTLINE_LEVELS)})],
-            "responses": {"200": {"description": "FeatureCollection", **_GEOJSON}},
+            "responses": {"200": {"description": "FeatureCollection", **_GEOJSON},
+                          "404": {**_ERROR, "description": "unknown level"}},
         }},
     },
     "components": {"schemas": {"Error": {

@@ -36,6 +36,14 @@ def _bad(message: str, parameter: str | None, status: int = 400):
     return resp
 
 
+def _repeated(*names: str):
+    """A 400 for the first single-valued parameter given more than once (``paper=A4&paper=A3``), else None."""
+    for name in names:
+        if len(request.args.getlist(name)) > 1:
+            return _bad(f"{name}: given more than once", name)
+    return None
+
+
 def _areas():
     geo = printing._geography()
     prefs = sorted(geo.prefecture_names.items())
@@ -90,6 +98,8 @@ def sheet(fmt: str):
     if fmt not in ("pdf", "png"):
         return _bad(f"format: unknown file type {fmt!r}; use sheet.pdf or sheet.png", "format", 404)
     args = request.args
+    if (bad := _repeated("area", "paper", "orientation", "radius", "dpi")) is not None:
+        return bad
     layers = args.getlist("layers")
     layers_arg = ",".join(layers) if layers else None
     try:
@@ -144,6 +154,8 @@ def atlas():
     from webmap import get_store
 
     args = request.args
+    if (bad := _repeated("paper", "radius")) is not None:
+        return bad
     try:
         paper = printing.parse_paper(args.get("paper", "A4"))
         layers_list = args.getlist("layers")

@@ -246,7 +246,8 @@ def api_candidates():
             frame = S.read_candidates(path, crs=crs)
         except S.CandidateFileError as exc:
             rows = [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors[:200]]
-            raise RecommendError("file", str(exc).replace(path.name, f.filename), rows=rows) from None
+            message = str(exc).replace(str(path), f.filename).replace(path.name, f.filename)  # no server paths
+            raise RecommendError("file", message, rows=rows) from None
     cid = hashlib.sha256(data + crs.encode()).hexdigest()[:12]
     sets = _state()["candidates"]
     with _LOCK:
@@ -257,12 +258,20 @@ def api_candidates():
     return jsonify({"id": cid, "count": int(len(frame)), "name": f.filename, "crs": crs}), 201
 
 
+def _finite(v) -> bool:
+    """A JSON number that is a finite float (a 400-digit integer overflows ``math.isfinite``)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _json_number(body, name, lo, hi, default=None, integer=False):
     v = body.get(name, default)
     if v is None or v == "":
         return default
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not (lo <= v <= hi):
-        raise RecommendError(name, f"{name} must be a number between {lo:g} and {hi:g}, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or not (lo <= v <= hi):
+        raise RecommendError(name, f"{name} must be a number between {lo:g} and {hi:g}, got {v!r:.40}")
     if integer:
         if v != int(v):
             raise RecommendError(name, f"{name} must be a whole number, got {v!r}")
@@ -272,7 +281,10 @@ def _json_number(body, name, lo, hi, default=None, integer=False):
 
 @bp.post("/api/whatif")
 def api_whatif():
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # [[[[... nested deeper than the JSON decoder's recursion limit
+        body = None
     if not isinstance(body, dict):
         raise RecommendError(None, 'send a JSON object: {"add": [[lon, lat], ...], "close": [station ids]}')
     add = body.get("add") or []
@@ -282,8 +294,8 @@ def api_whatif():
     pts = []
     for k, pt in enumerate(add):
         if (not isinstance(pt, (list, tuple)) or len(pt) != 2
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in pt)):
-            raise RecommendError("add", f"add[{k}] must be [lon, lat] (WGS-84 degrees), got {pt!r}")
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) for x in pt)):
+            raise RecommendError("add", f"add[{k}] must be [lon, lat] (WGS-84 degrees), got {pt!r:.80}")
         lon, lat = float(pt[0]), float(pt[1])
         if not (97.0 <= lon <= 106.5 and 20.8 <= lat <= 29.5):
             raise RecommendError("add", f"add[{k}] ({lon:g}, {lat:g}) is outside Yunnan (WGS-84 lon, lat)")

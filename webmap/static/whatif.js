@@ -255,7 +255,7 @@
     });
     state.close.forEach(function (c) {
       L.circleMarker([c.lat, c.lon], { radius: 7, color: "#000", weight: 2, fillColor: "#777", fillOpacity: 1 })
-        .bindTooltip(T.closed + ": " + c.id + " " + (c.name || "")).addTo(state.scenLayer);
+        .bindTooltip(el("span", null, T.closed + ": " + c.id + " " + (c.name || ""))).addTo(state.scenLayer);  // text, never HTML
     });
     state.scenLayer.addTo(map);
   }
