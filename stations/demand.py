@@ -416,6 +416,23 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, row_offset: int, crs_hint: s
         )
 
 
+def _check_in_province(lon: np.ndarray, lat: np.ndarray, row_offset: int) -> None:
+    """Demand points must lie in Yunnan: name the first one outside (rows counted as in the file)."""
+    try:
+        inside = np.asarray(_geo().in_province(lon, lat), dtype=bool)
+    except FileNotFoundError:  # geography missing: the bounding-box check above is all we can do
+        return
+    if not inside.all():
+        out = np.flatnonzero(~inside)
+        i = int(out[0])
+        raise DemandFileError(
+            f"point ({lon[i]:.6f}, {lat[i]:.6f}) lies outside Yunnan"
+            + (f" ({len(out)} points outside in all)" if len(out) > 1 else "")
+            + "; demand points must be in the province (WGS-84)",
+            row=i + row_offset,
+        )
+
+
 def demand_from_points(
     lon, lat, weight, county_adcode=None, prefecture_adcode=None, area_class=None, resolution: int = USER_H3_RESOLUTION
 ) -> gpd.GeoDataFrame:
@@ -503,6 +520,7 @@ def _demand_from_csv(path: Path, weight: str | None) -> gpd.GeoDataFrame:
         coords[col] = num.to_numpy(float)
     w = _check_weights(df[wcol], wcol, row_offset=2)
     _check_lonlat(coords[xcol], coords[ycol], row_offset=2, crs_hint="CSV coordinates must be WGS-84 degrees")
+    _check_in_province(coords[xcol], coords[ycol], row_offset=2)
     return demand_from_points(coords[xcol], coords[ycol], w)
 
 
@@ -538,6 +556,7 @@ def _demand_from_vector(path: Path, weight: str | None, layer=None) -> gpd.GeoDa
     if kinds <= {"Point"}:
         x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
         _check_lonlat(x, y, 1, hint)
+        _check_in_province(x, y, 1)
         return demand_from_points(x, y, w)
     if kinds <= {"Polygon", "MultiPolygon"}:
         b = gdf.geometry.bounds

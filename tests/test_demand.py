@@ -291,3 +291,13 @@ def test_geotiff(tmp_path):
         dst.write(arr, 1)
     with pytest.raises(D.DemandFileError, match="no CRS"):
         D.load_demand_file(nocrs)
+
+
+def test_demand_points_outside_yunnan_are_refused_with_the_row(tmp_path):
+    from stations.demand import DemandFileError, load_demand_file
+
+    f = tmp_path / "d.csv"
+    f.write_text("lon,lat,workers\n102.7,25.04,3\n116.39,39.91,1\n102.8,25.1,2\n", encoding="utf-8")
+    with pytest.raises(DemandFileError, match=r"row 3: point \(116\.390000, 39\.910000\) lies outside Yunnan") as err:
+        load_demand_file(f)
+    assert err.value.row == 3

@@ -299,7 +299,7 @@ def test_unknown_demand_id(pc):
     assert pc.post("/api/coverage/demand").get_json()["error"]["parameter"] == "file"
 
 
-def test_cli_notes_points_outside_yunnan(tmp_path, fixture_db_url, monkeypatch):
+def test_cli_refuses_points_outside_yunnan(tmp_path, fixture_db_url, monkeypatch):
     from click.testing import CliRunner
 
     from webmap.cli_planner import coverage_cmd
@@ -308,5 +308,6 @@ def test_cli_notes_points_outside_yunnan(tmp_path, fixture_db_url, monkeypatch):
     csv = tmp_path / "d.csv"
     csv.write_text(f"lon,lat,weight\n{LIJIANG[0]},{LIJIANG[1]},5\n106.3,29.4,2\n")  # the second is in Chongqing
     r = CliRunner().invoke(coverage_cmd, ["--demand", str(csv), "--by", "province"])
-    assert r.exit_code == 0, r.output
-    assert "1 demand points (2 workers) lie outside Yunnan's counties" in r.output
+    assert r.exit_code != 0, r.output
+    assert "row 3: point (106.300000, 29.400000) lies outside Yunnan" in r.output
+    assert "Traceback" not in r.output

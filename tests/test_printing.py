@@ -331,8 +331,8 @@ def test_sheet_route_bad_input_is_400_naming_the_parameter(client, query, param)
     resp = client.get(f"/print/sheet.pdf?{query}")
     assert resp.status_code == 400
     body = resp.get_json()
-    assert body["parameter"] == param
-    assert body["error"].startswith(param)
+    assert body["error"]["parameter"] == param
+    assert body["error"]["message"].startswith(param)
 
 
 def test_cli_print_and_atlas_bad_arguments(tmp_path):
@@ -382,7 +382,7 @@ def test_atlas_route(client, monkeypatch, tmp_path):
 
     monkeypatch.setattr(printing, "make_atlas", fake_atlas)
     bad = client.get("/print/atlas.pdf?paper=B5")
-    assert bad.status_code == 400 and bad.get_json()["parameter"] == "paper"
+    assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "paper"
     for _ in range(2):  # the second download is served from the file kept for this snapshot
         resp = client.get("/print/atlas.pdf?paper=A3&radius=800")
         assert resp.status_code == 200 and resp.mimetype == "application/pdf"

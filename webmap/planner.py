@@ -18,8 +18,8 @@ Configuration: ``PLANNER_DEMAND`` (a demand GeoDataFrame or a path to a demand f
 model of :mod:`stations.demand`), ``PLANNER_GEOGRAPHY`` (a :class:`stations.coverage.Geography`; default
 :mod:`stations.geo`).
 
-Labels: English msgids through Flask-Babel's gettext; while the shared catalogue lacks them, the Chinese
-comes from :data:`ZH` (the same pairs are listed in ``webmap/translations_planner.md``).
+Labels: English msgids through Flask-Babel's gettext (``t()``); the Chinese is in the shared catalogue
+``webmap/translations/zh/LC_MESSAGES/messages.po``.
 """
 
 from __future__ import annotations
@@ -52,77 +52,11 @@ MAX_GAPS = 5000
 DEFAULT_GAPS = 100
 HEAT_RESOLUTION = 7
 
-ZH: dict[str, str] = {
-    "Coverage planner": "驿站覆盖规划",
-    "Planner": "规划",
-    "Finder": "找驿站",
-    "Service radius (m)": "服务半径（米）",
-    "Rural radius (m)": "乡村服务半径（米）",
-    "same": "相同",
-    "Hour": "时段",
-    "All day (status only)": "全天（仅按状态）",
-    "Recompute": "重新计算",
-    "Layers": "图层",
-    "Coverage buffers": "覆盖范围",
-    "Demand heat": "需求热度",
-    "Gaps": "覆盖缺口",
-    "Table": "表格",
-    "Province": "全省",
-    "Prefectures": "州市",
-    "Counties": "县区",
-    "Downloads": "下载",
-    "Coverage table": "覆盖统计表",
-    "Gap polygons": "缺口多边形",
-    "Largest gaps": "最大覆盖缺口",
-    "Demand": "需求",
-    "Use my file…": "使用我的文件…",
-    "weight column (optional)": "权重列（可选）",
-    "Back to the model": "恢复模型",
-    "Uploading…": "上传中…",
-    "Could not use the file": "无法使用该文件",
-    "points": "个点",
-    "m on average to the nearest station": "米（平均至最近驿站）",
-    "workers": "名劳动者",
-    "Area": "地区",
-    "Stations": "驿站数",
-    "Stations per 10k urban residents": "每万城镇人口驿站数",
-    "Per 10k urban": "每万城镇人口",
-    "Workers": "户外劳动者",
-    "Covered": "已覆盖",
-    "Covered %": "覆盖率 %",
-    "Area km²": "面积 km²",
-    "Covered km²": "覆盖面积 km²",
-    "Median m": "中位距离 m",
-    "P90 m": "90%距离 m",
-    "Workers covered": "覆盖劳动者",
-    "Uncovered workers": "未覆盖劳动者",
-    "Nearest station": "最近驿站",
-    "County": "县区",
-    "Computing…": "计算中…",
-    "Could not compute coverage": "覆盖计算失败",
-    "Estimated outdoor workers (model)": "户外劳动者估计（模型）",
-    "Coverage by county (share of workers within the radius of an open station)": "各县区覆盖率（开放驿站服务半径内劳动者占比）",
-    "Demand is an estimate: census 2020 urban population spread around county seats and towns, scaled to 1,000,000 outdoor workers.": "需求为估计值：按2020年人口普查城镇人口，围绕县城和乡镇分布，总量折算为100万户外劳动者。",
-    "About the demand model": "需求模型说明",
-    "of": "／",
-    "workers covered": "名劳动者已覆盖",
-    "stations open": "个开放驿站",
-    "no data": "无数据",
-    "at": "时点",
-    "Sort": "排序",
-    "Synthetic demo data": "合成演示数据",
-    "The stations are a synthetic demo set, not real stations.": "驿站为合成演示数据，并非真实驿站。",
-}
 
 
 def t(msg: str) -> str:
-    """gettext with the planner's own Chinese as a fallback until the shared catalogue has the msgid."""
-    from webmap.i18n import lang
-
-    s = gettext(msg)
-    if s == msg and lang() == "zh":
-        return ZH.get(msg, msg)
-    return s
+    """The planner's labels: English msgids translated through the shared Flask-Babel catalogue."""
+    return gettext(msg)
 
 
 class BadParam(Exception):

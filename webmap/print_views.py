@@ -2,7 +2,7 @@
 
 Query parameters of the sheet: ``area`` (yunnan | prefecture or county adcode), ``paper`` (A4 | A3),
 ``orientation`` (portrait | landscape), ``layers`` (comma-separated, or repeated), ``radius`` (metres),
-``dpi`` (PNG only, 50-300). Bad input answers HTTP 400 with JSON ``{"error": ..., "parameter": ...}``.
+``dpi`` (PNG only, 50-300). Bad input answers HTTP 400 with JSON ``{"error": {"parameter": ..., "message": ...}}`` (as the API).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _context():
 
 
 def _bad(message: str, parameter: str | None, status: int = 400):
-    resp = jsonify({"error": message, "parameter": parameter})
+    resp = jsonify({"error": {"parameter": parameter, "message": message}})  # the API's error shape
     resp.status_code = status
     return resp
 
