@@ -323,9 +323,18 @@ def test_station_marker_popup(browser, live):
     ctx, page, rec = _page(browser, live)
     try:
         page.evaluate("([lon, lat]) => { window.YZ_MAP.setView(L.latLng(lat, lon), 18, {animate: false}); }", list(KUNMING))
-        page.wait_for_selector(".leaflet-marker-icon.yz-pin:not(.hit)", timeout=20000)
-        page.locator(".leaflet-marker-icon.yz-pin:not(.hit)").first.click()
-        page.wait_for_selector(".yz-popup[data-id] h3", timeout=20000)
+        page.wait_for_selector(".leaflet-marker-icon.yz-pin:not(.hit)", timeout=30000)
+        # tap a marker that is inside the visible map (markers just outside it are kept by the cluster layer)
+        xy = page.evaluate("""() => {
+            const box = document.querySelector('.leaflet-container').getBoundingClientRect();
+            for (const m of document.querySelectorAll('.leaflet-marker-icon.yz-pin:not(.hit)')) {
+                const r = m.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+                if (x > box.left + 20 && x < box.right - 20 && y > box.top + 20 && y < box.bottom - 40) { return [x, y]; }
+            }
+            return null; }""")
+        assert xy, "no station marker inside the visible map"
+        page.mouse.click(xy[0], xy[1])
+        page.wait_for_selector(".yz-popup[data-id] h3", timeout=30000)
         sid = page.locator(".yz-popup[data-id]").get_attribute("data-id")
         api = live.get_json(f"/api/stations/{sid}")
         assert page.locator(".yz-popup[data-id] h3").text_content() == api["properties"]["name"]
