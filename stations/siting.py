@@ -618,6 +618,99 @@ class MaxCover:
         return sol
 
 
+    def solve_set_cover_exact(self, target_pct: float, time_limit: float = 60.0, warm_start: Solution | None = None,
+                              max_nnz: int = MAX_EXACT_NNZ, threads: int | None = None) -> Solution:
+        """The fewest new sites reaching ``target_pct`` % as an integer program (HiGHS) on the reduced instance
+        (:meth:`reduce`): ``min Σ x_i`` s.t. ``y_j ≤ Σ_{i covers j} x_i``, ``Σ w_j y_j ≥ need``, x binary,
+        0 ≤ y ≤ 1; warm-started with ``warm_start`` (default: the greedy set cover). Status ``optimal``, ``time
+        limit`` (the incumbent, with ``extra["lower_bound_sites"]`` from HiGHS' dual bound) or ``infeasible``
+        (the target is out of reach). Raises :class:`SitingError` when the reduced instance has more than
+        ``max_nnz`` non-zeros."""
+        import highspy
+
+        t0 = time.perf_counter()
+        if warm_start is None:
+            warm_start = self.solve_set_cover(target_pct)
+        need = float(target_pct) / 100.0 * self.total - self.base_covered
+        tol = self._tol() * 1e3
+        cand, B, W, stats = self.reduce()
+        nc, m = B.shape
+        if B.nnz > max_nnz:
+            raise SitingError(f"instance too large for the exact solver: {B.nnz:,} non-zeros after reduction "
+                              f"(limit {max_nnz:,}); use the greedy")
+
+        def done(chosen, status, lb):
+            sol = self._ranked("set-cover-exact", chosen)
+            sol.status, sol.time_s = status, time.perf_counter() - t0
+            sol.extra.update(stats)
+            sol.extra.update(reached=bool(status != "infeasible" and sol.objective >= need - tol), target_pct=float(target_pct),
+                             needed_workers=float(max(need, 0.0)), lower_bound_sites=lb)
+            return sol
+
+        if need <= tol:
+            return done([], "optimal", 0)
+        if float(W.sum()) < need - tol or nc == 0:
+            return done([], "infeasible", None)
+        # columns x_0..x_{nc-1} (binary, cost 1), y_0..y_{m-1} (continuous); rows: m linking rows, 1 target row
+        Bt = sparse.csr_matrix(B).T.tocsr()  # m x nc
+        link = sparse.hstack([-Bt, sparse.identity(m, format="csr")], format="csr")
+        target_row = sparse.csr_matrix(np.concatenate([np.zeros(nc), W])[None, :])
+        A = sparse.vstack([link, target_row], format="csc")
+        A.sort_indices()
+        lp = highspy.HighsLp()
+        lp.num_col_ = nc + m
+        lp.num_row_ = m + 1
+        lp.col_cost_ = np.concatenate([np.ones(nc), np.zeros(m)])
+        lp.col_lower_ = np.zeros(nc + m)
+        lp.col_upper_ = np.ones(nc + m)
+        lp.row_lower_ = np.concatenate([np.full(m, -highspy.kHighsInf), [need - tol]])
+        lp.row_upper_ = np.concatenate([np.zeros(m), [highspy.kHighsInf]])
+        lp.sense_ = highspy.ObjSense.kMinimize
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr.astype(np.int64)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data.astype(np.float64)
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * nc + [highspy.HighsVarType.kContinuous] * m
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(max(time_limit - (time.perf_counter() - t0), 1.0)))
+        if threads:
+            h.setOptionValue("threads", int(threads))
+        h.passModel(lp)
+        try:  # warm start from the greedy's sites
+            pos_of = {int(c): k for k, c in enumerate(cand)}
+            x0 = np.zeros(nc)
+            for s_ in warm_start.order:
+                k = pos_of.get(int(s_))
+                if k is None:
+                    k = self._twin(int(s_), cand, B)
+                if k is not None:
+                    x0[k] = 1.0
+            y0 = (np.asarray(B.T @ x0).ravel() > 0).astype(float)
+            if float(W @ y0) >= need - tol:
+                hs = highspy.HighsSolution()
+                hs.col_value = list(np.concatenate([x0, y0]))
+                hs.value_valid = True
+                h.setSolution(hs)
+        except Exception as exc:  # a warm start is only a help
+            log.debug("no warm start: %s", exc)
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return done([], "infeasible", None)
+        values = np.asarray(h.getSolution().col_value[:nc], dtype=float)
+        chosen = cand[values > 0.5] if len(values) == nc else np.zeros(0, dtype=np.int64)
+        if self.evaluate(chosen) < need - tol:  # no integer solution came back: keep the greedy's
+            chosen = warm_start.order if warm_start.extra.get("reached") else chosen
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        dual = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+        lb = len(chosen) if optimal else (None if dual is None else int(math.ceil(dual - 1e-6)))
+        sol = done(chosen, "optimal" if optimal else h.modelStatusToString(status).lower(), lb)
+        sol.extra["nodes"] = int(info.mip_node_count)
+        return sol
+
+
 # ---------------------------------------------------------------------------------------------------------
 # candidates
 
@@ -756,11 +849,45 @@ def _open_24h_json() -> str:
     return parse_hours("24小时").to_json()
 
 
-def with_added_sites(stations: pd.DataFrame | None, lon, lat, ids=None, county_adcode=None, close=None) -> gpd.GeoDataFrame:
-    """``stations`` plus hypothetical open 24-hour stations at (lon, lat) (ids ``NEW-001``...), with the
-    stations whose ids are in ``close`` set to ``closed``. A copy: nothing is written anywhere."""
+def _hours_of(hours, k: int) -> tuple[list[str], list[str]]:
+    """(opening_hours text, hours_json) for ``k`` hypothetical stations: ``hours`` is None (all 24 hours) or a
+    sequence of None / opening-hours text / :class:`stations.hours.OpeningHours`, one per station. Raises
+    :class:`stations.hours.HoursParseError` (message prefixed with the station's position) for bad text."""
+    from .hours import HoursParseError, OpeningHours, parse_hours
+
+    h24 = _open_24h_json()
+    if hours is None:
+        return ["24小时"] * k, [h24] * k
+    hours = list(hours)
+    if len(hours) != k:
+        raise ValueError(f"hours: {len(hours)} values for {k} sites")
+    texts, js = [], []
+    for i, h in enumerate(hours):
+        if h is None or (isinstance(h, str) and not h.strip()):
+            texts.append("24小时")
+            js.append(h24)
+        elif isinstance(h, OpeningHours):
+            texts.append(h.text or h.to_json())
+            js.append(h.to_json())
+        else:
+            try:
+                oh = parse_hours(h)
+            except HoursParseError as exc:
+                raise HoursParseError(f"site {i + 1}: {exc}") from None
+            texts.append(str(h).strip())
+            js.append(oh.to_json())
+    return texts, js
+
+
+def with_added_sites(stations: pd.DataFrame | None, lon, lat, ids=None, county_adcode=None, close=None,
+                     hours=None) -> gpd.GeoDataFrame:
+    """``stations`` plus hypothetical open stations at (lon, lat) (ids ``NEW-001``...), with the stations whose
+    ids are in ``close`` set to ``closed``. ``hours``: None (every new station open 24 hours) or one entry per
+    new station: None (24 hours), opening-hours text (parsed by :func:`stations.hours.parse_hours`) or an
+    :class:`~stations.hours.OpeningHours`. A copy: nothing is written anywhere."""
     lon = np.atleast_1d(np.asarray(lon, float))
     lat = np.atleast_1d(np.asarray(lat, float))
+    hours_text, hours_json = _hours_of(hours, len(lon))
     base = stations.copy() if stations is not None else pd.DataFrame(columns=["id", "lon", "lat", "status", "hours_json"])
     if close:
         close = {str(c) for c in close}
@@ -775,7 +902,7 @@ def with_added_sites(stations: pd.DataFrame | None, lon, lat, ids=None, county_a
             "lon": lon, "lat": lat,
             "county_adcode": codes,
             "prefecture_adcode": [None if c is None else str(c)[:4] + "00" for c in codes],
-            "status": "open", "opening_hours": "24小时", "hours_json": _open_24h_json(), "source": "hypothetical",
+            "status": "open", "opening_hours": hours_text, "hours_json": hours_json, "source": "hypothetical",
         })
         if isinstance(base, gpd.GeoDataFrame):
             base = pd.DataFrame(base.drop(columns=base.geometry.name))
@@ -813,7 +940,12 @@ class Recommendation:
             "greedy_time_s": round(self.greedy.time_s, 4),
             "candidates": int(self.model.n_candidates),
         }
-        if self.exact is not None:
+        if self.exact is not None and self.mode == "set-cover":
+            s.update(greedy_sites=int(self.greedy.n), exact_sites=int(self.exact.n) if self.exact.extra.get("reached") else None,
+                     exact_status=self.exact.status, exact_lower_bound_sites=self.exact.extra.get("lower_bound_sites"),
+                     exact_time_s=round(self.exact.time_s, 3),
+                     gap_sites=(int(self.greedy.n) - int(self.exact.n)) if self.exact.extra.get("reached") else None)
+        elif self.exact is not None:
             s.update(exact_objective=round(self.exact.objective, 3), exact_status=self.exact.status,
                      exact_upper_bound=None if self.exact.upper_bound is None else round(float(self.exact.upper_bound), 3),
                      exact_time_s=round(self.exact.time_s, 3),
@@ -821,7 +953,10 @@ class Recommendation:
                      if self.exact.objective > 0 else 0.0)
         if self.mode == "set-cover":
             for k in ("reached", "target_pct", "bound_ratio", "lower_bound_sites", "guarantee"):
-                s[k] = self.solution.extra.get(k)
+                s[k] = self.greedy.extra.get(k)
+            s["greedy_sites"] = int(self.greedy.n)
+            if self.exact is not None and self.exact.status == "optimal" and self.exact.extra.get("reached"):
+                s["lower_bound_sites"] = int(self.exact.n)
         else:
             ub = self.greedy.upper_bound
             s["guarantee"] = ("greedy maximal covering (Nemhauser, Wolsey & Fisher 1978): at least (1 - 1/e) = 63.2% of the "
@@ -965,6 +1100,14 @@ def recommend(stations: pd.DataFrame, demand: gpd.GeoDataFrame | None = None, n:
         greedy = model.solve_set_cover(target_pct, max_sites=max_sites, progress=progress, deadline=deadline)
         chosen = greedy
         mode = "set-cover"
+        if exact:
+            try:
+                ex = model.solve_set_cover_exact(target_pct, time_limit=time_limit, warm_start=greedy)
+            except SitingError:
+                if exact != "auto":
+                    raise
+            if (ex is not None and ex.extra.get("reached") and greedy.extra.get("reached") and ex.n < greedy.n):
+                chosen = ex
     sites = _sites_frame(model, chosen)
     before = C.compute_coverage(stations if stations is not None else with_added_sites(None, [], []), demand, radius, hour, weekday)
     after_st = with_added_sites(stations, sites["lon"].to_numpy(), sites["lat"].to_numpy(),
@@ -975,11 +1118,15 @@ def recommend(stations: pd.DataFrame, demand: gpd.GeoDataFrame | None = None, n:
 
 def whatif(stations: pd.DataFrame, demand: gpd.GeoDataFrame, add=(), close=(), radius=C.DEFAULT_RADIUS_M,
            hour: int | None = None, weekday: int = 2) -> tuple[C.CoverageResult, C.CoverageResult]:
-    """Coverage before and after a scenario: ``add`` hypothetical stations at [(lon, lat), ...] and ``close``
-    the stations with these ids. Returns (before, after); nothing is written anywhere."""
-    add = np.asarray(list(add), dtype=float).reshape(-1, 2)
+    """Coverage before and after a scenario: ``add`` hypothetical stations at [(lon, lat), ...] or
+    [(lon, lat, hours text), ...] (hours omitted or None: open 24 hours) and ``close`` the stations with these
+    ids. Returns (before, after); nothing is written anywhere."""
+    add = [tuple(a) for a in add]
+    xy = np.asarray([a[:2] for a in add], dtype=float).reshape(-1, 2)
+    hours = [a[2] if len(a) > 2 else None for a in add]
     before = C.compute_coverage(stations, demand, radius, hour, weekday)
-    after = C.compute_coverage(with_added_sites(stations, add[:, 0], add[:, 1], close=list(close)), demand, radius, hour, weekday)
+    scen = with_added_sites(stations, xy[:, 0], xy[:, 1], close=list(close), hours=hours)
+    after = C.compute_coverage(scen, demand, radius, hour, weekday)
     return before, after
 
 

@@ -577,3 +577,143 @@ def test_read_candidates_xlsx_and_gpkg(tmp_path):
     g = gpd.GeoDataFrame({"name": ["x"]}, geometry=gpd.points_from_xy([102.7], [25.0]), crs="EPSG:4326")
     g.to_file(tmp_path / "c.gpkg", driver="GPKG")
     assert S.read_candidates(tmp_path / "c.gpkg")["lon"].tolist() == [102.7]
+
+
+# ------------------------------------------------------------------------------------------- exact set cover
+
+
+def _harmonic(k: int) -> float:
+    return sum(1.0 / i for i in range(1, int(k) + 1))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.floats(1, 100))
+def test_exact_set_cover_vs_greedy(model, target):
+    """Integer weights: the exact set cover is optimal (brute force), exact <= greedy, and greedy <= exact x
+    H(max coverage), H the harmonic number of the most workers one candidate newly covers (Wolsey 1982)."""
+    if model.total == 0:
+        return
+    g = model.solve_set_cover(target)
+    e = model.solve_set_cover_exact(target, time_limit=10, warm_start=g)
+    need = target / 100 * model.total - model.base_covered
+    if not g.extra["reached"]:
+        assert not e.extra["reached"]
+        return
+    assert e.status == "optimal" and e.extra["reached"]
+    assert model.evaluate(e.order) >= need - 1e-6
+    opt = brute_force_min_sites(model, need) if need > 0 else 0
+    assert e.n == opt
+    assert e.n <= g.n
+    h = _harmonic(max(model.gains0().max(), 1.0)) if model.n_candidates else 1.0
+    assert g.n <= e.n * h + 1e-9
+
+
+def test_trap_exact_set_cover(trap):
+    # all 9 uncovered + z = 16 of 16: greedy M, A, B (3); the optimum A, B, M too, since m only in M
+    e = trap.solve_set_cover_exact(100, time_limit=10)
+    assert e.status == "optimal" and e.n == 3
+    # 7 + 8 of 16 = 93.75 %: greedy M then A then B (3 sites); exact A + B (2)
+    g = trap.solve_set_cover(93.75)
+    e = trap.solve_set_cover_exact(93.75, time_limit=10)
+    assert g.n == 3 and e.n == 2 and e.extra["lower_bound_sites"] == 2
+    assert trap.solve_set_cover_exact(43.75).n == 0  # the existing coverage (7 of 16) already reaches it
+
+
+def test_recommend_set_cover_exact(line):
+    dem, st_, cands = line
+    rec = S.recommend(st_, dem, target_pct=100, candidates=cands, exact=True)
+    s = rec.summary()
+    assert s["mode"] == "set-cover" and s["exact_status"] == "optimal"
+    assert s["exact_sites"] <= s["greedy_sites"] and s["sites"] == s["exact_sites"]
+
+
+def test_api_recommend_set_cover_exact(rclient):
+    b = rclient.get("/api/recommend?target_pct=95&exact=1").get_json()
+    assert b["mode"] == "set-cover" and b["exact_status"] == "optimal"
+    assert b["exact_sites"] <= b["greedy_sites"] and len(b["features"]) == b["exact_sites"]
+    assert b["after"]["covered_pct"] >= 95
+    g = rclient.get("/api/recommend?target_pct=95").get_json()
+    assert "exact_sites" not in g and g["greedy_sites"] == len(g["features"])
+
+
+def test_cli_recommend_set_cover_exact(fixture_db_url, small_demand, tmp_path):
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    dfile = tmp_path / "demand.csv"
+    pd.DataFrame({"lon": small_demand["lon"], "lat": small_demand["lat"], "workers": small_demand["workers"]}).to_csv(dfile, index=False)
+    r = CliRunner().invoke(main, ["recommend", "--target-pct", "95", "--exact", "--time-limit", "20", "--db", fixture_db_url,
+                                  "--demand", str(dfile), "--out", str(tmp_path / "t.csv")])
+    assert r.exit_code == 0, r.output
+    assert "set cover: greedy" in r.output and "exact (HiGHS)" in r.output and "optimal" in r.output
+
+
+# ------------------------------------------------------------------------------------------- what-if hours, demand sets
+
+
+def test_whatif_hours_of_hypothetical_stations(line):
+    dem, st_, _ = line
+    far = east(8)
+    _, a24 = S.whatif(st_, dem, add=[far], hour=22)
+    _, aday = S.whatif(st_, dem, add=[(far[0], far[1], "08:00-20:00")], hour=22)
+    _, anoon = S.whatif(st_, dem, add=[(far[0], far[1], "08:00-20:00")], hour=12)
+    _, asat = S.whatif(st_, dem, add=[(far[0], far[1], "周一至周五 09:00-17:00")], hour=12, weekday=5)
+    _, awed = S.whatif(st_, dem, add=[(far[0], far[1], "周一至周五 09:00-17:00")], hour=12, weekday=2)
+    assert len(aday.stations) == len(a24.stations) - 1 and len(anoon.stations) == len(a24.stations)
+    assert len(asat.stations) == len(a24.stations) - 1 and len(awed.stations) == len(a24.stations)
+    from stations.hours import HoursParseError
+
+    with pytest.raises(HoursParseError, match="site 1"):
+        S.with_added_sites(st_, [far[0]], [far[1]], hours=["看情况"])
+
+
+def test_api_whatif_hours(rclient):
+    add = list(east(8))
+    b24 = rclient.post("/api/whatif", json={"add": [add], "hour": 22}).get_json()
+    bday = rclient.post("/api/whatif", json={"add": [add + ["08:00-20:00"]], "hour": 22}).get_json()
+    bnoon = rclient.post("/api/whatif", json={"add": [add + ["08:00-20:00"]], "hour": 12}).get_json()
+    b24noon = rclient.post("/api/whatif", json={"add": [add], "hour": 12}).get_json()
+    assert bday["after"]["stations"] == b24["after"]["stations"] - 1 and bnoon["after"]["stations"] == b24noon["after"]["stations"]
+    assert bday["add"][0][2] == "08:00-20:00" and b24["add"][0][2] == "24小时"
+    assert bday["after"]["workers_covered"] <= b24["after"]["workers_covered"]
+    sat = rclient.post("/api/whatif", json={"add": [add + ["周一至周五 09:00-17:00"]], "hour": 12, "weekday": 5}).get_json()
+    sat24 = rclient.post("/api/whatif", json={"add": [add], "hour": 12, "weekday": 5}).get_json()
+    assert sat["after"]["stations"] == sat24["after"]["stations"] - 1
+    for bad in (add + ["看情况"], add + [7], add + ["25:00-26:00"], add + ["x", "y"]):
+        r = rclient.post("/api/whatif", json={"add": [bad]})
+        assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "add", bad
+    assert "看情况" in rclient.post("/api/whatif", json={"add": [add + ["看情况"]]}).get_json()["error"]["message"]
+
+
+def test_api_recommend_and_whatif_use_the_uploaded_demand(rclient):
+    import io
+
+    pts = [east(d) for d in (7.0, 7.2, 15.0)]
+    csv = "lon,lat,riders\n" + "".join(f"{x},{y},{w}\n" for (x, y), w in zip(pts, (40, 60, 5)))
+    up = rclient.post("/api/coverage/demand", data={"file": (io.BytesIO(csv.encode()), "mine.csv"), "weight": "riders"},
+                      content_type="multipart/form-data")
+    assert up.status_code == 201, up.data
+    token = up.get_json()["demand"]
+    model = rclient.get("/api/recommend?n=1").get_json()
+    mine = rclient.get(f"/api/recommend?n=1&demand={token}").get_json()
+    assert mine["demand"] == token and mine["before"]["workers"] == pytest.approx(105)
+    assert model["before"]["workers"] != pytest.approx(105)
+    # default candidates with a demand file: its own points; the fixture's stations already cover some of them
+    site = mine["features"][0]["properties"]
+    assert min(abs(site["lon"] - x) + abs(site["lat"] - y) for x, y in pts) < 1e-5
+    assert mine["after"]["workers_covered"] == pytest.approx(mine["before"]["workers_covered"] + site["gain_workers"], abs=0.1)
+    assert 0 < site["gain_workers"] <= 105 - mine["before"]["workers_covered"] + 1e-6
+    cov = rclient.get(f"/api/coverage?demand={token}&by=province").get_json()
+    assert mine["before"]["workers_covered"] == pytest.approx(cov["summary"]["workers_covered"], abs=0.1)
+    w = rclient.post("/api/whatif", json={"add": [list(pts[0])], "demand": token}).get_json()
+    assert w["demand"] == token and w["before"]["workers"] == pytest.approx(105)
+    assert w["before"]["workers_covered"] == pytest.approx(mine["before"]["workers_covered"], abs=0.1)
+    assert rclient.get(f"/recommend/download/sites.csv?n=1&demand={token}").status_code == 200
+    for r in (rclient.get("/api/recommend?n=1&demand=nosuch"), rclient.post("/api/whatif", json={"add": [], "demand": "nosuch"}),
+              rclient.post("/api/whatif", json={"demand": 5})):
+        assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "demand"
+    paths = rclient.get("/api/openapi.json").get_json()["paths"]
+    assert "demand" in {q["name"] for q in paths["/api/recommend"]["get"]["parameters"]}
+    wi = paths["/api/whatif"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert "demand" in wi and wi["add"]["items"]["maxItems"] == 3

@@ -1,11 +1,12 @@
 """``yizhan recommend``: where the next stations should go (issue 5).
 
     yizhan recommend -n 50 [--radius 1000] [--hour 22] [--candidates FILE --crs gcj02] --out sites.xlsx [--curve curve.png]
-    yizhan recommend --target-pct 80 --out sites.gpkg [--exact]
+    yizhan recommend --target-pct 80 --out sites.gpkg [--exact --time-limit 120]
 
 ``-n`` asks for the best N new sites (maximal covering, lazy greedy; ``--exact`` also runs the integer program
 with HiGHS and reports the gap); ``--target-pct`` for the fewest new sites reaching that coverage (greedy set
-cover, with its guarantee printed). Existing open stations stay fixed. Output by suffix: .csv (UTF-8 BOM,
+cover, with its guarantee printed; ``--exact`` also solves the set-covering integer program and prints both
+counts and the solver's status). Existing open stations stay fixed. Output by suffix: .csv (UTF-8 BOM,
 plus -prefectures.csv and -counties.csv), .xlsx (sites, prefectures, counties, summary), .geojson, .gpkg.
 Bad arguments or files: a one-line message and exit status 2, never a traceback.
 """
@@ -44,7 +45,7 @@ def _fail(message: str, code: int = 2):
               help="coordinate system of --candidates (gcj02: Amap/Tencent, bd09: Baidu)")
 @click.option("--demand", "demand_file", type=click.Path(dir_okay=False), default=None, help="demand file instead of the model")
 @click.option("--weight", default=None, help="weight column of --demand")
-@click.option("--exact", is_flag=True, help="also solve the integer program (HiGHS) and report the gap")
+@click.option("--exact", is_flag=True, help="also solve the integer program (HiGHS): with -n the gap, with --target-pct the fewest sites")
 @click.option("--time-limit", type=click.FloatRange(1, 3600), default=120, show_default=True, help="seconds for --exact")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="sites.xlsx | .csv | .geojson | .gpkg")
 @click.option("--curve", type=click.Path(dir_okay=False), default=None, help="coverage-versus-N picture (.png or .svg; both written)")
@@ -61,8 +62,6 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
         _fail(f"--out {out}: use a .csv, .xlsx, .geojson or .gpkg file name")
     if curve and Path(curve).suffix.lower() not in (".png", ".svg"):
         _fail(f"--curve {curve}: use a .png or .svg file name")
-    if exact and target_pct is not None:
-        _fail("--exact applies to -n (maximal covering)")
 
     t0 = time.perf_counter()
     from stations.demand import DemandFileError, load_demand, load_demand_file
@@ -117,7 +116,13 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
                + (f"; upper bound on the optimum +{s['greedy_upper_bound']:,.0f}" if n is not None and s["greedy_upper_bound"] is not None else ""))
     if n is not None:
         click.echo(s["guarantee"])
-    if rec.exact is not None:
+    if rec.exact is not None and target_pct is not None:
+        ex_sites = s.get("exact_sites")
+        click.echo(f"set cover: greedy {s['greedy_sites']} sites, exact (HiGHS) "
+                   f"{'–' if ex_sites is None else ex_sites} sites, {s['exact_status']}, {s['exact_time_s']:.1f} s"
+                   + (f"; the optimum needs at least {s['exact_lower_bound_sites']}" if s.get("exact_lower_bound_sites") is not None
+                      and s["exact_status"] != "optimal" else ""))
+    elif rec.exact is not None:
         click.echo(f"exact (HiGHS): +{s['exact_objective']:,.0f} workers, {s['exact_status']}, {s['exact_time_s']:.1f} s; "
                    f"greedy gap {100 * s['gap']:.2f}%")
     elif exact:

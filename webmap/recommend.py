@@ -1,6 +1,6 @@
 """Recommendations and what-if for the planner (blueprint ``recommend``, issue 5).
 
-``GET /api/recommend``            ``?n=|target_pct=&radius=&rural_radius=&hour=&weekday=&candidates=default|ID&exact=0|1``
+``GET /api/recommend``            ``?n=|target_pct=&radius=&rural_radius=&hour=&weekday=&demand=ID&candidates=default|ID&exact=0|1``
                                   -> GeoJSON FeatureCollection of the sites in the order chosen (``rank``,
                                   ``gain_workers`` ...), plus ``before`` / ``after`` covered totals and pct, the
                                   before/after rows by prefecture, ``method``, ``greedy_objective`` and, when the
@@ -8,8 +8,8 @@
 ``POST /api/candidates``          multipart ``file`` (CSV / XLSX / GeoJSON / GeoPackage, at most
                                   :data:`MAX_UPLOAD_BYTES`), optional ``crs`` = wgs84 | gcj02 | bd09 -> ``{"id", "count"}``;
                                   kept in memory (the last :data:`MAX_CANDIDATE_SETS` sets)
-``POST /api/whatif``              JSON ``{"add": [[lon, lat], ...], "close": [station ids], "radius", "rural_radius",
-                                  "hour", "weekday", "gaps_limit"}`` -> totals before/after, rows by prefecture
+``POST /api/whatif``              JSON ``{"add": [[lon, lat] | [lon, lat, "hours text"], ...], "close": [station ids],
+                                  "radius", "rural_radius", "hour", "weekday", "gaps_limit", "demand"}`` -> totals before/after, rows by prefecture
                                   and the gaps recomputed. Nothing is written to the registry.
 ``GET /recommend/download/sites.<fmt>``  the sites (csv | xlsx | geojson | gpkg), same parameters as the API
 ``GET /recommend/curve.<png|svg>``       the coverage-versus-N curve
@@ -113,16 +113,18 @@ def _params():
     if exact_raw not in ("0", "1", "true", "false", "no", "yes"):
         raise RecommendError("exact", f"exact must be 0 or 1, got {exact_raw!r}")
     exact = exact_raw in ("1", "true", "yes")
-    return dict(radius=radius, rural=rural, hour=hour, weekday=weekday, n=n, target=target, candidates=cand, exact=exact)
+    demand_id = P._demand_id()  # an uploaded demand set (POST /api/coverage/demand), as on the planner page
+    return dict(radius=radius, rural=rural, hour=hour, weekday=weekday, n=n, target=target, candidates=cand, exact=exact,
+                demand=demand_id)
 
 
 def _model(p):
     snap = P._snapshot()
-    key = ("siting-model", p["radius"], p["rural"], p["hour"], p["weekday"], p["candidates"])
+    key = ("siting-model", p["radius"], p["rural"], p["hour"], p["weekday"], p["candidates"], p["demand"])
 
     def build():
         cands = None if p["candidates"] == "default" else _state()["candidates"][p["candidates"]]["frame"]
-        return S.MaxCover.from_geodataframes(P.demand(), cands, snap.gdf, P._radius_spec(p["radius"], p["rural"]),
+        return S.MaxCover.from_geodataframes(P.demand(p["demand"]), cands, snap.gdf, P._radius_spec(p["radius"], p["rural"]),
                                              p["hour"], p["weekday"])
 
     return snap.cached(key, build, size=64)
@@ -130,13 +132,14 @@ def _model(p):
 
 def recommendation(p) -> S.Recommendation:
     snap = P._snapshot()
-    key = ("siting-rec", p["radius"], p["rural"], p["hour"], p["weekday"], p["candidates"], p["n"], p["target"], p["exact"])
+    key = ("siting-rec", p["radius"], p["rural"], p["hour"], p["weekday"], p["candidates"], p["n"], p["target"], p["exact"],
+           p["demand"])
 
     def build():
         model = _model(p)
         deadline = time.perf_counter() + float(current_app.config.get("RECOMMEND_MAX_SECONDS", MAX_SECONDS))
         try:
-            return S.recommend(snap.gdf, P.demand(), n=p["n"], target_pct=p["target"],
+            return S.recommend(snap.gdf, P.demand(p["demand"]), n=p["n"], target_pct=p["target"],
                                radius=P._radius_spec(p["radius"], p["rural"]), hour=p["hour"], weekday=p["weekday"],
                                exact="auto" if p["exact"] else False,
                                time_limit=float(current_app.config.get("RECOMMEND_EXACT_SECONDS", EXACT_TIME_LIMIT)),
@@ -204,21 +207,26 @@ def api_recommend():
         "mode": rec.mode,
         "method": rec.solution.method,
         "n": p["n"], "target_pct": p["target"], "radius": p["radius"], "rural_radius": p["rural"], "hour": p["hour"],
-        "weekday": p["weekday"], "candidates": p["candidates"], "candidates_count": int(rec.model.n_candidates),
+        "weekday": p["weekday"], "demand": p["demand"], "candidates": p["candidates"], "candidates_count": int(rec.model.n_candidates),
         "before": _totals(rec.before), "after": _totals(rec.after),
         "greedy_objective": s["greedy_objective"], "greedy_upper_bound": s["greedy_upper_bound"],
         "greedy_time_s": s["greedy_time_s"],
         "prefectures": P._snapshot().cached(("siting-pref", id(rec)), lambda: _compare_rows(rec.before, rec.after)),
         "elapsed_s": round(time.perf_counter() - t0, 3),
     }
-    if rec.exact is not None:
+    if rec.exact is not None and rec.mode == "set-cover":
+        body.update({k: s.get(k) for k in ("greedy_sites", "exact_sites", "exact_status", "exact_lower_bound_sites",
+                                          "exact_time_s", "gap_sites")})
+    elif rec.exact is not None:
         body.update(exact_objective=s["exact_objective"], exact_status=s["exact_status"],
                     exact_upper_bound=s["exact_upper_bound"], exact_time_s=s["exact_time_s"], gap=s["gap"])
     elif p["exact"]:
         body.update(exact_objective=None, exact_status="not run: instance too large for the exact solver", gap=None)
+        if rec.mode == "set-cover":
+            body.update(exact_sites=None)
     body["guarantee"] = s.get("guarantee")
     if rec.mode == "set-cover":
-        body.update({k: s.get(k) for k in ("reached", "bound_ratio", "lower_bound_sites")})
+        body.update({k: s.get(k) for k in ("reached", "bound_ratio", "lower_bound_sites", "greedy_sites")})
     return current_app.response_class(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                                       mimetype="application/geo+json")
 
@@ -286,20 +294,33 @@ def api_whatif():
     except RecursionError:  # [[[[... nested deeper than the JSON decoder's recursion limit
         body = None
     if not isinstance(body, dict):
-        raise RecommendError(None, 'send a JSON object: {"add": [[lon, lat], ...], "close": [station ids]}')
+        raise RecommendError(None, 'send a JSON object: {"add": [[lon, lat, "hours"], ...], "close": [station ids]}')
     add = body.get("add") or []
     close = body.get("close") or []
     if not isinstance(add, list) or len(add) > MAX_WHATIF_ADD:
-        raise RecommendError("add", f"add must be a list of at most {MAX_WHATIF_ADD} [lon, lat] pairs")
-    pts = []
+        raise RecommendError("add", f"add must be a list of at most {MAX_WHATIF_ADD} [lon, lat] or [lon, lat, hours] entries")
+    from stations.hours import HoursParseError, parse_hours
+
+    pts, hours = [], []
     for k, pt in enumerate(add):
-        if (not isinstance(pt, (list, tuple)) or len(pt) != 2
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) for x in pt)):
-            raise RecommendError("add", f"add[{k}] must be [lon, lat] (WGS-84 degrees), got {pt!r:.80}")
+        if (not isinstance(pt, (list, tuple)) or len(pt) not in (2, 3)
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) for x in pt[:2])):
+            raise RecommendError("add", f"add[{k}] must be [lon, lat] or [lon, lat, \"hours\"] (WGS-84 degrees), got {pt!r:.80}")
         lon, lat = float(pt[0]), float(pt[1])
         if not (97.0 <= lon <= 106.5 and 20.8 <= lat <= 29.5):
             raise RecommendError("add", f"add[{k}] ({lon:g}, {lat:g}) is outside Yunnan (WGS-84 lon, lat)")
+        h = pt[2] if len(pt) == 3 else None
+        if h is not None:
+            if not isinstance(h, str) or len(h) > 200:
+                raise RecommendError("add", f"add[{k}][2] (opening hours) must be text of at most 200 characters, got {h!r:.80}")
+            h = h.strip() or None
+        if h is not None:
+            try:
+                parse_hours(h)
+            except HoursParseError as exc:
+                raise RecommendError("add", f"add[{k}]: cannot read the opening hours {h!r}: {exc}") from None
         pts.append((lon, lat))
+        hours.append(h)
     if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
         raise RecommendError("close", f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)")
     radius = _json_number(body, "radius", P.MIN_RADIUS_M, P.MAX_RADIUS_M, C.DEFAULT_RADIUS_M)
@@ -307,17 +328,22 @@ def api_whatif():
     hour = _json_number(body, "hour", 0, 23, integer=True)
     weekday = _json_number(body, "weekday", 0, 6, 2, integer=True)
     limit = _json_number(body, "gaps_limit", 0, P.MAX_GAPS, 300, integer=True)
+    demand_id = body.get("demand")
+    if demand_id is not None and (not isinstance(demand_id, str) or demand_id not in P._uploads()):
+        raise RecommendError("demand", f"unknown demand set {str(demand_id)[:40]!r}: upload the file again "
+                                       f"(POST /api/coverage/demand)")
     snap = P._snapshot()
     known = snap.position
     unknown = [c for c in close if c not in known]
     if unknown:
         raise RecommendError("close", f"unknown station id(s): {', '.join(unknown[:10])}")
     t0 = time.perf_counter()
-    before = P.result(radius, rural, hour, weekday)
-    scenario = S.with_added_sites(snap.gdf, [p[0] for p in pts], [p[1] for p in pts], close=close)
-    after = C.compute_coverage(scenario, P.demand(), P._radius_spec(radius, rural), hour, weekday)
+    before = P.result(radius, rural, hour, weekday, demand_id)
+    scenario = S.with_added_sites(snap.gdf, [p[0] for p in pts], [p[1] for p in pts], close=close, hours=hours)
+    after = C.compute_coverage(scenario, P.demand(demand_id), P._radius_spec(radius, rural), hour, weekday)
     out = {
-        "add": [list(p) for p in pts], "close": close, "radius": radius, "rural_radius": rural, "hour": hour, "weekday": weekday,
+        "add": [[p[0], p[1], h or "24小时"] for p, h in zip(pts, hours)], "close": close, "radius": radius,
+        "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": demand_id,
         "before": _totals(before), "after": _totals(after),
         "delta_workers_covered": round(after.workers_covered - before.workers_covered, 1),
         "prefectures": _compare_rows(before, after),
@@ -367,11 +393,13 @@ _REC_PARAMS = [
      "description": "number of new sites (maximal covering); not with target_pct"},
     {"name": "target_pct", "in": "query", "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
      "description": "coverage target in % of all workers: the fewest new sites reaching it (greedy set cover)"},
-    _Q["radius"], _Q["rural_radius"], _Q["hour"], _Q["weekday"],
+    _Q["radius"], _Q["rural_radius"], _Q["hour"], _Q["weekday"], _Q["demand"],
     {"name": "candidates", "in": "query", "schema": {"type": "string", "default": "default"},
      "description": "default (centres of the demand cells in towns) or the id of a set from POST /api/candidates"},
     {"name": "exact", "in": "query", "schema": {"type": "integer", "enum": [0, 1], "default": 0},
-     "description": f"also solve the integer program (HiGHS, {EXACT_TIME_LIMIT:g} s limit) and report the gap"},
+     "description": f"also solve the integer program (HiGHS, {EXACT_TIME_LIMIT:g} s limit) when the reduced instance is "
+                    f"small enough: with n, the maximal covering optimum and the greedy's gap; with target_pct, the "
+                    f"fewest sites (exact_sites beside greedy_sites, exact_status, exact_lower_bound_sites)"},
 ]
 OPENAPI_PATHS = {
     "/api/recommend": {"get": {
@@ -396,11 +424,15 @@ OPENAPI_PATHS = {
     "/api/whatif": {"post": {
         "summary": "Coverage with hypothetical stations added and stations closed (never written to the registry)",
         "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
-            "add": {"type": "array", "maxItems": MAX_WHATIF_ADD, "items": {"type": "array", "items": {"type": "number"},
-                                                                          "minItems": 2, "maxItems": 2}},
+            "add": {"type": "array", "maxItems": MAX_WHATIF_ADD,
+                    "description": "hypothetical stations: [lon, lat] (open 24 hours) or [lon, lat, opening-hours text] "
+                                   "(e.g. \"08:00-20:00\", \"周一至周五 09:00-17:00\"; unreadable hours: 400 naming add)",
+                    "items": {"type": "array", "minItems": 2, "maxItems": 3,
+                              "prefixItems": [{"type": "number"}, {"type": "number"}, {"type": "string", "maxLength": 200}]}},
             "close": {"type": "array", "items": {"type": "string"}},
             "radius": {"type": "number"}, "rural_radius": {"type": "number"}, "hour": {"type": "integer"},
-            "weekday": {"type": "integer"}, "gaps_limit": {"type": "integer", "default": 300}}}}}},
+            "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "default": 2}, "gaps_limit": {"type": "integer", "default": 300},
+            "demand": {"type": "string", "description": "id of an uploaded demand set (POST /api/coverage/demand)"}}}}}},
         "responses": {"200": {"description": "{before, after, delta_workers_covered, prefectures: [...], gaps: FeatureCollection}"},
                       "400": _ERR}}},
     "/recommend/download/sites.{fmt}": {"get": {
