@@ -66,6 +66,12 @@ LAYERS: dict[str, str] = {
     "recommended": "建议新增站点",
 }
 DEFAULT_LAYERS: tuple[str, ...] = ("outlines", "stations", "coverage")
+#: station symbolisation -> Chinese name: by status (open / 24 h / temporarily closed / closed) or, for open
+#: stations, by how many of the four hardships of outdoor work they answer (see :func:`service_levels`)
+SYMBOLS: dict[str, str] = {"status": "按开放状态", "services": "按服务等级"}
+DEFAULT_SYMBOLS = "status"
+#: the four hardships (饮水、热饭、如厕、休息) the service grading counts
+HARDSHIP_KEYS: tuple[str, ...] = ("water", "microwave", "toilet", "seating")
 DEFAULT_RADIUS_M = 1000.0
 RADIUS_RANGE_M = (50.0, 20000.0)
 DPI_RANGE = (50, 600)
@@ -110,6 +116,7 @@ class SheetRequest:
     orientation: str  # "portrait" | "landscape"
     layers: tuple[str, ...]
     radius: float  # metres
+    symbols: str = DEFAULT_SYMBOLS  # "status" | "services"
 
 
 def parse_layers(layers: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -143,6 +150,15 @@ def parse_orientation(orientation: str | None) -> str:
         raise PrintError(
             f"orientation: unknown orientation {orientation!r}; choose from {', '.join(ORIENTATIONS)}"
         )
+    return value
+
+
+def parse_symbols(symbols: str | None) -> str:
+    if symbols is None or (isinstance(symbols, str) and not symbols.strip()):
+        return DEFAULT_SYMBOLS
+    value = str(symbols).strip().lower()
+    if value not in SYMBOLS:
+        raise PrintError(f"symbols: unknown station symbolisation {symbols!r}; choose from {', '.join(SYMBOLS)}")
     return value
 
 
@@ -197,6 +213,7 @@ def validate(
     orientation: str | None = "portrait",
     layers: str | Iterable[str] | None = None,
     radius: float | str | None = DEFAULT_RADIUS_M,
+    symbols: str | None = DEFAULT_SYMBOLS,
 ) -> SheetRequest:
     """Check and normalise the arguments of a sheet; raises :class:`PrintError` naming the parameter."""
     return SheetRequest(
@@ -205,6 +222,7 @@ def validate(
         orientation=parse_orientation(orientation),
         layers=parse_layers(layers),
         radius=parse_radius(radius),
+        symbols=parse_symbols(symbols),
     )
 
 
@@ -884,6 +902,45 @@ STATION_STYLES: dict[str, tuple[str, str, str, str, float, int]] = {
 }
 
 
+# Service levels of open stations (symbols=services): key -> same tuple as STATION_STYLES. A sequential red
+# scheme (dark = full service) sized by level; closed stations keep their status symbols.
+SERVICE_LEVEL_STYLES: dict[str, tuple[str, str, str, str, float, int]] = {
+    "full": ("四项齐全（4 项）", "o", "#67000d", "#ffffff", 1.15, 9),
+    "partial": ("部分（2–3 项）", "o", "#ef3b2c", "#ffffff", 1.0, 8),
+    "basic": ("基本（0–1 项）", "o", "#fcbba1", "#a50f15", 0.85, 7),
+    "temp_closed": STATION_STYLES["temp_closed"],
+    "closed": STATION_STYLES["closed"],
+}
+
+
+def symbol_styles(symbols: str) -> dict[str, tuple[str, str, str, str, float, int]]:
+    return SERVICE_LEVEL_STYLES if symbols == "services" else STATION_STYLES
+
+
+def service_counts(stations) -> pd.Series:
+    """How many of the four hardships (饮水 water, 热饭 microwave, 如厕 toilet, 休息 seating) each station answers."""
+    total = pd.Series(0, index=stations.index, dtype=int)
+    for key in HARDSHIP_KEYS:
+        if key in stations:
+            total += stations[key].fillna(False).astype(bool).astype(int)
+    return total
+
+
+def service_levels(stations) -> pd.Series:
+    """``full`` (all 4 hardships), ``partial`` (2-3) or ``basic`` (0-1) per station."""
+    n = service_counts(stations)
+    return pd.Series(np.select([n >= 4, n >= 2], ["full", "partial"], "basic"), index=stations.index)
+
+
+def symbol_classes(stations, symbols: str = DEFAULT_SYMBOLS) -> pd.Series:
+    """Symbol class per station: :func:`station_classes`, or with ``symbols="services"`` the service level
+    of open stations (temporarily closed and closed stations keep their status class)."""
+    cls = station_classes(stations)
+    if symbols != "services":
+        return cls
+    return service_levels(stations).where(cls.isin(["open", "open_24h"]), cls)
+
+
 def station_classes(stations) -> pd.Series:
     """Symbol class per station: open_24h, open, temp_closed, closed."""
     status = stations["status"].astype(str)
@@ -1177,20 +1234,21 @@ def build_sheet(
     if "stations" in req.layers and len(stations_all):
         st = stations_all.to_crs(crs)
         st = st[st.intersects(view)]
-        classes = station_classes(st)
+        styles = symbol_styles(req.symbols)
+        classes = symbol_classes(st, req.symbols)
         size_pt = {"province": 2.0, "prefecture": 3.6, "county": 5.0}[level] * f
         if level == "province":
             in_area = pd.Series(True, index=st.index)
         else:
             column = "prefecture_adcode" if level == "prefecture" else "county_adcode"
             in_area = st[column].astype(str) == req.area
-        for key, (_label, marker, face, edge, factor, z) in reversed(list(STATION_STYLES.items())):
+        for key, (_label, marker, face, edge, factor, z) in reversed(list(styles.items())):
           for inside in (False, True):
             sel = st[(classes == key) & (in_area == inside)]
             if sel.empty:
                 continue
             kw = dict(marker=marker, s=(size_pt * factor) ** 2, zorder=z + 2, linewidths=0.35 * f if marker != "x" else 0.6 * f)
-            if level == "province" and marker != "x":
+            if level == "province" and marker != "x" and key != "basic":
                 edge = face if face != "#ffffff" else edge
             if not inside:
                 kw["alpha"] = 0.35
@@ -1201,7 +1259,7 @@ def build_sheet(
                 if face == "#ffffff":
                     kw["linewidths"] = 0.9 * f
             ax.scatter(sel.geometry.x, sel.geometry.y, **kw)
-        area_classes = station_classes(area_st) if len(area_st) else pd.Series(dtype=str)
+        area_classes = symbol_classes(area_st, req.symbols) if len(area_st) else pd.Series(dtype=str)
         counts = area_classes.value_counts().to_dict()
 
     rec_in = None
@@ -1567,8 +1625,12 @@ def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis
     """Legend rows: (kind, style, text) with kind in header | marker | patch | line."""
     rows: list[tuple[str, dict, str]] = []
     if "stations" in req.layers:
-        rows.append(("header", {}, "工会驿站（本图范围内个数）"))
-        for key, (label, marker, face, edge, factor, _z) in STATION_STYLES.items():
+        if req.symbols == "services":
+            rows.append(("header", {}, "开放驿站服务等级（个数）"))
+            rows.append(("note", {}, "按饮水、热饭、如厕、休息四项计"))
+        else:
+            rows.append(("header", {}, "工会驿站（本图范围内个数）"))
+        for key, (label, marker, face, edge, factor, _z) in symbol_styles(req.symbols).items():
             rows.append(("marker", dict(marker=marker, face=face, edge=edge, factor=factor), f"{label}（{_fmt_int(counts.get(key, 0))}）"))
     layer_rows = []
     if "coverage" in req.layers and analysis.coverage is not None:
@@ -1630,6 +1692,9 @@ def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=Fa
         if kind == "header":
             ax.text(x0, y, text, ha="left", va="center", fontsize=fs, color="#222222", **bold)
             continue
+        if kind == "note":
+            ax.text(x0, y, text, ha="left", va="center", fontsize=fs, color="#555555")
+            continue
         if kind == "marker":
             size = 5.0 * f * style["factor"]
             if style["marker"] == "x":
@@ -1659,6 +1724,7 @@ def _draw_stats(fig, lay, req, level, area_st, counts, covered, ctx: Context, f,
     _box(ax, f)
     geo = ctx.geo
     n = len(area_st)
+    counts = station_classes(area_st).value_counts().to_dict() if n else {}  # by status, whatever the symbols
     n_open = counts.get("open", 0) + counts.get("open_24h", 0)
     area_km2 = geo.area_km2.get(req.area)
     pop = ctx.census.get(req.area)
@@ -1795,15 +1861,18 @@ def make_sheet(
     stations=None,
     context: Context | None = None,
     print_date: date | None = None,
+    symbols: str | None = DEFAULT_SYMBOLS,
 ) -> SheetInfo:
     """Write one map sheet to ``out`` (``.pdf`` or ``.png`` path, or a binary file object with ``fmt``).
 
     ``area``: ``"yunnan"`` or a prefecture/county adcode; ``paper``: A4 | A3; ``orientation``: portrait |
     landscape; ``layers``: subset of outlines, stations, coverage, gaps, recommended (string or list);
-    ``radius``: service radius in metres; ``dpi``: PNG resolution. ``stations`` overrides the registry
+    ``radius``: service radius in metres; ``dpi``: PNG resolution; ``symbols``: ``status`` (open / 24 h /
+    temporarily closed / closed) or ``services`` (open stations graded by the four hardships they answer:
+    4 full, 2-3 partial, 0-1 basic). ``stations`` overrides the registry
     (a GeoDataFrame in EPSG:4326 with the registry columns). Returns a :class:`SheetInfo`.
     """
-    req = validate(area, paper, orientation, layers, radius)
+    req = validate(area, paper, orientation, layers, radius, symbols)
     dpi_v = parse_dpi(dpi)
     if out is None:
         raise PrintError("out: no output file given (a .pdf or .png path)")
@@ -1818,7 +1887,8 @@ def make_sheet(
 def sheet_bytes(req: SheetRequest, fmt: str = "pdf", dpi: int = 200, context: Context | None = None) -> bytes:
     """A sheet as bytes (for the web view)."""
     buf = io.BytesIO()
-    make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=context)
+    make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=context,
+               symbols=req.symbols)
     return buf.getvalue()
 
 
@@ -1959,14 +2029,18 @@ def make_atlas(
     stations=None,
     context: Context | None = None,
     print_date: date | None = None,
+    symbols: str | None = DEFAULT_SYMBOLS,
+    on_page: Callable[[int, int], None] | None = None,
 ) -> AtlasInfo:
     """Write the atlas: a cover (province map + table of the 16 prefectures) then one sheet per prefecture
-    (adcode order), each with its page number and the generated date. ``progress`` shows a tqdm bar."""
+    (adcode order), each with its page number and the generated date. ``progress`` shows a tqdm bar;
+    ``on_page(done, total)`` is called after each page (the web app's background job reports it)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     paper_v = parse_paper(paper)
     layers_v = parse_layers(layers)
     radius_v = parse_radius(radius)
+    symbols_v = parse_symbols(symbols)
     if isinstance(out, (str, os.PathLike)) and Path(out).suffix.lower() != ".pdf":
         raise PrintError(f"out: the atlas is a PDF; give a .pdf file, not {str(out)!r}")
     t0 = time.perf_counter()
@@ -1985,13 +2059,17 @@ def make_atlas(
             pdf.savefig(fig)
             if bar:
                 bar.update(1)
+            if on_page:
+                on_page(1, total)
             for i, code in enumerate(codes, start=2):
-                req = SheetRequest(code, paper_v, "portrait", layers_v, radius_v)
+                req = SheetRequest(code, paper_v, "portrait", layers_v, radius_v, symbols_v)
                 fig, _info = build_sheet(req, ctx, page_label=f"第 {i} 页 / 共 {total} 页", print_date=generated)
                 pdf.savefig(fig)
                 if bar:
                     bar.set_postfix_str(code)
                     bar.update(1)
+                if on_page:
+                    on_page(i, total)
     if bar:
         bar.close()
     return AtlasInfo(pages=total, seconds=time.perf_counter() - t0, out=str(out))

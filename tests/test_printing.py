@@ -105,6 +105,7 @@ def sheets(ctx, tmp_path_factory):
         ({"layers": ""}, "layers", "empty"),
         ({"radius": "abc"}, "radius", "not a number"),
         ({"radius": -5}, "radius", "out of range"),
+        ({"symbols": "hosts"}, "symbols", "unknown station symbolisation 'hosts'; choose from status, services"),
     ],
 )
 def test_bad_arguments_raise_precise_errors(kwargs, param, fragment):
@@ -120,6 +121,8 @@ def test_validation_normalises():
     req = printing.validate("Yunnan", "a3", "Landscape", "stations, outlines", "500")
     assert req == printing.SheetRequest("530000", "A3", "landscape", ("outlines", "stations"), 500.0)
     assert printing.validate("530102").area == "530102"
+    assert printing.validate("530102").symbols == "status"
+    assert printing.validate("530102", symbols=" Services ").symbols == "services"
     with pytest.raises(PrintError, match="dpi"):
         printing.parse_dpi(5)
 
@@ -270,6 +273,42 @@ def test_county_sheet_on_a3_landscape(sheets):
     assert (round(w / 72 * 25.4), round(h / 72 * 25.4)) == (420, 297)
 
 
+def test_service_levels_count_the_four_hardships():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "water": [True, True, True, True, False, True],
+            "microwave": [True, True, False, False, False, True],
+            "toilet": [True, False, True, False, False, True],
+            "seating": [True, False, False, False, False, True],
+            "charging": [False, True, True, True, True, True],  # not one of the four
+            "status": ["open", "open", "open", "open", "open", "closed"],
+            "opening_hours": ["08:00-20:00"] * 6,
+        }
+    )
+    assert printing.service_counts(frame).tolist() == [4, 2, 2, 1, 0, 4]
+    assert printing.service_levels(frame).tolist() == ["full", "partial", "partial", "basic", "basic", "full"]
+    # closed stations keep their status symbol, whatever they offer
+    assert printing.symbol_classes(frame, "services").tolist() == ["full", "partial", "partial", "basic", "basic", "closed"]
+    assert printing.symbol_classes(frame, "status").tolist() == ["open"] * 5 + ["closed"]
+
+
+@needs_poppler
+def test_sheet_symbolised_by_service_level(ctx, demo_stations, tmp_path):
+    out = tmp_path / "services.pdf"
+    printing.make_sheet("530100", "A4", "portrait", "outlines,stations", 1000, out, context=ctx, symbols="services")
+    text = pdf_text(out)
+    area = demo_stations[demo_stations["prefecture_adcode"].astype(str) == "530100"]
+    cls = printing.symbol_classes(area, "services").value_counts()
+    assert "开放驿站服务等级" in text and "饮水、热饭、如厕、休息" in text
+    for label, key in (("四项齐全（4 项）", "full"), ("部分（2–3 项）", "partial"), ("基本（0–1 项）", "basic"),
+                       ("暂停开放", "temp_closed")):
+        assert f"{label}（{int(cls.get(key, 0)):,}）" in text, label
+    assert sum(int(cls.get(k, 0)) for k in ("full", "partial", "basic")) == int(area["status"].eq("open").sum())
+    assert "开放（24小时）" not in text  # the status legend is not drawn
+
+
 def test_png_sheet(ctx, tmp_path):
     out = tmp_path / "sheet.png"
     printing.make_sheet("533400", "A4", "landscape", "outlines,stations", 1000, out, dpi=60, context=ctx)
@@ -310,7 +349,8 @@ def test_print_page_and_sheet_route(client):
     html = page.get_data(as_text=True)
     assert "打印工会驿站分布图" in html and 'value="530100"' in html and "sheet.pdf" in html
     assert re.search(r'id="demo-banner"[^>]*role="note"\s*>', html)  # the fixture is synthetic: banner shown
-    resp = client.get("/print/sheet.pdf?area=530100&paper=A4&orientation=landscape&layers=outlines,stations&radius=800")
+    assert 'name="symbols" value="services"' in html
+    resp = client.get("/print/sheet.pdf?area=530100&paper=A4&orientation=landscape&layers=outlines,stations&radius=800&symbols=services")
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf"
     assert resp.data[:5] == b"%PDF-"
@@ -325,6 +365,8 @@ def test_print_page_and_sheet_route(client):
         ("layers=stations,roads", "layers"),
         ("radius=-1", "radius"),
         ("dpi=2000", "dpi"),
+        ("symbols=colour", "symbols"),
+        ("symbols=status&symbols=services", "symbols"),
     ],
 )
 def test_sheet_route_bad_input_is_400_naming_the_parameter(client, query, param):
@@ -348,6 +390,8 @@ def test_cli_print_and_atlas_bad_arguments(tmp_path):
         (["print", "--layers", "rivers", "--out", str(tmp_path / "a.pdf")], "unknown layer 'rivers'"),
         (["print", "--out", str(tmp_path / "a.svg")], "must end in .pdf or .png"),
         (["print", "--dpi", "9999", "--out", str(tmp_path / "a.png")], "dpi"),
+        (["print", "--symbols", "hosts", "--out", str(tmp_path / "a.pdf")], "unknown station symbolisation 'hosts'"),
+        (["atlas", "--symbols", "x", "--out", str(tmp_path / "atlas.pdf")], "symbols: unknown station symbolisation"),
         (["atlas", "--paper", "B4", "--out", str(tmp_path / "atlas.pdf")], "unknown paper size 'B4'"),
         (["atlas", "--out", str(tmp_path / "atlas.png")], "must end in .pdf"),
     ]

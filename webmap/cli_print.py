@@ -50,17 +50,21 @@ def _check_out(out: str, allowed: tuple[str, ...]) -> Path:
 @click.option("--layers", default="outlines,stations,coverage", show_default=True,
               help="Comma-separated: outlines, stations, coverage, gaps, recommended.")
 @click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")
+@click.option("--symbols", default="status", show_default=True,
+              help="Station symbols: status (open / 24 h / closed) or services (open stations graded by "
+                   "water, microwave, toilet, seating: 4 full, 2-3 partial, 0-1 basic).")
 @click.option("--dpi", default="200", show_default=True, help="Resolution of a PNG (50-600).")
 @click.option("--out", required=True, help="Output file: .pdf (vector, fonts embedded) or .png.")
-def print_cmd(area, paper, orientation, layers, radius, dpi, out):
+def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
     """Print one map sheet (打印工会驿站分布图) of the province, a prefecture or a county."""
     from stations import printing
 
     path = _check_out(out, (".pdf", ".png"))
-    req = _run(lambda: printing.validate(area, paper, orientation, layers, radius))
+    req = _run(lambda: printing.validate(area, paper, orientation, layers, radius, symbols))
     dpi_v = _run(lambda: printing.parse_dpi(dpi))
     t0 = time.perf_counter()
-    info = _run(lambda: printing.make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, path, dpi=dpi_v))
+    info = _run(lambda: printing.make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, path, dpi=dpi_v,
+                                                 symbols=req.symbols))
     size = path.stat().st_size
     click.echo(
         f"{info.title}: {path} ({size / 1024:.0f} KiB, {req.paper} {req.orientation}, "
@@ -75,9 +79,12 @@ def print_cmd(area, paper, orientation, layers, radius, dpi, out):
 @click.option("--layers", default="outlines,stations,coverage", show_default=True,
               help="Comma-separated: outlines, stations, coverage, gaps, recommended.")
 @click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")
+@click.option("--symbols", default="status", show_default=True,
+              help="Station symbols: status (open / 24 h / closed) or services (open stations graded by "
+                   "water, microwave, toilet, seating: 4 full, 2-3 partial, 0-1 basic).")
 @click.option("--out", default="yunnan-atlas.pdf", show_default=True, help="Output PDF file.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def atlas_cmd(paper, layers, radius, out, no_progress):
+def atlas_cmd(paper, layers, radius, symbols, out, no_progress):
     """Print the atlas (工会驿站分布图集): a cover with the province map and the table of the 16
     prefectures, then one sheet per prefecture."""
     from stations import printing
@@ -86,5 +93,7 @@ def atlas_cmd(paper, layers, radius, out, no_progress):
     paper_v = _run(lambda: printing.parse_paper(paper))
     layers_v = _run(lambda: printing.parse_layers(layers))
     radius_v = _run(lambda: printing.parse_radius(radius))
-    info = _run(lambda: printing.make_atlas(paper_v, path, progress=not no_progress, layers=layers_v, radius=radius_v))
+    symbols_v = _run(lambda: printing.parse_symbols(symbols))
+    info = _run(lambda: printing.make_atlas(paper_v, path, progress=not no_progress, layers=layers_v, radius=radius_v,
+                                            symbols=symbols_v))
     click.echo(f"atlas: {path} ({info.pages} pages, {path.stat().st_size / 1024 / 1024:.1f} MiB) in {info.seconds:.1f} s")

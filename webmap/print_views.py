@@ -2,7 +2,8 @@
 
 Query parameters of the sheet: ``area`` (yunnan | prefecture or county adcode), ``paper`` (A4 | A3),
 ``orientation`` (portrait | landscape), ``layers`` (comma-separated, or repeated), ``radius`` (metres),
-``dpi`` (PNG only, 50-300). Bad input answers HTTP 400 with JSON ``{"error": {"parameter": ..., "message": ...}}`` (as the API).
+``symbols`` (status | services: open stations graded by water, microwave, toilet and seating), ``dpi`` (PNG
+only, 50-300). Bad input answers HTTP 400 with JSON ``{"error": {"parameter": ..., "message": ...}}`` (as the API).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def print_page():
         layers=printing.LAYERS,
         default_layers=printing.DEFAULT_LAYERS,
         papers=list(printing.PAPERS),
+        symbols=list(printing.SYMBOLS),
         radius=int(printing.DEFAULT_RADIUS_M),
         error=error,
     )
@@ -98,7 +100,7 @@ def sheet(fmt: str):
     if fmt not in ("pdf", "png"):
         return _bad(f"format: unknown file type {fmt!r}; use sheet.pdf or sheet.png", "format", 404)
     args = request.args
-    if (bad := _repeated("area", "paper", "orientation", "radius", "dpi")) is not None:
+    if (bad := _repeated("area", "paper", "orientation", "radius", "symbols", "dpi")) is not None:
         return bad
     layers = args.getlist("layers")
     layers_arg = ",".join(layers) if layers else None
@@ -109,6 +111,7 @@ def sheet(fmt: str):
             args.get("orientation", "portrait"),
             layers_arg,
             args.get("radius", printing.DEFAULT_RADIUS_M),
+            args.get("symbols", printing.DEFAULT_SYMBOLS),
         )
         dpi = printing.parse_dpi(args.get("dpi", "150"))
         if dpi > WEB_MAX_DPI:
@@ -119,14 +122,15 @@ def sheet(fmt: str):
     buf = io.BytesIO()
     try:
         info = printing.make_sheet(
-            req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=_context()
+            req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=_context(),
+            symbols=req.symbols,
         )
     except printing.CJKFontError as exc:
         log.error("print: %s", exc)
         return _bad(str(exc), None, 500)
     log.info("print %s %s %s %s in %.2f s", req.area, req.paper, req.orientation, fmt, time.perf_counter() - t0)
     buf.seek(0)
-    name = f"yizhan-{req.area}-{req.paper}-{req.orientation}.{fmt}"
+    name = f"yizhan-{req.area}-{req.paper}-{req.orientation}" + ("-services" if req.symbols == "services" else "") + f".{fmt}"
     resp = send_file(
         buf,
         mimetype="application/pdf" if fmt == "pdf" else "image/png",
