@@ -107,3 +107,89 @@ def test_english_panel_and_target(browser, live):
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_weekday_and_hours_of_hypothetical_stations(browser, live, artifacts_dir):
+    """Issue follow-ups: the weekday picker drives coverage, layers, downloads, recommend and what-if; a
+    hypothetical station gets opening hours (a preset or typed text; unreadable text is refused, with the
+    parser's message)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    errors, requests, posts = [], [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("request", lambda r: posts.append(r.post_data) if r.method == "POST" and "/api/whatif" in r.url else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "400" not in m.text else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(live.url + "/planner", wait_until="load")
+        page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
+        days = page.eval_on_selector_all("#pl-weekday option", "els => els.map(e => e.textContent)")
+        assert days == ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        assert page.input_value("#pl-weekday") == "2"
+        # Saturday 22:00
+        page.select_option("#pl-hour", "22")
+        page.wait_for_function("() => document.getElementById('pl-status').dataset.hour === '22' && "
+                               "document.getElementById('pl-status').dataset.state === 'ready'", timeout=60000)
+        wed = float(page.get_attribute("#pl-status", "data-covered-pct"))
+        page.select_option("#pl-weekday", "5")
+        page.wait_for_function("() => document.getElementById('pl-status').dataset.weekday === '5' && "
+                               "document.getElementById('pl-status').dataset.state === 'ready'", timeout=60000)
+        assert "周六 22:00" in page.inner_text("#pl-summary")
+        sat = float(page.get_attribute("#pl-status", "data-covered-pct"))
+        assert 0 < sat < 100 and 0 < wed < 100
+        href = page.get_attribute(".pl-dl[data-what='coverage']", "href")
+        assert "weekday=5" in href and "hour=22" in href
+        assert any("/api/gaps?" in u and "weekday=5" in u for u in requests)
+
+        page.fill("#wi-n", "3")
+        page.click("#wi-recommend")
+        page.wait_for_selector("#wi-panel[data-sites='3']", timeout=60000)
+        assert any("/api/recommend?" in u and "weekday=5" in u and "hour=22" in u for u in requests)
+
+        # at noon on a Saturday: a Mon-Fri station adds nothing, a 24-hour one does
+        page.select_option("#pl-hour", "12")
+        page.wait_for_function("() => document.getElementById('pl-status').dataset.hour === '12' && "
+                               "document.getElementById('pl-status').dataset.state === 'ready'", timeout=60000)
+        page.select_option("#wi-hours", "Mo-Fr 09:00-17:00")
+        page.click("#wi-mode-add")
+        page.click("#wi-sites li[data-rank='1']")  # zoom to the best site: demand is there
+        page.wait_for_timeout(500)
+        box = page.locator("#pl-map").bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.click(cx + 5, cy + 5)
+        page.wait_for_function("() => document.getElementById('wi-panel').dataset.afterPct !== undefined && "
+                               "document.getElementById('wi-status').dataset.state === 'ready'", timeout=60000)
+        assert float(page.get_attribute("#wi-panel", "data-after-pct")) == float(page.get_attribute("#wi-panel", "data-before-pct"))
+        body = posts[-1]
+        assert "Mo-Fr 09:00-17:00" in body and '"weekday":5' in body and '"hour":12' in body
+        assert "周一至周五 09:00-17:00" in page.inner_text("#wi-added")
+        page.click("#wi-discard")
+
+        page.select_option("#wi-hours", "")
+        page.click("#wi-mode-add")
+        page.mouse.click(cx + 5, cy + 5)
+        page.wait_for_function("() => document.getElementById('wi-panel').dataset.afterPct !== undefined && "
+                               "document.getElementById('wi-status').dataset.state === 'ready'", timeout=60000)
+        assert float(page.get_attribute("#wi-panel", "data-after-pct")) > float(page.get_attribute("#wi-panel", "data-before-pct"))
+
+        # typed hours the parser cannot read: the station is dropped and the parser's message shown
+        page.select_option("#wi-hours", "other")
+        assert page.is_visible("#wi-hours-text")
+        page.fill("#wi-hours-text", "看情况")
+        page.mouse.click(cx + 40, cy + 40)
+        page.wait_for_selector("#wi-status[data-state='error']", timeout=60000)
+        assert "无法识别开放时间" in page.inner_text("#wi-status") and "看情况" in page.inner_text("#wi-status")
+        assert page.get_attribute("#wi-panel", "data-added") == "1"
+        assert page.get_attribute("#wi-hours-text", "aria-invalid") == "true"
+        page.fill("#wi-hours-text", "07:00-23:00")
+        page.mouse.click(cx + 40, cy + 40)
+        page.wait_for_selector("#wi-panel[data-added='2']", timeout=30000)
+        page.wait_for_function("() => document.getElementById('wi-status').dataset.state === 'ready'", timeout=60000)
+        assert "07:00-23:00" in page.inner_text("#wi-added")
+        page.click("#wi-mode-add")
+        page.screenshot(path=os.path.join(artifacts_dir, "whatif-weekday-hours.png"))
+        assert errors == []
+        host = f"127.0.0.1:{live.server_port}"
+        assert [u for u in requests if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).netloc != host] == []
+    finally:
+        ctx.close()

@@ -92,6 +92,13 @@ WHATIF_STRINGS = {
     "exportPlan": _l("Export plan as GeoJSON"),
     "lowerBound": _l("the optimum needs at least"),
     "sitesUnit": _l("sites"),
+    "hours": _l("Opening hours of a new station"),
+    "hours24": _l("24 hours"),
+    "hoursDay": _l("08:00-20:00 daily"),
+    "hoursOffice": _l("Mon-Fri 09:00-17:00"),
+    "hoursOther": _l("Other (type the hours)"),
+    "hoursPlaceholder": _l("e.g. 07:00-22:00 or Mo-Sa 08:00-18:00"),
+    "badHours": _l("Cannot read the opening hours"),
 }
 
 #: Msgids that ``webmap.planner._strings()`` looks up with ``t(key)`` for planner.js. The calls there take a

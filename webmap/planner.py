@@ -426,6 +426,11 @@ def _strings() -> dict[str, str]:
     return {k: t(k) for k in keys}
 
 
+def _weekdays() -> list[str]:
+    """Short day names, Monday first (周一 … 周日 / Mon … Sun)."""
+    return [t("Mon"), t("Tue"), t("Wed"), t("Thu"), t("Fri"), t("Sat"), t("Sun")]
+
+
 @bp.get("/planner")
 def page():
     from webmap.i18n import lang
@@ -444,12 +449,14 @@ def page():
             "upload": url_for("planner.upload_demand"),
         },
         "strings": _strings(),
+        "weekdays": _weekdays(),
     }
     try:
         demo = _is_demo()
     except Exception:  # registry unavailable: the page still renders, the API says why
         demo = False
-    html = render_template("planner.html", t=t, config=config, show_demo_banner=demo, formats=list(DOWNLOAD_TYPES))
+    html = render_template("planner.html", t=t, config=config, show_demo_banner=demo, formats=list(DOWNLOAD_TYPES),
+                           weekdays=config["weekdays"])
     resp = current_app.make_response(html)
     resp.headers["Cache-Control"] = "no-cache"
     return resp

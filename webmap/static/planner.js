@@ -47,6 +47,7 @@
     p.set("radius", current.radius);
     if (current.rural) p.set("rural_radius", current.rural);
     if (current.hour !== "") p.set("hour", current.hour);
+    p.set("weekday", current.weekday);
     if (demandId) p.set("demand", demandId);
     if (extra) Object.keys(extra).forEach(function (k) { p.set(k, extra[k]); });
     return p.toString();
@@ -208,7 +209,8 @@
 
   function recompute() {
     var radius = $("pl-radius").value.trim();
-    current = { radius: radius || String(cfg.radius), rural: $("pl-rural").value.trim(), hour: $("pl-hour").value };
+    current = { radius: radius || String(cfg.radius), rural: $("pl-rural").value.trim(), hour: $("pl-hour").value,
+      weekday: $("pl-weekday").value || "2" };
     setStatus("loading", S["Computing…"]);
     $("pl-go").disabled = true;
     return getJSON(cfg.api.coverage + "?" + params({ by: "county" })).then(function (body) {
@@ -217,7 +219,8 @@
       if (countyLayer) countyLayer.setStyle(styleCounty);
       var s = body.summary || {};
       lastSummary = body.summary;
-      var when = current.hour === "" ? S["All day (status only)"] : S["at"] + " " + ("0" + current.hour).slice(-2) + ":00";
+      var when = current.hour === "" ? S["All day (status only)"]
+        : (cfg.weekdays[Number(current.weekday)] || "") + " " + ("0" + current.hour).slice(-2) + ":00";
       $("pl-summary").textContent = fmt(s.workers_covered) + " " + S["of"] + " " + fmt(s.workers) + " " + S["workers covered"] +
         " (" + fmt(s.covered_pct, 1) + "%) · " + fmt(body.stations_active) + " " + S["stations open"] + " · " + when;
       return Promise.all([loadTable(), loadGaps(), loadBuffers(), loadDemand()]);
@@ -225,6 +228,7 @@
       statusEl.dataset.radius = current.radius;
       statusEl.dataset.coveredPct = lastSummary ? lastSummary.covered_pct : "";
       statusEl.dataset.hour = current.hour;
+      statusEl.dataset.weekday = current.weekday;
       setStatus("ready", "");
     }).catch(function (err) {
       setStatus("error", S["Could not compute coverage"] + ": " + err.message);
@@ -264,6 +268,7 @@
   $("pl-radius").addEventListener("change", function () { if ($("pl-form").checkValidity()) recompute(); });
   $("pl-rural").addEventListener("change", function () { if ($("pl-form").checkValidity()) recompute(); });
   $("pl-hour").addEventListener("change", recompute);
+  $("pl-weekday").addEventListener("change", recompute);
   $("pl-by").addEventListener("change", function () { loadTable().catch(function (err) { setStatus("error", err.message); }); });
   $("pl-show-buffers").addEventListener("change", function () { loadBuffers(); });
   $("pl-show-gaps").addEventListener("change", function () { loadGaps(); });

@@ -41,10 +41,12 @@
   }
   function plannerParams() {
     var p = {};
-    var r = $("pl-radius"), ru = $("pl-rural"), h = $("pl-hour");
+    var r = $("pl-radius"), ru = $("pl-rural"), h = $("pl-hour"), wd = $("pl-weekday");
     p.radius = r && r.value.trim() ? Number(r.value) : 1000;
     if (ru && ru.value.trim()) p.rural_radius = Number(ru.value);
     if (h && h.value !== "") p.hour = Number(h.value);
+    if (wd && wd.value !== "") p.weekday = Number(wd.value);
+    if (document.body.dataset.demand) p.demand = document.body.dataset.demand;  // the planner's uploaded demand set
     return p;
   }
   function query(obj) {
@@ -55,7 +57,11 @@
   function fetchJSON(url, opts) {
     return fetch(url, opts || { headers: { Accept: "application/json" } }).then(function (r) {
       return r.json().then(function (b) {
-        if (!r.ok) throw new Error((b.error && b.error.message) || r.statusText);
+        if (!r.ok) {
+          var err = new Error((b.error && b.error.message) || r.statusText);
+          err.parameter = b.error && b.error.parameter;
+          throw err;
+        }
         return b;
       });
     });
@@ -73,7 +79,9 @@
       ".wi-list li{display:flex;justify-content:space-between;gap:6px;border-bottom:1px solid #eee;padding:1px 2px}" +
       ".wi-list button{font-size:.75rem;padding:0 4px}.wi-figs{font-weight:600;margin:4px 0}" +
       ".wi-status{min-height:1.1em;color:#555;font-size:.85rem}.wi-status[data-state=error]{color:#b00020}" +
-      ".wi-modes button[aria-pressed=true]{background:#1f5fa8;color:#fff}.wi-note{font-size:.78rem;color:#666}" +
+      ".wi-modes button[aria-pressed=true]{background:#1f5fa8;color:#fff}.wi-row select{padding:2px 4px}" +
+      ".wi-row input#wi-hours-text{width:13em}.wi-row input[aria-invalid=true]{border-color:#b00020;outline:1px solid #b00020}" +
+      ".wi-hours-tag{color:#555;font-size:.75rem;margin-left:4px}.wi-note{font-size:.78rem;color:#666}" +
       ".wi-table{border-collapse:collapse;font-size:.78rem;width:100%}.wi-table td,.wi-table th{padding:1px 4px;text-align:right;border-bottom:1px solid #eee}" +
       ".wi-table td:first-child,.wi-table th:first-child{text-align:left}.wi-site{background:#fff;border:2px solid #d7301f;border-radius:50%;" +
       "color:#d7301f;font:700 10px/16px sans-serif;text-align:center;width:16px;height:16px}";
@@ -99,6 +107,17 @@
     modes.appendChild(el("button", { id: "wi-mode-add", type: "button", "aria-pressed": "false" }, T.addMode));
     modes.appendChild(el("button", { id: "wi-mode-close", type: "button", "aria-pressed": "false" }, T.closeMode));
     sec.appendChild(modes);
+    var hrow = el("div", { "class": "wi-row wi-hours" });
+    var hl = el("label", null, T.hours);
+    var hs = el("select", { id: "wi-hours" });
+    // option values are opening-hours text for the server's parser (stations.hours.parse_hours); labels translated
+    [["", T.hours24], ["08:00-20:00", T.hoursDay], ["Mo-Fr 09:00-17:00", T.hoursOffice], ["other", T.hoursOther]]
+      .forEach(function (o) { hs.appendChild(el("option", { value: o[0] }, o[1])); });
+    hl.appendChild(hs);
+    hrow.appendChild(hl);
+    var ht = el("input", { id: "wi-hours-text", type: "text", maxlength: "200", placeholder: T.hoursPlaceholder, "aria-label": T.hours, hidden: "hidden" });
+    hrow.appendChild(ht);
+    sec.appendChild(hrow);
     sec.appendChild(el("div", { id: "wi-figs", "class": "wi-figs" }));
     sec.appendChild(el("div", null, T.added + ":"));
     sec.appendChild(el("ul", { id: "wi-added", "class": "wi-list" }));
@@ -126,6 +145,17 @@
     $("wi-accept").addEventListener("click", accept);
     $("wi-discard").addEventListener("click", discard);
     $("wi-export").addEventListener("click", exportPlan);
+    hs.addEventListener("change", function () {
+      ht.hidden = hs.value !== "other";
+      if (!ht.hidden) ht.focus();
+      ht.removeAttribute("aria-invalid");
+    });
+    ht.addEventListener("input", function () { ht.removeAttribute("aria-invalid"); });
+    // the scenario follows the planner's hour, day and radius
+    ["pl-hour", "pl-weekday", "pl-radius", "pl-rural"].forEach(function (id) {
+      var x = $(id);
+      if (x) x.addEventListener("change", function () { if (state.add.length || state.close.length) changed(); });
+    });
     renderScenario();
   }
 
@@ -195,9 +225,26 @@
     }
   }
 
+  // the opening hours chosen for the next hypothetical station: text for the API's parser, null = 24 hours
+  function chosenHours() {
+    var s = $("wi-hours");
+    if (!s || s.value === "") return null;
+    if (s.value !== "other") return s.value;
+    var v = $("wi-hours-text").value.trim();
+    return v || null;
+  }
+
+  function hoursLabel(h) {  // a preset's label in the page's language; typed text as typed
+    if (!h) return T.hours24;
+    var s = $("wi-hours"), out = h;
+    if (s) Array.prototype.forEach.call(s.options, function (o) { if (o.value === h) out = o.textContent; });
+    return out;
+  }
+
   function useSites() {
     if (!state.last) return;
-    state.last.features.forEach(function (f) { state.add.push([f.properties.lon, f.properties.lat]); });
+    // recommended sites are measured as 24-hour stations, so they join the scenario as such
+    state.last.features.forEach(function (f) { state.add.push([f.properties.lon, f.properties.lat, null]); });
     changed();
   }
 
@@ -205,7 +252,7 @@
 
   function onMapClick(e) {
     if (state.mode === "add") {
-      state.add.push([Math.round(e.latlng.lng * 1e6) / 1e6, Math.round(e.latlng.lat * 1e6) / 1e6]);
+      state.add.push([Math.round(e.latlng.lng * 1e6) / 1e6, Math.round(e.latlng.lat * 1e6) / 1e6, chosenHours()]);
       changed();
     } else if (state.mode === "close") {
       var q = query({ lat: e.latlng.lat.toFixed(6), lon: e.latlng.lng.toFixed(6), k: 10, max_km: 3, lang: lang });
@@ -225,7 +272,9 @@
   function renderScenario() {
     var ul = $("wi-added"); ul.replaceChildren();
     state.add.forEach(function (p, i) {
-      var li = el("li"); li.appendChild(el("span", null, "+" + (i + 1) + "  " + p[0].toFixed(5) + ", " + p[1].toFixed(5)));
+      var li = el("li"); var sp = el("span", null, "+" + (i + 1) + "  " + p[0].toFixed(5) + ", " + p[1].toFixed(5));
+      sp.appendChild(el("span", { "class": "wi-hours-tag" }, hoursLabel(p[2])));
+      li.appendChild(sp);
       var b = el("button", { type: "button", "aria-label": T.remove }, "×");
       b.addEventListener("click", function () { state.add.splice(i, 1); changed(); });
       li.appendChild(b); ul.appendChild(li);
@@ -250,7 +299,7 @@
     state.scenLayer = L.layerGroup();
     state.add.forEach(function (p, i) {
       L.circleMarker([p[1], p[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#1a9641", fillOpacity: 1 })
-        .bindTooltip(T.added + " " + (i + 1)).addTo(state.scenLayer);
+        .bindTooltip(el("span", null, T.added + " " + (i + 1) + " · " + hoursLabel(p[2]))).addTo(state.scenLayer);
       L.circle([p[1], p[0]], { radius: plannerParams().radius, color: "#1a9641", weight: 1, fill: false, interactive: false }).addTo(state.scenLayer);
     });
     state.close.forEach(function (c) {
@@ -272,7 +321,7 @@
     renderScenario();
     if (!state.add.length && !state.close.length) { clearFigures(); return; }
     var body = plannerParams();
-    body.add = state.add;
+    body.add = state.add.map(function (p) { return p[2] ? [p[0], p[1], p[2]] : [p[0], p[1]]; });
     body.close = state.close.map(function (c) { return c.id; });
     var seq = ++state.seq;
     setStatus("loading", T.computing);
@@ -290,7 +339,22 @@
         state.gapsLayer = L.geoJSON(r.gaps, { style: { color: "#7a0177", weight: 1.2, fillColor: "#c51b8a", fillOpacity: 0.55 },
           onEachFeature: function (f, layer) { layer.bindTooltip("#" + f.properties.rank + " · " + fmt(f.properties.uncovered_workers) + " " + T.workers, { sticky: true }); } }).addTo(map);
         setStatus("ready", "");
-      }).catch(function (err) { if (seq === state.seq) setStatus("error", T.failed + ": " + err.message); });
+      }).catch(function (err) {
+        if (seq !== state.seq) return;
+        var m = err.parameter === "add" && /add\[(\d+)\]/.exec(err.message || "");
+        if (m && state.add[Number(m[1])] && state.add[Number(m[1])][2]) {
+          // unreadable opening hours: drop that station, say why, and mark the hours field
+          state.add.splice(Number(m[1]), 1);
+          var ht = $("wi-hours-text");
+          if (ht && !ht.hidden) ht.setAttribute("aria-invalid", "true");
+          renderScenario();
+          if (!state.add.length && !state.close.length) clearFigures();
+          setStatus("error", T.badHours + ": " + err.message);
+          $("wi-panel").dataset.hoursError = "1";
+          return;
+        }
+        setStatus("error", T.failed + ": " + err.message);
+      });
   }
 
   function renderPrefectures(rows) {
@@ -336,7 +400,8 @@
 
   function exportPlan() {
     var feats = state.add.map(function (p, i) {
-      return { type: "Feature", properties: { action: "add", n: i + 1 }, geometry: { type: "Point", coordinates: p } };
+      return { type: "Feature", properties: { action: "add", n: i + 1, opening_hours: p[2] || "24/7" },
+        geometry: { type: "Point", coordinates: [p[0], p[1]] } };
     }).concat(state.close.map(function (c) {
       return { type: "Feature", properties: { action: "close", id: c.id, name: c.name }, geometry: { type: "Point", coordinates: [c.lon, c.lat] } };
     }));
