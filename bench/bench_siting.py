@@ -11,11 +11,14 @@ demand cells in towns). For N = 50 and N = 200, side by side in one run:
 * **exact**: :meth:`~stations.siting.MaxCover.solve_exact` -- the MCLP integer program with HiGHS on the
   reduced instance, warm-started with the greedy, within ``--time-limit`` seconds (default 600 = 10 min);
   when it does not finish, the incumbent and HiGHS' dual bound are printed and it is said so;
+* **set cover**: for each target in ``--targets`` (default 78, 80, 85 %), the fewest new sites by the greedy
+  and by the set-covering integer program (:meth:`~stations.siting.MaxCover.solve_set_cover_exact`, HiGHS,
+  warm-started with the greedy, same time limit), with the solver's status and lower bound;
 * **scaling**: the two greedies again with every demand cell (72,574) as a candidate.
 
 Usage::
 
-    python bench/bench_siting.py [--time-limit 600] [--repeat 3] [--sizes 50,200] [--database-url URL] [--skip-exact] [--skip-scaling]
+    python bench/bench_siting.py [--time-limit 600] [--repeat 3] [--sizes 50,200] [--database-url URL] [--skip-exact] [--skip-scaling] [--targets 78,80,85]
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def main(argv=None):
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--skip-exact", action="store_true")
     ap.add_argument("--skip-scaling", action="store_true", help="skip the all-cells-as-candidates greedy run")
+    ap.add_argument("--targets", default="78,80,85", help="coverage targets %% for the set-cover comparison ('' to skip)")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
@@ -112,6 +116,22 @@ def main(argv=None):
                 print(f"exact: not run: {exc}")
         rows.append(row)
 
+    cover_rows = []
+    for target in [float(x) for x in args.targets.split(",") if x.strip()]:
+        g = model.solve_set_cover(target)
+        line = f"greedy {g.n} sites in {g.time_s * 1000:.0f} ms (Wolsey ratio {g.extra['bound_ratio']:.2f}, >= {g.extra['lower_bound_sites']})"
+        e = None
+        if g.extra["reached"] and not args.skip_exact:
+            try:
+                e = model.solve_set_cover_exact(target, time_limit=min(args.time_limit, 600.0), warm_start=g)
+            except S.SitingError as exc:
+                line += f"; exact not run: {exc}"
+        if e is not None:
+            line += (f"; exact {e.n} sites, {e.status} in {e.time_s:.1f} s (lower bound {e.extra.get('lower_bound_sites')}, "
+                     f"B&B nodes {e.extra.get('nodes')})")
+        print(f"\n-- set cover, target {target:g}% -- {line}")
+        cover_rows.append((target, g, e))
+
     if not args.skip_scaling:
         # scaling: every demand cell a candidate (rural cells too), the greedies only
         from stations.siting import candidates_from_frame
@@ -139,6 +159,12 @@ def main(argv=None):
               f"{r['naive_s'] / r['lazy_s']:>6.1f} "
               + (f"{e.objective:>15,.1f} {e.time_s:>8.1f} {e.status:>10} {100 * (e.objective - r['greedy'].objective) / e.objective:>6.2f}"
                  if e is not None else f"{'-':>15} {'-':>8} {'not run':>10} {'-':>6}"))
+    if cover_rows:
+        print(f"\n{'target %':>8} {'greedy sites':>13} {'greedy ms':>10} {'exact sites':>12} {'exact s':>8} {'status':>16} {'lower bound':>12}")
+        for target, g, e in cover_rows:
+            print(f"{target:>8g} {g.n:>13} {g.time_s * 1000:>10.0f} "
+                  + (f"{e.n:>12} {e.time_s:>8.1f} {e.status:>16} {e.extra.get('lower_bound_sites')!s:>12}" if e is not None
+                     else f"{'-':>12} {'-':>8} {'not run':>16} {'-':>12}"))
 
 
 if __name__ == "__main__":
