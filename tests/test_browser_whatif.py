@@ -193,3 +193,40 @@ def test_weekday_and_hours_of_hypothetical_stations(browser, live, artifacts_dir
         assert [u for u in requests if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).netloc != host] == []
     finally:
         ctx.close()
+
+
+def test_recommend_and_whatif_follow_the_uploaded_demand(browser, live, tmp_path, artifacts_dir):
+    """A demand file uploaded on the page is what recommend and what-if measure (demand=ID); English labels."""
+    csv = tmp_path / "riders.csv"
+    csv.write_text("lon,lat,riders\n102.7129,25.0406,50\n102.80,25.06,30\n100.23,26.87,20\n")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    page = ctx.new_page()
+    errors, requests, posts = [], [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("request", lambda r: posts.append(r.post_data) if r.method == "POST" and "/api/whatif" in r.url else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(live.url + "/planner?lang=en", wait_until="load")
+        page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
+        days = page.eval_on_selector_all("#pl-weekday option", "els => els.map(e => e.textContent)")
+        assert days == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        page.fill("#pl-demand-weight", "riders")
+        page.set_input_files("#pl-demand-file", str(csv))
+        page.wait_for_function("() => document.body.dataset.demand && document.getElementById('pl-status').dataset.state === 'ready'",
+                               timeout=60000)
+        token = page.evaluate("document.body.dataset.demand")
+        page.fill("#wi-n", "2")
+        page.click("#wi-recommend")
+        page.wait_for_selector("#wi-panel[data-sites]", timeout=60000)
+        assert any("/api/recommend?" in u and f"demand={token}" in u for u in requests)
+        assert "workers" in page.inner_text("#wi-rec-summary")
+        assert page.locator("#wi-hours option").all_inner_texts() == ["24 hours", "08:00-20:00 daily", "Mon-Fri 09:00-17:00",
+                                                                       "Other (type the hours)"]
+        if int(page.get_attribute("#wi-panel", "data-sites")):
+            page.click("#wi-use")
+            page.wait_for_function("() => document.getElementById('wi-panel').dataset.afterPct !== undefined", timeout=60000)
+            assert f'"demand":"{token}"' in posts[-1]
+        page.screenshot(path=os.path.join(artifacts_dir, "whatif-own-demand-en.png"))
+        assert errors == []
+    finally:
+        ctx.close()
