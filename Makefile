@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-# Debian packages: headless Chromium for browser tests, CJK fonts for PDF sheets, poppler for pdftotext/pdftoppm
-SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils
+# Debian packages: headless Chromium for browser tests, CJK fonts for PDF sheets, poppler for pdftotext/pdftoppm,
+# postgresql for its server binaries only (the registry tests start a throwaway cluster of their own on a free port)
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql
 PYTEST_ARGS ?=
 
 .PHONY: run test venv test-venv system-deps db bench clean
@@ -35,6 +36,7 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \

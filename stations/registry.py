@@ -1,8 +1,15 @@
 """The station registry: an embedded SQL store opened through SQLAlchemy.
 
 The store is a SQLite file by default (``var/yizhan.sqlite``); ``DATABASE_URL`` picks another SQLAlchemy
-URL (a PostgreSQL URL works the same way). Every write is a single transaction: a crash, a bad file or a
-failed validation leaves the registry exactly as it was.
+URL. PostgreSQL works the same way and is tested against a real server (tests/test_registry_postgres.py):
+``postgresql+psycopg://user@host/db`` with ``pip install yizhan[postgres]``; a URL without a driver
+(``postgresql://`` or ``postgres://``) is given psycopg 3. Every write is a single transaction: a crash, a
+bad file, a failed validation or a server error leaves the registry exactly as it was.
+
+Text is checked before it is written so both stores behave alike: a value longer than its column (which
+PostgreSQL refuses and SQLite would keep) or holding a NUL character (which PostgreSQL cannot store) is a
+:class:`RegistryError` naming the row and the column. ``load()`` orders by ``id`` in code-point order on
+every store (PostgreSQL's ``COLLATE "C"``), whatever the database's collation.
 
 Coordinates are stored in WGS-84 (EPSG:4326) degrees.
 """
@@ -10,6 +17,7 @@ Coordinates are stored in WGS-84 (EPSG:4326) degrees.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import config
 from .schema import COLUMNS, SERVICE_KEYS, metadata, stations_table
@@ -40,12 +49,36 @@ class UpsertResult:
         return self.inserted + self.updated
 
 
+def safe_url(url: str) -> str:
+    """``url`` with any password masked, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def _engine_url(url: str) -> str:
+    """The URL handed to SQLAlchemy: a driverless PostgreSQL URL gets psycopg 3 (the ``postgres`` extra)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def _engine_for(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) not in ("", ":memory:"):
             path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, future=True)
+    try:
+        engine_url = sa.engine.make_url(_engine_url(url))
+        kw = {} if engine_url.get_backend_name() == "sqlite" else {"pool_pre_ping": True}
+        engine = sa.create_engine(engine_url, **kw)
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        hint = " (pip install 'yizhan[postgres]')" if url.startswith("postgres") else ""
+        raise RegistryError(f"no database driver for {safe_url(url)}: {exc}{hint}") from exc
+    except sa.exc.ArgumentError as exc:
+        raise RegistryError(f"not a database URL: {safe_url(url)} ({exc})") from exc
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
@@ -86,7 +119,27 @@ class Registry:
         try:
             metadata.create_all(self.engine)
         except sa.exc.SQLAlchemyError as exc:  # pragma: no cover - depends on the server
-            raise RegistryError(f"cannot open the registry at {self.url}: {exc}") from exc
+            raise RegistryError(f"cannot open the registry at {safe_url(self.url)}: {exc}") from exc
+
+    def _order_by_id(self):
+        """``id`` in code-point order, as SQLite sorts it, whatever a PostgreSQL database's collation."""
+        col = stations_table.c.id
+        return col.collate("C") if self.engine.dialect.name == "postgresql" else col
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for messages."""
+        return safe_url(self.url)
+
+    @contextmanager
+    def _transaction(self, what: str):
+        """One write transaction; a database error rolls it back and becomes a :class:`RegistryError`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise RegistryError(f"registry {what} failed, nothing was written: {detail}") from exc
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -95,7 +148,7 @@ class Registry:
     def load(self) -> gpd.GeoDataFrame:
         """All stations as a GeoDataFrame in EPSG:4326, ordered by id."""
         with self.engine.connect() as conn:
-            df = pd.read_sql(sa.select(stations_table).order_by(stations_table.c.id), conn)
+            df = pd.read_sql(sa.select(stations_table).order_by(self._order_by_id()), conn)
         return to_geodataframe(df)
 
     def get(self, station_id: str) -> dict | None:
@@ -122,7 +175,7 @@ class Registry:
             raise RegistryError("duplicate ids in one write")
         compare = [c for c in COLUMNS if c != "updated_at"]
         inserted = updated = unchanged = 0
-        with self.engine.begin() as conn:  # one transaction: all rows or none
+        with self._transaction("upsert") as conn:  # one transaction: all rows or none
             existing = {}
             for chunk in _chunks(ids, 500):
                 for row in conn.execute(
@@ -144,17 +197,28 @@ class Registry:
                     to_update.append(rec)
                 else:
                     unchanged += 1
-            if to_insert:
-                conn.execute(stations_table.insert(), to_insert)
-                inserted = len(to_insert)
-            if to_update:
-                stmt = (
-                    stations_table.update()
-                    .where(stations_table.c.id == sa.bindparam("_id"))
-                    .values({c: sa.bindparam(c) for c in COLUMNS if c != "id"})
+            if conn.dialect.name == "postgresql" and (to_insert or to_update):
+                # new and changed rows in one INSERT ... ON CONFLICT (id) DO UPDATE, pipelined by psycopg, instead
+                # of an INSERT plus an UPDATE per row; a concurrent writer adding the same id cannot make it fail
+                stmt = pg_insert(stations_table)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[stations_table.c.id],
+                    set_={c: stmt.excluded[c] for c in COLUMNS if c != "id"},
                 )
-                conn.execute(stmt, [{**r, "_id": r["id"]} for r in to_update])
-                updated = len(to_update)
+                conn.execute(stmt, to_insert + to_update)
+                inserted, updated = len(to_insert), len(to_update)
+            else:
+                if to_insert:
+                    conn.execute(stations_table.insert(), to_insert)
+                    inserted = len(to_insert)
+                if to_update:
+                    stmt = (
+                        stations_table.update()
+                        .where(stations_table.c.id == sa.bindparam("_id"))
+                        .values({c: sa.bindparam(c) for c in COLUMNS if c != "id"})
+                    )
+                    conn.execute(stmt, [{**r, "_id": r["id"]} for r in to_update])
+                    updated = len(to_update)
         log.info("registry upsert: %d inserted, %d updated, %d unchanged", inserted, updated, unchanged)
         return UpsertResult(inserted, updated, unchanged)
 
@@ -165,7 +229,7 @@ class Registry:
         for rec in records:
             if not rec.get("updated_at"):
                 rec["updated_at"] = stamp
-        with self.engine.begin() as conn:
+        with self._transaction("replace") as conn:
             conn.execute(stations_table.delete())
             if records:
                 conn.execute(stations_table.insert(), records)
@@ -183,20 +247,40 @@ def _differs(a, b) -> bool:
     return ("" if a is None else str(a)) != ("" if b is None else str(b))
 
 
+# Text columns and their length in characters (None: unlimited), from the table.
+_TEXT_LIMITS: dict[str, int | None] = {
+    c.name: c.type.length for c in stations_table.columns if isinstance(c.type, sa.String)
+}
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
+    """Plain Python rows for the driver: bool services, float coordinates, checked text."""
     cols = [c for c in COLUMNS if c in df.columns]
-    out = []
-    for row in df[cols].itertuples(index=False, name=None):
-        rec = {}
-        for col, val in zip(cols, row):
-            if col in SERVICE_KEYS:
-                rec[col] = bool(val)
-            elif col in ("lon", "lat"):
-                rec[col] = float(val)
-            else:
-                rec[col] = "" if val is None or (isinstance(val, float) and np.isnan(val)) else str(val)
-        out.append(rec)
-    return out
+    values = {}
+    for col in cols:  # column by column: iterating a frame's rows is many times slower
+        seq = df[col].tolist()
+        if col in SERVICE_KEYS:
+            values[col] = [bool(v) for v in seq]
+        elif col in ("lon", "lat"):
+            values[col] = [float(v) for v in seq]
+        else:
+            texts = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in seq]
+            for i, text in enumerate(texts):
+                _check_text(text, col, i, _TEXT_LIMITS.get(col))
+            values[col] = texts
+    return [dict(zip(cols, row)) for row in zip(*(values[c] for c in cols))]
+
+
+def _check_text(text: str, col: str, i: int, limit: int | None) -> None:
+    where = f"row {i + 1}, column {col}"
+    if limit is not None and len(text) > limit:
+        raise RegistryError(f"{where}: {len(text)} characters, more than the {limit} the column holds")
+    if "\x00" in text:
+        raise RegistryError(f"{where}: holds a NUL character (\\x00), which the registry does not store")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RegistryError(f"{where}: not valid Unicode text ({exc.reason})") from exc
 
 
 def _chunks(seq, n):
