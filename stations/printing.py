@@ -78,6 +78,10 @@ DPI_RANGE = (50, 600)
 PROVINCE_ADCODE = "530000"
 PROVINCE_ALIASES = ("yunnan", "530000", "云南", "云南省", "province")
 DEFAULT_PRODUCER = "云南省总工会（示例）"
+#: the smallest type on any sheet, in points (A4; A3 type is scaled by sqrt 2): legend, statistics, footer,
+#: graticule and locator labels never go below it (rows are dropped or rearranged instead)
+MIN_FONT_PT = 6.5
+FOOTER_PT = MIN_FONT_PT
 #: recommended sites are the province-wide greedy maximal-covering ranking (stations.siting), top N
 RECOMMENDED_N = 100
 
@@ -708,7 +712,7 @@ def layout_for(paper: str, orientation: str) -> Layout:
     footer = (inner_x, inner_y, inner_w, footer_h)
     top = inner_y + inner_h - header_h
     if orientation == "portrait":
-        panel_h = 58.0 * f
+        panel_h = 62.0 * f
         map_rect = (inner_x, inner_y + footer_h + panel_h + pad, inner_w, top - (inner_y + footer_h + panel_h + pad))
         py = inner_y + footer_h + pad / 2
         ph = panel_h - pad / 2
@@ -723,10 +727,10 @@ def layout_for(paper: str, orientation: str) -> Layout:
         map_rect = (inner_x, inner_y + footer_h + pad / 2, inner_w - side_w - pad, top - (inner_y + footer_h + pad / 2))
         sx = inner_x + inner_w - side_w
         col_top = top
-        loc_h = 42.0 * f
+        loc_h = 38.0 * f
         locator = (sx, col_top - loc_h, side_w, loc_h)
         rest = col_top - loc_h - pad - (inner_y + footer_h + pad / 2)
-        legend_h = rest * 0.44
+        legend_h = rest * 0.42
         legend = (sx, col_top - loc_h - pad - legend_h, side_w, legend_h)
         stats = (sx, inner_y + footer_h + pad / 2, side_w, rest - legend_h - pad)
     return Layout((w, h), f, border, title, subtitle, map_rect, legend, stats, locator, footer)
@@ -1351,7 +1355,7 @@ def build_sheet(
 
     if rec_in is not None and len(rec_in) and "rank" in rec_in:
         for _, row in rec_in.sort_values("rank").head(12 if level != "province" else 10).iterrows():
-            placer.place(row.geometry.x, row.geometry.y, str(int(row["rank"])), offsets_pt=(0, 5, 8), center=False, fontsize=6 * f,
+            placer.place(row.geometry.x, row.geometry.y, str(int(row["rank"])), offsets_pt=(0, 5, 8), center=False, fontsize=MIN_FONT_PT * f,
                          color="#2166ac", zorder=22, path_effects=_halo(1.8 * f), **bold)
 
     # ---- legend ----------------------------------------------------------------------------------------
@@ -1376,12 +1380,12 @@ def build_sheet(
         if level == "province"
         else f"投影：横轴墨卡托投影（中央经线 {_central_meridian(crs):.2f}°E，WGS-84）"
     )
-    lines = wrap_text(f"{SOURCES_TEXT}{crs_note}。{DISCLAIMER_TEXT}", fw, 6.2 * f)
+    lines = wrap_text(f"{SOURCES_TEXT}{crs_note}。{DISCLAIMER_TEXT}", fw, FOOTER_PT * f)
     y = fy + fh - 2.5 * f
     for line in lines:
-        fig.text(fx / pw, y / ph, line, ha="left", va="center", fontsize=6.2 * f, color="#444444")
+        fig.text(fx / pw, y / ph, line, ha="left", va="center", fontsize=FOOTER_PT * f, color="#444444")
         y -= 3.6 * f
-    fig.text(fx / pw, y / ph, f"制图：{producer}    打印日期：{pdate}", ha="left", va="center", fontsize=6.2 * f, color="#444444")
+    fig.text(fx / pw, y / ph, f"制图：{producer}    打印日期：{pdate}", ha="left", va="center", fontsize=FOOTER_PT * f, color="#444444")
     if page_label:
         fig.text((fx + fw) / pw, y / ph, page_label, ha="right", va="center", fontsize=7.5 * f, color="#222222")
     if demo:
@@ -1392,7 +1396,7 @@ def build_sheet(
     if notes:
         ax.text(
             0.99, 0.01, "注：" + "；".join(dict.fromkeys(notes)) + "。", transform=ax.transAxes, ha="right", va="bottom",
-            fontsize=6 * f, color="#555555", zorder=30, bbox=dict(boxstyle="square,pad=0.3", fc="white", ec="none", alpha=0.85),
+            fontsize=MIN_FONT_PT * f, color="#555555", zorder=30, bbox=dict(boxstyle="square,pad=0.3", fc="white", ec="none", alpha=0.85),
         )
     for a in fig.axes:
         a.set_xlabel("")
@@ -1494,7 +1498,7 @@ def _draw_graticule(ax, crs, extent, placer, f):
     span = max(lon_max - lon_min, lat_max - lat_min)
     step = next((s for s in GRATICULE_STEPS if span / s <= 8), GRATICULE_STEPS[-1])
     style = dict(color="#9db4cf", linewidth=0.3 * f, alpha=0.9, zorder=3.8)
-    label_kw = dict(fontsize=5.6 * f, color="#4a5a70", zorder=21)
+    label_kw = dict(fontsize=MIN_FONT_PT * f, color="#4a5a70", zorder=21)
     halo = _halo(1.8 * f)
 
     def fmt(value: float, pos: str, neg: str) -> str:
@@ -1638,7 +1642,7 @@ def _legend_rows(req: SheetRequest, level: str, counts: dict[str, int], analysis
     if "gaps" in req.layers and analysis.gaps is not None:
         layer_rows.append(("patch", dict(fc=(0.99, 0.55, 0.24, 0.28), ec="#d94801", hatch="////"), "覆盖缺口（编号：最大者）"))
     if "recommended" in req.layers and analysis.recommended is not None:
-        layer_rows.append(("marker", dict(marker="*", face="#2166ac", edge="white", factor=1.6), f"建议新增站点（全省前 {RECOMMENDED_N} 名，数字为名次）"))
+        layer_rows.append(("marker", dict(marker="*", face="#2166ac", edge="white", factor=1.6), "建议新增站点（数字为名次）"))
     if layer_rows:
         rows.append(("header", {}, "分析图层"))
         rows.extend(layer_rows)
@@ -1671,22 +1675,38 @@ def _draw_legend(fig, lay, req, level, counts, analysis, f, bold, towns_drawn=Fa
     w_mm, h_mm = lay.legend[2], lay.legend[3]
     top = h_mm - 3.8 * f
     ax.text(2.5 * f, top, "图例", ha="left", va="center", fontsize=9 * f, **bold)
-    top -= 5.2 * f
-    avail = top - 2.6 * f
+    top -= 4.8 * f
+    avail = top - 2.2 * f
+    min_step = MIN_FONT_PT * f * 0.3528 * 1.45  # mm per row at the smallest type
     col_of = [0] * len(rows)
-    w_mm = lay.legend[2]
+    # placed[i]: the line of row i (two boundary rows share a line in the compact grid)
+    placed = list(range(len(rows)))
     step = min(3.9 * f, avail / max(len(rows) - 1, 1))
     headers = [i for i, r in enumerate(rows) if r[0] == "header" and r[2] == "界线"]
-    if step < 3.3 * f and w_mm >= 75 * f and headers:
+    if step < min_step and w_mm >= 75 * f and headers:
+        # wide legend (landscape): the boundaries in a second column
         split = headers[0]
         col_of = [0 if i < split else 1 for i in range(len(rows))]
         step = min(3.9 * f, avail / max(split - 1, len(rows) - split - 1, 1))
-    fs = min(7.0 * f, step / 0.3528 / 1.45)
-    first_in_col = {c: col_of.index(c) for c in set(col_of)}
+    elif step < min_step and headers:
+        # narrow legend (portrait): the boundary rows two to a line
+        split = headers[0]
+        line = list(range(split + 1))
+        for k, i in enumerate(range(split + 1, len(rows))):
+            line.append(split + 1 + k // 2)
+        placed = line
+        step = min(3.9 * f, avail / max(max(placed), 1))
+    fs = max(MIN_FONT_PT * f, min(7.0 * f, step / 0.3528 / 1.45))
+    step = max(step, fs * 0.3528 * 1.4)
+    pair_col = {}
+    if placed != list(range(len(rows))):
+        for i in range(len(rows)):
+            pair_col[i] = 1 if i > 0 and placed[i] == placed[i - 1] else 0
+    first_in_col = {c: placed[col_of.index(c)] for c in set(col_of)}
     for i, (kind, style, text) in enumerate(rows):
-        col = col_of[i]
+        col = col_of[i] or pair_col.get(i, 0)
         x0 = 2.5 * f + col * w_mm / 2
-        y = top - (i - first_in_col[col]) * step
+        y = top - (placed[i] - first_in_col[col_of[i]]) * step
         sx = x0 + 3.0 * f  # swatch centre
         tx = x0 + 7.0 * f
         if kind == "header":
@@ -1728,53 +1748,57 @@ def _draw_stats(fig, lay, req, level, area_st, counts, covered, ctx: Context, f,
     n_open = counts.get("open", 0) + counts.get("open_24h", 0)
     area_km2 = geo.area_km2.get(req.area)
     pop = ctx.census.get(req.area)
-    rows: list[tuple[str, str]] = [
-        ("驿站总数", f"{_fmt_int(n)} 个"),
-        ("  其中开放", f"{_fmt_int(n_open)} 个"),
-        ("  24小时开放", f"{_fmt_int(counts.get('open_24h', 0))} 个"),
-        ("  暂停开放 / 已关闭", f"{_fmt_int(counts.get('temp_closed', 0))} / {_fmt_int(counts.get('closed', 0))} 个"),
+    # (label, value, drop rank): when the box cannot hold every row at MIN_FONT_PT, rows with the highest
+    # drop rank go first (0: never dropped)
+    rows: list[tuple[str, str, int]] = [
+        ("驿站总数", f"{_fmt_int(n)} 个", 0),
+        ("  其中开放（24小时）", f"{_fmt_int(n_open)}（{_fmt_int(counts.get('open_24h', 0))}）个", 0),
+        ("  暂停开放 / 已关闭", f"{_fmt_int(counts.get('temp_closed', 0))} / {_fmt_int(counts.get('closed', 0))} 个", 0),
     ]
     if area_km2:
-        rows.append(("土地面积", f"{_fmt_int(area_km2)} km²"))
-        rows.append(("每千平方公里开放驿站", f"{n_open / area_km2 * 1000:.1f} 个"))
+        rows.append(("土地面积", f"{_fmt_int(area_km2)} km²", 5))
+        rows.append(("每千平方公里开放驿站", f"{n_open / area_km2 * 1000:.1f} 个", 3))
     if pop:
-        rows.append(("常住人口（2020）", f"{pop / 10000:,.1f} 万人"))
-        rows.append(("每十万人开放驿站", f"{n_open / pop * 100000:.1f} 个"))
+        rows.append(("常住人口（2020）", f"{pop / 10000:,.1f} 万人", 4))
+        rows.append(("每十万人开放驿站", f"{n_open / pop * 100000:.1f} 个", 2))
     radius_txt = f"{req.radius:g} 米"
     trow = None
     if analysis is not None and analysis.table is not None and "adcode" in analysis.table:
         match = analysis.table[analysis.table["adcode"].astype(str) == req.area]
         trow = match.iloc[0] if len(match) else None
     if trow is not None and "workers" in trow and pd.notna(trow["workers"]):
-        rows.append(("户外劳动者（模型估算）", f"{_fmt_int(trow['workers'])} 人"))
+        rows.append(("户外劳动者（模型估算）", f"{_fmt_int(trow['workers'])} 人", 1))
     if covered is not None:
-        rows.append((f"户外劳动者覆盖率（{radius_txt}）", f"{covered:.1f}%"))
+        rows.append((f"户外劳动者覆盖率（{radius_txt}）", f"{covered:.1f}%", 0))
     else:
-        rows.append((f"户外劳动者覆盖率（{radius_txt}）", "未计算"))
+        rows.append((f"户外劳动者覆盖率（{radius_txt}）", "未计算", 0))
     if "gaps" in req.layers:
         top = _top_gaps(analysis, req.area, level, 3)
         if top is not None and len(top):
-            rows.append(("最大覆盖缺口（未覆盖劳动者）", ""))
+            rows.append(("最大覆盖缺口（未覆盖劳动者）", "", 0))
             for i, (_, g) in enumerate(top.iterrows(), start=1):
                 where = geo.county_names.get(str(g.get("county_adcode", "")), "")
-                rows.append((f"  {i}. {where}", f"约 {_fmt_int(g['uncovered_workers'])} 人"))
+                rows.append((f"  {i}. {where}", f"约 {_fmt_int(g['uncovered_workers'])} 人", 0 if i == 1 else 6 + i))
     rec = analysis.recommended if analysis is not None else None
     if "recommended" in req.layers and rec is not None and len(rec):
         rin = rec[_in_area(rec, req.area, level)]
         gain = float(rin["gain_workers"].sum()) if "gain_workers" in rin else None
-        rows.append((f"建议新增站点（全省前 {RECOMMENDED_N} 名中）", f"{len(rin)} 个"))
+        rows.append((f"建议新增站点（全省前 {RECOMMENDED_N} 名中）", f"{len(rin)} 个", 0))
         if gain is not None:
-            rows.append(("  可新增覆盖劳动者", f"约 {_fmt_int(gain)} 人"))
+            rows.append(("  可新增覆盖劳动者", f"约 {_fmt_int(gain)} 人", 6))
     title_fs = 9 * f
     fs = 7.2 * f
     avail_mm = lay.stats[3] - 8 * f
     line_mm = fs * 0.3528 * 1.5
     if len(rows) * line_mm > avail_mm:
-        fs *= avail_mm / (len(rows) * line_mm)
-        line_mm = fs * 0.3528 * 1.5
+        fs = max(MIN_FONT_PT * f, fs * avail_mm / (len(rows) * line_mm))
+        line_mm = fs * 0.3528 * 1.45
+        while len(rows) * line_mm > avail_mm + 0.5 * line_mm and max(r[2] for r in rows) > 0:
+            worst = max(range(len(rows)), key=lambda i: (rows[i][2], i))
+            rows.pop(worst)
     ax.text(0.05, 1 - 3.5 * f / lay.stats[3], "统计", transform=ax.transAxes, ha="left", va="center", fontsize=title_fs, **bold)
     y_mm = lay.stats[3] - 8 * f
-    for label, value in rows:
+    for label, value, _rank in rows:
         y = y_mm / lay.stats[3]
         ax.text(0.05, y, label, transform=ax.transAxes, ha="left", va="center", fontsize=fs)
         ax.text(0.95, y, value, transform=ax.transAxes, ha="right", va="center", fontsize=fs)
@@ -1797,12 +1821,7 @@ def _draw_locator(fig, lay, req, level, geo, f, bold):
     prefs = geo.prefectures.to_crs(crs)
     prov.plot(ax=ax, color="#f4f1ea", edgecolor="#7a5230", linewidth=0.7 * f)
     prefs.assign(geometry=prefs.geometry.simplify(tol)).boundary.plot(ax=ax, color="#aaaaaa", linewidth=0.3 * f)
-    if level == "province":
-        # index map of the 16 prefectures: the atlas page order is the adcode order
-        for _, row in prefs.iterrows():
-            p = label_point(row.geometry)
-            ax.text(p.x, p.y, row["name_zh"][:2], ha="center", va="center", fontsize=4.8 * f, color="#555555")
-    else:
+    if level != "province":
         if level == "prefecture":
             sel = prefs[prefs["adcode"].astype(str) == req.area]
         else:
@@ -1820,8 +1839,29 @@ def _draw_locator(fig, lay, req, level, geo, f, bold):
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad + (maxy - miny) * 0.1)
     ax.set_anchor("C")
-    ax.text(0.5, 0.985, "位置示意图" if level != "province" else "州（市）分布示意", transform=ax.transAxes, ha="center", va="top", fontsize=7 * f, **bold)
+    head = ax.text(0.5, 0.985, "位置示意图" if level != "province" else "州（市）分布示意", transform=ax.transAxes, ha="center", va="top", fontsize=7 * f, **bold)
     del w, h
+    if level == "province":
+        # index map of the 16 prefectures (short names at the smallest sheet type, moved or left out where
+        # they would collide; the main map names every prefecture in full)
+        renderer = fig.canvas.get_renderer()
+        ax.apply_aspect()
+        placer = LabelPlacer(ax, renderer)
+        placer.block(head.get_window_extent(renderer))
+        prefs = prefs.assign(_a=prefs.area).sort_values("_a", ascending=False)
+        for _, row in prefs.iterrows():
+            p = label_point(row.geometry)
+            placer.place(p.x, p.y, _short_name(row["name_zh"]), offsets_pt=(0, 3, 5), fontsize=MIN_FONT_PT * f, color="#444444",
+                         path_effects=_halo(1.5 * f), zorder=5)
+
+
+def _short_name(name: str) -> str:
+    """昆明市 -> 昆明, 西双版纳傣族自治州 -> 西双版纳, 大理白族自治州 -> 大理."""
+    for suffix in ("傣族景颇族自治州", "傈僳族自治州", "哈尼族彝族自治州", "壮族苗族自治州", "傣族自治州", "白族自治州",
+                   "彝族自治州", "藏族自治州", "市", "州"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name[:2]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1949,7 +1989,7 @@ def _cover_page(req_paper: str, ctx: Context, total_pages: int, generated: date,
     placer = LabelPlacer(ax, fig.canvas.get_renderer())
     for _, row in prefs.sort_values("adcode").iterrows():
         p = label_point(row.geometry)
-        placer.place(p.x, p.y, f"{row['name_zh']}\n第{pages[row['adcode']]}页", fontsize=6.4 * f, color="#222222", path_effects=_halo(2 * f), zorder=10, required=True, linespacing=1.1, **bold)
+        placer.place(p.x, p.y, f"{row['name_zh']}\n第{pages[row['adcode']]}页", fontsize=MIN_FONT_PT * f, color="#222222", path_effects=_halo(2 * f), zorder=10, required=True, linespacing=1.1, **bold)
 
     # table
     analysis = ctx.analysis(radius, layers)
@@ -1989,13 +2029,13 @@ def _cover_page(req_paper: str, ctx: Context, total_pages: int, generated: date,
             cell.get_text().set_ha("left")
             cell._loc = "left"
     if cov_total is None and table is None:
-        tax.text(0.0, -0.02, "注：覆盖率计算模块不可用，覆盖率暂缺。", transform=tax.transAxes, ha="left", va="top", fontsize=6 * f, color="#666666")
+        tax.text(0.0, -0.02, "注：覆盖率计算模块不可用，覆盖率暂缺。", transform=tax.transAxes, ha="left", va="top", fontsize=MIN_FONT_PT * f, color="#666666")
 
     fx, fy, fw, fh = lay.footer
     producer = os.environ.get("YIZHAN_PRODUCER", "").strip() or DEFAULT_PRODUCER
     y = fy + fh - 2.5 * f
-    for line in wrap_text(SOURCES_TEXT + DISCLAIMER_TEXT, fw, 6.2 * f) + [f"制图：{producer}    生成日期：{generated.isoformat()}"]:
-        fig.text(fx / pw, y / ph, line, ha="left", va="center", fontsize=6.2 * f, color="#444444")
+    for line in wrap_text(SOURCES_TEXT + DISCLAIMER_TEXT, fw, FOOTER_PT * f) + [f"制图：{producer}    生成日期：{generated.isoformat()}"]:
+        fig.text(fx / pw, y / ph, line, ha="left", va="center", fontsize=FOOTER_PT * f, color="#444444")
         y -= 3.6 * f
     fig.text((fx + fw) / pw, (fy + 2.5 * f - 3.6 * f + 3.6 * f) / ph, f"第 1 页 / 共 {total_pages} 页", ha="right", va="center", fontsize=7.5 * f)
     if _is_demo(ctx.stations):

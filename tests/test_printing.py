@@ -306,7 +306,40 @@ def test_sheet_symbolised_by_service_level(ctx, demo_stations, tmp_path):
                        ("暂停开放", "temp_closed")):
         assert f"{label}（{int(cls.get(key, 0)):,}）" in text, label
     assert sum(int(cls.get(k, 0)) for k in ("full", "partial", "basic")) == int(area["status"].eq("open").sum())
-    assert "开放（24小时）" not in text  # the status legend is not drawn
+    assert not re.search(r"^开放（24小时）（", text, re.M)  # the status legend is not drawn
+
+
+def _text_sizes(fig) -> list[tuple[float, str]]:
+    """(size in pt, text) of every visible, non-empty Text artist of a figure (tables and annotations too)."""
+    from matplotlib.text import Text
+
+    return [(t.get_fontsize(), t.get_text()) for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize("paper", ["A4", "A3"])
+@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
+def test_no_text_below_the_minimum_size_with_all_layers(ctx, paper, orientation):
+    """Every text on a sheet (legend, statistics box, footer, graticule, locator ...) is at least 6.5 pt, with
+    all five layers on (the fullest legend and statistics box), for the province and a prefecture."""
+    assert printing.MIN_FONT_PT == 6.5
+    for area, symbols in (("yunnan", "status"), ("530100", "services")):
+        req = printing.validate(area, paper, orientation, ",".join(printing.LAYERS), 1000, symbols)
+        with printing._font_context():
+            fig, info = printing.build_sheet(req, ctx)
+            sizes = _text_sizes(fig)
+        assert info.notes == []  # every layer really drawn
+        small = sorted({(round(size, 2), text) for size, text in sizes if size < 6.5 - 1e-6})
+        assert not small, f"{area} {paper} {orientation}: {small[:10]}"
+        texts = {text for _, text in sizes}
+        assert "统计" in texts and "图例" in texts
+        # the statistics box keeps its essential rows
+        assert {"驿站总数", "最大覆盖缺口（未覆盖劳动者）"} <= texts and any(t.startswith("户外劳动者覆盖率") for t in texts)
+    if paper == "A4" and orientation == "portrait":
+        from datetime import date
+
+        with printing._font_context():
+            cover = printing._cover_page("A4", ctx, 17, date(2026, 11, 29), 1000.0, printing.DEFAULT_LAYERS)
+            assert min(size for size, _ in _text_sizes(cover)) >= 6.5
 
 
 def test_png_sheet(ctx, tmp_path):
