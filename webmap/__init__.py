@@ -47,6 +47,12 @@ _COMPRESSIBLE = {
 }
 
 
+def _safe(url):
+    from stations.registry import safe_url
+
+    return safe_url(url) if url else url
+
+
 class StationStore:
     """The registry loaded in memory for one app, with its indexes.
 
@@ -93,9 +99,9 @@ class StationStore:
             gdf = Registry(self.url).load()
         snap = _Snapshot(gdf)
         log.info("loaded %d stations in %.2f s from %s", len(gdf), time.perf_counter() - t0,
-                 "the given frame" if self._given is not None else self.url)
+                 "the given frame" if self._given is not None else _safe(self.url))
         if len(gdf) == 0:
-            log.warning("the station registry at %s is empty", self.url)
+            log.warning("the station registry at %s is empty", _safe(self.url))
         return snap
 
 

@@ -57,13 +57,13 @@ def init_db(db, force):
     reg = _registry(db)
     n = reg.count()
     if n and not force:
-        click.echo(f"registry already holds {n} stations ({reg.url}); use --force to replace with the demo set")
+        click.echo(f"registry already holds {n} stations ({reg.safe_url}); use --force to replace with the demo set")
         return
     try:
         loaded = demo.load_demo(reg)
     except (OSError, ValueError) as exc:
         _fail(f"cannot load the demo set: {exc}")
-    click.echo(f"loaded {loaded} synthetic demo stations (示例数据) into {reg.url}")
+    click.echo(f"loaded {loaded} synthetic demo stations (示例数据) into {reg.safe_url}")
 
 
 @main.command("build-demo")
@@ -113,7 +113,12 @@ def import_cmd(file, crs, dry_run, rejects, db):
     if rejects and n_bad:
         write_table(result.rejected, "csv", rejects)
         click.echo(f"rejected rows saved to {rejects}")
-    res = reg.upsert(result.valid)
+    from stations.registry import RegistryError
+
+    try:
+        res = reg.upsert(result.valid)
+    except RegistryError as exc:
+        _fail(f"{exc}; the registry is unchanged")
     click.echo(f"registry: {res.inserted} added, {res.updated} updated, {res.unchanged} unchanged")
 
 
