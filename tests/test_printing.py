@@ -449,22 +449,142 @@ def test_cli_print_png(tmp_path, fixture_db_url, monkeypatch):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_atlas_route(client, monkeypatch, tmp_path):
-    monkeypatch.setenv("YIZHAN_VAR_DIR", str(tmp_path))
-    calls = []
+def _wait_for(predicate, timeout=10.0, step=0.02):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out")
 
-    def fake_atlas(paper, out, progress=True, **kwargs):
-        calls.append((paper, kwargs["radius"]))
+
+@pytest.fixture()
+def atlas_jobs(monkeypatch, tmp_path):
+    """A clean table of atlas jobs and var/ in a temporary folder."""
+    from webmap import print_views
+
+    monkeypatch.setenv("YIZHAN_VAR_DIR", str(tmp_path))
+    monkeypatch.setattr(print_views, "_ATLAS_JOBS", {})
+    return print_views
+
+
+def test_atlas_route_is_a_background_job(client, monkeypatch, atlas_jobs, tmp_path):
+    import threading
+
+    calls = []
+    gate, gate2 = threading.Event(), threading.Event()  # the fake atlas waits for the test twice
+    half = threading.Event()
+
+    def fake_atlas(paper, out, progress=True, *, on_page=None, **kwargs):
+        calls.append((paper, kwargs["radius"], kwargs["symbols"]))
+        on_page(1, 17)
+        assert gate.wait(10)
+        for i in range(2, 10):
+            on_page(i, 17)
+        half.set()
+        assert gate2.wait(10)
+        for i in range(10, 18):
+            on_page(i, 17)
         Path(out).write_bytes(b"%PDF-1.4 fake atlas")
 
     monkeypatch.setattr(printing, "make_atlas", fake_atlas)
     bad = client.get("/print/atlas.pdf?paper=B5")
     assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "paper"
-    for _ in range(2):  # the second download is served from the file kept for this snapshot
-        resp = client.get("/print/atlas.pdf?paper=A3&radius=800")
-        assert resp.status_code == 200 and resp.mimetype == "application/pdf"
-        assert resp.data.startswith(b"%PDF")
-    assert calls == [("A3", 800.0)]
+    bad = client.get("/print/atlas/status?paper=A4&symbols=rainbow")
+    assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "symbols"
+    query = "paper=A3&radius=800"
+    idle = client.get(f"/print/atlas/status?{query}").get_json()
+    assert idle["state"] == "idle" and idle["download_url"] is None
+
+    first = client.get(f"/print/atlas.pdf?{query}")
+    assert first.status_code == 202
+    assert first.headers["Retry-After"] == "2"
+    body = first.get_json()
+    assert body["state"] == "running" and body["pages_total"] == 17 and body["paper"] == "A3"
+    assert first.headers["Location"] == body["status_url"] and "/print/atlas/status?" in body["status_url"]
+    _wait_for(lambda: client.get(f"/print/atlas/status?{query}").get_json()["pages_done"] == 1)
+
+    again = client.get(f"/print/atlas.pdf?{query}")  # a second request joins the running job
+    assert again.status_code == 202 and again.get_json()["state"] == "running"
+    other = client.get("/print/atlas.pdf?paper=A3&radius=500")  # one job at a time per paper size
+    assert other.status_code == 409 and other.get_json()["busy"] is True and "Retry-After" in other.headers
+
+    gate.set()
+    assert half.wait(10)
+    status = client.get(f"/print/atlas/status?{query}")
+    assert status.get_json()["state"] == "running" and 9 <= status.get_json()["pages_done"] <= 17
+    assert status.headers["Retry-After"] == "2"
+    gate2.set()
+
+    done = _wait_for(lambda: (b := client.get(f"/print/atlas/status?{query}").get_json())["state"] == "done" and b)
+    assert done["pages_done"] == 17 and done["error"] is None and done["seconds"] >= 0
+    assert done["download_url"].startswith("/print/atlas.pdf?") and "paper=A3" in done["download_url"]
+    resp = client.get(done["download_url"])
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf" and resp.data.startswith(b"%PDF")
+    assert calls == [("A3", 800.0, "status")]
+    kept = list((tmp_path / "print").glob("atlas-A3-*.pdf"))
+    assert len(kept) == 1 and not list((tmp_path / "print").glob("*.part"))
+    # kept: the next download is served at once, no new job
+    assert client.get(f"/print/atlas.pdf?{query}").status_code == 200 and len(calls) == 1
+
+
+def test_atlas_job_errors_are_reported_in_the_status(client, monkeypatch, atlas_jobs, tmp_path):
+    attempts = []
+
+    def failing_atlas(paper, out, progress=True, *, on_page=None, **kwargs):
+        attempts.append(paper)
+        on_page(1, 17)
+        Path(out).write_bytes(b"%PDF-1.4 half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(printing, "make_atlas", failing_atlas)
+    assert client.get("/print/atlas.pdf?paper=A4&symbols=services").status_code == 202
+    status = _wait_for(lambda: (b := client.get("/print/atlas/status?paper=A4&symbols=services").get_json())["state"] == "error" and b)
+    assert status["error"] == "RuntimeError: disk full" and status["download_url"] is None
+    assert not list((tmp_path / "print").glob("*"))  # the half-written file is removed
+    # asking again starts a new job
+    assert client.get("/print/atlas.pdf?paper=A4&symbols=services").status_code == 202
+    _wait_for(lambda: len(attempts) == 2)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="chromium is not installed at /usr/bin/chromium")
+def test_print_page_shows_atlas_progress_then_the_link(browser, live, monkeypatch, atlas_jobs, tmp_path, artifacts_dir):
+    seen = []
+
+    def slow_atlas(paper, out, progress=True, *, on_page=None, **kwargs):
+        for i in range(1, 18):
+            time.sleep(0.15)
+            on_page(i, 17)
+        Path(out).write_bytes(b"%PDF-1.4 fake atlas")
+
+    monkeypatch.setattr(printing, "make_atlas", slow_atlas)
+    ctx = browser.new_context(viewport={"width": 1000, "height": 1000}, locale="zh-CN")
+    page = ctx.new_page()
+    try:
+        page.goto(live.url + "/print", wait_until="load")
+        box = page.locator('.atlas-job[data-paper="A4"]')
+        link = box.locator(".atlas-link")
+        assert link.is_hidden()
+        box.locator(".atlas-start").click()
+        box.locator("progress").wait_for(state="visible", timeout=10000)
+        page.wait_for_function(
+            "() => /第 \\d+ 页 \\/ 共 17 页/.test(document.querySelector('.atlas-job[data-paper=\"A4\"] .atlas-state').textContent)",
+            timeout=10000,
+        )
+        seen.append(box.locator(".atlas-state").text_content())
+        link.wait_for(state="visible", timeout=20000)
+        assert "已完成" in box.locator(".atlas-state").text_content()
+        href = link.get_attribute("href")
+        assert href.startswith("/print/atlas.pdf?") and "paper=A4" in href and "download=1" in href
+        page.screenshot(path=str(Path(artifacts_dir) / "print-atlas-ready.png"), full_page=True)
+        resp = page.request.get(live.url + href)
+        assert resp.status == 200 and resp.body().startswith(b"%PDF")
+        assert box.locator(".atlas-progress").is_hidden()
+    finally:
+        ctx.close()
+    assert seen and "正在绘制图集" in seen[0]
 
 
 def test_province_outline_is_split_into_national_and_provincial_borders():

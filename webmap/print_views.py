@@ -4,15 +4,26 @@ Query parameters of the sheet: ``area`` (yunnan | prefecture or county adcode), 
 ``orientation`` (portrait | landscape), ``layers`` (comma-separated, or repeated), ``radius`` (metres),
 ``symbols`` (status | services: open stations graded by water, microwave, toilet and seating), ``dpi`` (PNG
 only, 50-300). Bad input answers HTTP 400 with JSON ``{"error": {"parameter": ..., "message": ...}}`` (as the API).
+
+``/print/atlas.pdf?paper=A4`` (also ``layers``, ``radius``, ``symbols``) serves the 17-page atlas kept in
+``var/print/``; when it is not there yet, the request starts drawing it in a background thread and answers
+202 with the job's status and ``Retry-After``. ``/print/atlas/status?paper=A4`` reports the job: ``idle``,
+``running`` (``pages_done`` / ``pages_total``), ``done`` (``download_url``) or ``error`` (``error``). The
+``/print`` page polls it and shows the progress, then the download link.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from flask import Blueprint, jsonify, render_template, request, send_file
+from flask import Blueprint, current_app, jsonify, render_template, request, send_file, url_for
 
 from stations import printing
 
@@ -143,48 +154,187 @@ def sheet(fmt: str):
     return resp
 
 
-_ATLAS_LOCK = __import__("threading").Lock()
+# ------------------------------------------------------------------------------------------------ atlas job
+#
+# The 17-page atlas takes about 25 s to draw. ``GET /print/atlas.pdf`` serves it from ``var/print/`` when it
+# exists; otherwise the first request starts a background job (a thread; one at a time per paper size, guarded
+# by a lock) and answers 202 with the job's JSON status and a Retry-After header. ``GET /print/atlas/status``
+# reports the job (pages done of 17, then the download address); an error in the job is reported there.
+
+ATLAS_RETRY_AFTER_S = 2
 
 
-@bp.get("/print/atlas.pdf")
-def atlas():
-    """The 17-page atlas (cover + 16 prefecture sheets). Drawing it takes about 25 s here; the file is kept
-    per registry snapshot and arguments, so later downloads are immediate."""
-    import hashlib
-    import tempfile
-    from pathlib import Path
+@dataclass
+class AtlasJob:
+    """One background drawing of the atlas for a paper size."""
 
+    key: str
+    paper: str
+    path: Path
+    query: dict
+    state: str = "running"  # running | done | error
+    pages_done: int = 0
+    pages_total: int = 17
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    thread: threading.Thread | None = None
+
+
+_ATLAS_LOCK = threading.Lock()
+#: paper -> the latest job for that paper size (at most one running per paper)
+_ATLAS_JOBS: dict[str, AtlasJob] = {}
+
+
+def _atlas_args():
+    """Validated (paper, layers, radius, symbols) of an atlas request, or raises PrintError."""
+    args = request.args
+    paper = printing.parse_paper(args.get("paper", "A4"))
+    layers_list = args.getlist("layers")
+    layers = printing.parse_layers(",".join(layers_list) if layers_list else None)
+    radius = printing.parse_radius(args.get("radius", printing.DEFAULT_RADIUS_M))
+    symbols = printing.parse_symbols(args.get("symbols", printing.DEFAULT_SYMBOLS))
+    return paper, layers, radius, symbols
+
+
+def _atlas_target(paper, layers, radius, symbols) -> tuple[str, Path]:
+    """The key of an atlas (registry snapshot + arguments) and the file it is kept in under var/print/."""
     from stations import config
     from webmap import get_store
 
-    args = request.args
-    if (bad := _repeated("paper", "radius")) is not None:
-        return bad
-    try:
-        paper = printing.parse_paper(args.get("paper", "A4"))
-        layers_list = args.getlist("layers")
-        layers = printing.parse_layers(",".join(layers_list) if layers_list else None)
-        radius = printing.parse_radius(args.get("radius", printing.DEFAULT_RADIUS_M))
-    except printing.PrintError as exc:
-        return _bad(str(exc), exc.param)
     snap = get_store().snapshot()
-    key = hashlib.sha1(f"{snap.loaded_at}|{paper}|{','.join(layers)}|{radius}".encode()).hexdigest()[:16]
+    extra = "" if symbols == printing.DEFAULT_SYMBOLS else f"|{symbols}"
+    key = hashlib.sha1(f"{snap.loaded_at}|{paper}|{','.join(layers)}|{radius}{extra}".encode()).hexdigest()[:16]
     try:
         folder = config.var_dir() / "print"
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         folder = Path(tempfile.gettempdir()) / "yizhan-print"
         folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"atlas-{paper}-{key}.pdf"
+    return key, folder / f"atlas-{paper}-{key}.pdf"
+
+
+def _atlas_query(paper, layers, radius, symbols) -> dict:
+    query = {"paper": paper, "radius": f"{radius:g}"}
+    if tuple(layers) != printing.DEFAULT_LAYERS:
+        query["layers"] = ",".join(layers)
+    if symbols != printing.DEFAULT_SYMBOLS:
+        query["symbols"] = symbols
+    return query
+
+
+def _status(job: AtlasJob | None, paper: str, key: str, path: Path, query: dict) -> dict:
+    """The JSON status of the atlas ``key``: idle, running, done or error."""
+    body = {
+        "paper": paper,
+        "state": "idle",
+        "pages_done": 0,
+        "pages_total": 17,
+        "status_url": url_for("print_views.atlas_status", **query),
+        "download_url": None,
+        "error": None,
+    }
+    if path.exists():
+        body.update(state="done", pages_done=body["pages_total"], download_url=url_for("print_views.atlas", **query))
+        if job is not None and job.key == key and job.finished:
+            body["seconds"] = round(job.finished - job.started, 1)
+        return body
+    if job is not None and job.key == key:
+        body.update(state=job.state, pages_done=job.pages_done, pages_total=job.pages_total, error=job.error)
+        body["seconds"] = round((job.finished or time.time()) - job.started, 1)
+    elif job is not None and job.state == "running":
+        body["busy"] = True  # another atlas of this paper size (other layers or radius) is being drawn
+    return body
+
+
+def _run_atlas(app, job: AtlasJob, layers, radius, symbols) -> None:
+    tmp = job.path.with_name(job.path.stem + f".{threading.get_ident()}.part")
+
+    def on_page(done: int, total: int) -> None:
+        job.pages_done, job.pages_total = done, total
+
+    try:
+        with app.app_context():
+            context = _context()  # the app's stations, cached per registry snapshot
+        printing.make_atlas(job.paper, tmp, progress=False, layers=layers, radius=radius, symbols=symbols,
+                            context=context, on_page=on_page)
+        tmp.replace(job.path)
+        job.state = "done"
+        job.pages_done = job.pages_total
+        log.info("atlas %s drawn in %.1f s", job.path.name, time.time() - job.started)
+    except Exception as exc:  # reported in the status, never a hung request
+        log.exception("atlas %s failed", job.path.name)
+        job.error = f"{type(exc).__name__}: {exc}"
+        job.state = "error"
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+    finally:
+        job.finished = time.time()
+
+
+def _accepted(body: dict, status: int = 202):
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.headers["Retry-After"] = str(ATLAS_RETRY_AFTER_S)
+    resp.headers["Location"] = body["status_url"]
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/print/atlas.pdf")
+def atlas():
+    """The 17-page atlas (cover + 16 prefecture sheets) as a PDF when it has been drawn for this registry
+    snapshot and these arguments; otherwise 202 and a background job that draws it (see :func:`atlas_status`)."""
+    if (bad := _repeated("paper", "radius", "symbols")) is not None:
+        return bad
+    try:
+        paper, layers, radius, symbols = _atlas_args()
+    except printing.PrintError as exc:
+        return _bad(str(exc), exc.param)
+    key, path = _atlas_target(paper, layers, radius, symbols)
+    query = _atlas_query(paper, layers, radius, symbols)
+
+    def pdf():
+        return send_file(path, mimetype="application/pdf", as_attachment=request.args.get("download") == "1",
+                         download_name=f"yunnan-atlas-{paper}.pdf", max_age=0)
+
+    if path.exists():
+        return pdf()
     with _ATLAS_LOCK:
-        if not path.exists():
-            t0 = time.perf_counter()
-            tmp = path.with_suffix(".part")
-            try:
-                printing.make_atlas(paper, tmp, progress=False, layers=layers, radius=radius, context=_context())
-            except printing.CJKFontError as exc:
-                return _bad(str(exc), None, 500)
-            tmp.replace(path)
-            log.info("atlas %s drawn in %.1f s", path.name, time.perf_counter() - t0)
-    return send_file(path, mimetype="application/pdf", as_attachment=args.get("download") == "1",
-                     download_name=f"yunnan-atlas-{paper}.pdf", max_age=0)
+        job = _ATLAS_JOBS.get(paper)
+        if job is not None and job.state == "running":  # one at a time per paper size
+            return _accepted(_status(job, paper, key, path, query), 202 if job.key == key else 409)
+        started = not path.exists()  # (it may have been finished between the check above and the lock)
+        if started:
+            job = AtlasJob(key=key, paper=paper, path=path, query=query)
+            app = current_app._get_current_object()
+            job.thread = threading.Thread(target=_run_atlas, args=(app, job, layers, radius, symbols),
+                                          name=f"atlas-{paper}", daemon=True)
+            _ATLAS_JOBS[paper] = job
+            job.thread.start()
+    if not started:
+        return pdf()
+    return _accepted(_status(job, paper, key, path, query))
+
+
+@bp.get("/print/atlas/status")
+def atlas_status():
+    """JSON status of the atlas for ``paper`` (and ``layers``, ``radius``, ``symbols``): ``state`` is idle (not
+    started), running (``pages_done`` of ``pages_total``), done (``download_url``) or error (``error``)."""
+    if (bad := _repeated("paper", "radius", "symbols")) is not None:
+        return bad
+    try:
+        paper, layers, radius, symbols = _atlas_args()
+    except printing.PrintError as exc:
+        return _bad(str(exc), exc.param)
+    key, path = _atlas_target(paper, layers, radius, symbols)
+    with _ATLAS_LOCK:
+        job = _ATLAS_JOBS.get(paper)
+        body = _status(job, paper, key, path, _atlas_query(paper, layers, radius, symbols))
+    resp = jsonify(body)
+    resp.headers["Cache-Control"] = "no-store"
+    if body["state"] == "running":
+        resp.headers["Retry-After"] = str(ATLAS_RETRY_AFTER_S)
+    return resp
