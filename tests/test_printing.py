@@ -459,6 +459,15 @@ def _wait_for(predicate, timeout=10.0, step=0.02):
     raise AssertionError("timed out")
 
 
+def _write(out, data: bytes) -> None:
+    """What a fake make_atlas writes: to a path (which must end in .pdf, as the real one checks) or a file."""
+    if isinstance(out, (str, Path)):
+        assert str(out).endswith(".pdf"), out
+        Path(out).write_bytes(data)
+    else:
+        out.write(data)
+
+
 @pytest.fixture()
 def atlas_jobs(monkeypatch, tmp_path):
     """A clean table of atlas jobs and var/ in a temporary folder."""
@@ -486,7 +495,7 @@ def test_atlas_route_is_a_background_job(client, monkeypatch, atlas_jobs, tmp_pa
         assert gate2.wait(10)
         for i in range(10, 18):
             on_page(i, 17)
-        Path(out).write_bytes(b"%PDF-1.4 fake atlas")
+        _write(out, b"%PDF-1.4 fake atlas")
 
     monkeypatch.setattr(printing, "make_atlas", fake_atlas)
     bad = client.get("/print/atlas.pdf?paper=B5")
@@ -535,7 +544,7 @@ def test_atlas_job_errors_are_reported_in_the_status(client, monkeypatch, atlas_
     def failing_atlas(paper, out, progress=True, *, on_page=None, **kwargs):
         attempts.append(paper)
         on_page(1, 17)
-        Path(out).write_bytes(b"%PDF-1.4 half")
+        _write(out, b"%PDF-1.4 half")
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(printing, "make_atlas", failing_atlas)
@@ -557,7 +566,7 @@ def test_print_page_shows_atlas_progress_then_the_link(browser, live, monkeypatc
         for i in range(1, 18):
             time.sleep(0.15)
             on_page(i, 17)
-        Path(out).write_bytes(b"%PDF-1.4 fake atlas")
+        _write(out, b"%PDF-1.4 fake atlas")
 
     monkeypatch.setattr(printing, "make_atlas", slow_atlas)
     ctx = browser.new_context(viewport={"width": 1000, "height": 1000}, locale="zh-CN")

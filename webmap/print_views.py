@@ -256,8 +256,9 @@ def _run_atlas(app, job: AtlasJob, layers, radius, symbols) -> None:
     try:
         with app.app_context():
             context = _context()  # the app's stations, cached per registry snapshot
-        printing.make_atlas(job.paper, tmp, progress=False, layers=layers, radius=radius, symbols=symbols,
-                            context=context, on_page=on_page)
+        with open(tmp, "wb") as fh:  # a file object: make_atlas checks the suffix of paths only
+            printing.make_atlas(job.paper, fh, progress=False, layers=layers, radius=radius, symbols=symbols,
+                                context=context, on_page=on_page)
         tmp.replace(job.path)
         job.state = "done"
         job.pages_done = job.pages_total
