@@ -327,6 +327,16 @@ def test_no_text_below_the_minimum_size_with_all_layers(ctx, paper, orientation)
         with printing._font_context():
             fig, info = printing.build_sheet(req, ctx)
             sizes = _text_sizes(fig)
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            assert [t.get_text() for t in fig.axes[1].texts][:1] == ["图例"] and fig.axes[2].texts[0].get_text() == "统计"
+            for panel in fig.axes[1:3]:  # legend and statistics box: every text inside, none on another
+                frame = panel.get_window_extent(renderer)
+                boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in panel.texts if t.get_text().strip()]
+                outside = [text for text, bb in boxes if bb.x0 < frame.x0 - 1 or bb.x1 > frame.x1 + 1 or bb.y0 < frame.y0 - 1 or bb.y1 > frame.y1 + 1]
+                assert outside == [], f"{area} {paper} {orientation}: {outside}"
+                clashes = [(a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:] if ba.overlaps(bb)]
+                assert clashes == [], f"{area} {paper} {orientation}: {clashes[:5]}"
         assert info.notes == []  # every layer really drawn
         small = sorted({(round(size, 2), text) for size, text in sizes if size < 6.5 - 1e-6})
         assert not small, f"{area} {paper} {orientation}: {small[:10]}"
