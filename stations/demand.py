@@ -476,13 +476,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise DemandFileError(f"{path.name} is empty")
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
+    from .importer import decode_text
+
+    text = decode_text(raw)
+    if text is None:  # pragma: no cover - gb18030 decodes nearly anything
         raise DemandFileError(f"{path.name}: cannot decode as UTF-8 or GBK")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")

@@ -144,24 +144,27 @@ def map_columns(columns) -> tuple[dict[str, str], dict[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # reading files
 
+def decode_text(raw: bytes) -> str | None:
+    """Decode a text file from a Chinese office: UTF-8 (with or without BOM), else GBK/GB18030, else the
+    best guess of charset-normalizer; None when nothing fits."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    return None if best is None else str(best)
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise ImportFileError(f"{path.name}: the file is empty")
-    text = None
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = decode_text(raw)
     if text is None:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(raw).best()
-        if best is None:
-            raise ImportFileError(f"{path.name}: cannot tell the text encoding (expected UTF-8 or GBK)")
-        text = str(best)
+        raise ImportFileError(f"{path.name}: cannot tell the text encoding (expected UTF-8 or GBK)")
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
     except pd.errors.ParserError as exc:
