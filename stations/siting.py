@@ -512,20 +512,10 @@ class MaxCover:
         h.passModel(lp)
         # warm start from the greedy: map its sites to kept candidates (an identical twin when merged away)
         try:
-            pos_of = {int(c): k for k, c in enumerate(cand)}
-            x0 = np.zeros(nc)
-            for s in warm_start.order:
-                k = pos_of.get(int(s))
-                if k is None:
-                    k = self._twin(int(s), cand, B)
-                if k is not None:
-                    x0[k] = 1.0
+            x0 = self._start_vector(warm_start.order, cand, B)
             if x0.sum() <= n:
                 y0 = (np.asarray(B.T @ x0).ravel() > 0).astype(float)
-                hs = highspy.HighsSolution()
-                hs.col_value = list(np.concatenate([x0, y0]))
-                hs.value_valid = True
-                h.setSolution(hs)
+                _set_start(h, x0, y0)
         except Exception as exc:  # a warm start is only a help
             log.debug("no warm start: %s", exc)
         h.run()
@@ -548,6 +538,19 @@ class MaxCover:
         sol.extra["mip_gap"] = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
         sol.extra["nodes"] = int(info.mip_node_count)
         return sol
+
+    def _start_vector(self, order, cand: np.ndarray, B) -> np.ndarray:
+        """0/1 vector over the kept candidates ``cand`` for the sites in ``order`` (a greedy solution);
+        a site merged away in the reduction is mapped to its identical twin."""
+        pos_of = {int(c): k for k, c in enumerate(cand)}
+        x0 = np.zeros(len(cand))
+        for site in order:
+            k = pos_of.get(int(site))
+            if k is None:
+                k = self._twin(int(site), cand, B)
+            if k is not None:
+                x0[k] = 1.0
+        return x0
 
     def _twin(self, s: int, cand: np.ndarray, B) -> int | None:
         row = self.A[s]
@@ -678,20 +681,10 @@ class MaxCover:
             h.setOptionValue("threads", int(threads))
         h.passModel(lp)
         try:  # warm start from the greedy's sites
-            pos_of = {int(c): k for k, c in enumerate(cand)}
-            x0 = np.zeros(nc)
-            for s_ in warm_start.order:
-                k = pos_of.get(int(s_))
-                if k is None:
-                    k = self._twin(int(s_), cand, B)
-                if k is not None:
-                    x0[k] = 1.0
+            x0 = self._start_vector(warm_start.order, cand, B)
             y0 = (np.asarray(B.T @ x0).ravel() > 0).astype(float)
             if float(W @ y0) >= need - tol:
-                hs = highspy.HighsSolution()
-                hs.col_value = list(np.concatenate([x0, y0]))
-                hs.value_valid = True
-                h.setSolution(hs)
+                _set_start(h, x0, y0)
         except Exception as exc:  # a warm start is only a help
             log.debug("no warm start: %s", exc)
         h.run()
@@ -1207,3 +1200,13 @@ def coverage_curve(rec: Recommendation, out, lang: str = "zh") -> list[Path]:
             written.append(p)
         plt.close(fig)
     return written
+
+
+def _set_start(h, x0: np.ndarray, y0: np.ndarray) -> None:
+    """Give HiGHS a feasible starting solution (site variables ``x0``, covered-demand variables ``y0``)."""
+    import highspy
+
+    hs = highspy.HighsSolution()
+    hs.col_value = list(np.concatenate([x0, y0]))
+    hs.value_valid = True
+    h.setSolution(hs)
