@@ -700,3 +700,11 @@ OPENAPI = {
             "parameter": {"type": ["string", "null"]}, "message": {"type": "string"}}}},
     }}},
 }
+
+
+def add_openapi_paths(bp: Blueprint, paths: dict) -> None:
+    """Merge a blueprint's own paths into :data:`OPENAPI` when that blueprint is registered on an app."""
+
+    @bp.record_once
+    def _merge(_state):
+        OPENAPI.setdefault("paths", {}).update(paths)

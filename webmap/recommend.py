@@ -448,11 +448,6 @@ OPENAPI_PATHS = {
 }
 
 
-@bp.record_once
-def _register_openapi(state):
-    try:
-        from webmap import api
+from webmap.api import add_openapi_paths  # noqa: E402  (the API module owns the document)
 
-        api.OPENAPI.setdefault("paths", {}).update(OPENAPI_PATHS)
-    except Exception as exc:  # the API module owns the document; never break the app over it
-        log.warning("could not add recommend paths to the OpenAPI document: %s", exc)
+add_openapi_paths(bp, OPENAPI_PATHS)
