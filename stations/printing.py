@@ -585,16 +585,22 @@ def compute_analysis(stations, radius: float, layers: Sequence[str]) -> Analysis
     except Exception:
         cov = None
     if cov is None:
-        result.notes.append("覆盖率计算模块不可用，统计框不含覆盖率")
-        if "coverage" in layers:
-            result.coverage = _buffer_coverage(stations, radius)
-            result.coverage_source = "buffers"
-        if "gaps" in layers:
-            result.notes.append("覆盖缺口图层不可用")
-        if "recommended" in layers:
-            result.notes.append("建议新增站点图层不可用")
-        return result
+        return _without_coverage(result, "覆盖率计算模块不可用，统计框不含覆盖率", stations, radius, layers)
     return _analysis_from_module(cov, stations, radius, layers, result)
+
+
+def _without_coverage(result: AnalysisLayers, note: str, stations, radius, layers) -> AnalysisLayers:
+    """No coverage computation: plain station buffers stand in for the coverage layer, and the sheet says
+    that gaps and recommended sites are unavailable."""
+    result.notes.append(note)
+    if "coverage" in layers:
+        result.coverage = _buffer_coverage(stations, radius)
+        result.coverage_source = "buffers"
+    if "gaps" in layers:
+        result.notes.append("覆盖缺口图层不可用")
+    if "recommended" in layers:
+        result.notes.append("建议新增站点图层不可用")
+    return result
 
 
 def _analysis_from_module(cov, stations, radius, layers, result: AnalysisLayers) -> AnalysisLayers:
@@ -603,15 +609,7 @@ def _analysis_from_module(cov, stations, radius, layers, result: AnalysisLayers)
     try:
         res = cov.compute_coverage(stations, radius=float(radius))
     except Exception as exc:  # e.g. the demand model cannot be built here
-        result.notes.append(f"覆盖率计算不可用（{type(exc).__name__}）")
-        if "coverage" in layers:
-            result.coverage = _buffer_coverage(stations, radius)
-            result.coverage_source = "buffers"
-        if "gaps" in layers:
-            result.notes.append("覆盖缺口图层不可用")
-        if "recommended" in layers:
-            result.notes.append("建议新增站点图层不可用")
-        return result
+        return _without_coverage(result, f"覆盖率计算不可用（{type(exc).__name__}）", stations, radius, layers)
     try:
         tables = [cov.coverage_table(res, by=level) for level in ("province", "prefecture", "county")]
         result.table = pd.concat(tables, ignore_index=True)

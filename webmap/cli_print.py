@@ -42,17 +42,22 @@ def _check_out(out: str, allowed: tuple[str, ...]) -> Path:
     return path
 
 
+def _content_options(fn):
+    """--layers, --radius and --symbols, shared by ``print`` and ``atlas``."""
+    fn = click.option("--symbols", default="status", show_default=True,
+                      help="Station symbols: status (open / 24 h / closed) or services (open stations graded by "
+                           "water, microwave, toilet, seating: 4 full, 2-3 partial, 0-1 basic).")(fn)
+    fn = click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")(fn)
+    return click.option("--layers", default="outlines,stations,coverage", show_default=True,
+                        help="Comma-separated: outlines, stations, coverage, gaps, recommended.")(fn)
+
+
 @click.command("print")
 @click.option("--area", default="yunnan", show_default=True,
               help="yunnan, a prefecture adcode (530100) or a county adcode (530102).")
 @click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
 @click.option("--orientation", default="portrait", show_default=True, help="portrait or landscape.")
-@click.option("--layers", default="outlines,stations,coverage", show_default=True,
-              help="Comma-separated: outlines, stations, coverage, gaps, recommended.")
-@click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")
-@click.option("--symbols", default="status", show_default=True,
-              help="Station symbols: status (open / 24 h / closed) or services (open stations graded by "
-                   "water, microwave, toilet, seating: 4 full, 2-3 partial, 0-1 basic).")
+@_content_options
 @click.option("--dpi", default="200", show_default=True, help="Resolution of a PNG (50-600).")
 @click.option("--out", required=True, help="Output file: .pdf (vector, fonts embedded) or .png.")
 def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
@@ -76,12 +81,7 @@ def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
 
 @click.command("atlas")
 @click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
-@click.option("--layers", default="outlines,stations,coverage", show_default=True,
-              help="Comma-separated: outlines, stations, coverage, gaps, recommended.")
-@click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")
-@click.option("--symbols", default="status", show_default=True,
-              help="Station symbols: status (open / 24 h / closed) or services (open stations graded by "
-                   "water, microwave, toilet, seating: 4 full, 2-3 partial, 0-1 basic).")
+@_content_options
 @click.option("--out", default="yunnan-atlas.pdf", show_default=True, help="Output PDF file.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def atlas_cmd(paper, layers, radius, symbols, out, no_progress):
