@@ -49,16 +49,23 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 # --------------------------------------------------------------------------------------- errors
 class ApiError(Exception):
-    def __init__(self, parameter: str | None, message: str, status: int = 400):
+    """A bad request, answered ``{"error": {"parameter", "message"[, "rows"]}}`` with ``status``.
+
+    The handler is app-wide, so every blueprint (planner, recommend ...) raises this or a subclass."""
+
+    def __init__(self, parameter: str | None, message: str, status: int = 400, rows=None):
         super().__init__(message)
         self.parameter = parameter
         self.message = message
         self.status = status
+        self.rows = rows
 
 
-@bp.errorhandler(ApiError)
+@bp.app_errorhandler(ApiError)
 def _api_error(exc: ApiError):
     body = {"error": {"parameter": exc.parameter, "message": exc.message}}
+    if exc.rows:
+        body["error"]["rows"] = exc.rows
     return jsonify(body), exc.status
 
 

@@ -41,6 +41,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_babel import gettext
 
 from stations import coverage as C
+from webmap.api import ApiError, add_openapi_paths
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +60,11 @@ def t(msg: str) -> str:
     return gettext(msg)
 
 
-class BadParam(Exception):
+class BadParam(ApiError):
+    """A bad planner parameter: HTTP 400 through the API's error handler."""
+
     def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter = parameter
-        self.message = message
-
-
-@bp.errorhandler(BadParam)
-def _bad_param(exc: BadParam):
-    return jsonify({"error": {"parameter": exc.parameter, "message": exc.message}}), 400
+        super().__init__(parameter, message, 400)
 
 
 # ------------------------------------------------------------------------------------------- parameters
@@ -520,7 +516,5 @@ OPENAPI_PATHS = {
         "responses": {"200": {"description": "the file"}, "400": _ERR}}},
 }
 
-
-from webmap.api import add_openapi_paths  # noqa: E402  (the API module owns the document)
 
 add_openapi_paths(bp, OPENAPI_PATHS)

@@ -39,6 +39,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from stations import coverage as C
 from stations import siting as S
 from webmap import planner as P
+from webmap.api import ApiError, add_openapi_paths
 
 log = logging.getLogger(__name__)
 
@@ -59,21 +60,8 @@ SITE_PROPS = ("rank", "gain_workers", "cumulative_covered", "cumulative_pct", "c
 _LOCK = threading.Lock()
 
 
-class RecommendError(Exception):
-    def __init__(self, parameter: str | None, message: str, status: int = 400, rows=None):
-        super().__init__(message)
-        self.parameter = parameter
-        self.message = message
-        self.status = status
-        self.rows = rows
-
-
-@bp.errorhandler(RecommendError)
-def _error(exc: RecommendError):
-    body = {"error": {"parameter": exc.parameter, "message": exc.message}}
-    if exc.rows:
-        body["error"]["rows"] = exc.rows
-    return jsonify(body), exc.status
+class RecommendError(ApiError):
+    """A bad recommend/what-if request (``rows`` for bad candidate files), answered by the API's handler."""
 
 
 @bp.errorhandler(P.BadParam)
@@ -447,7 +435,5 @@ OPENAPI_PATHS = {
         "responses": {"200": {"description": "the picture"}, "400": _ERR}}},
 }
 
-
-from webmap.api import add_openapi_paths  # noqa: E402  (the API module owns the document)
 
 add_openapi_paths(bp, OPENAPI_PATHS)
