@@ -635,8 +635,9 @@ def _demand_from_raster(path: Path, band: int = 1) -> gpd.GeoDataFrame:
 def load_demand_file(path, weight: str | None = None, layer=None) -> gpd.GeoDataFrame:
     """Read a user demand file (CSV, GeoJSON, GeoPackage or GeoTIFF) into a demand GeoDataFrame.
 
-    Points outside Yunnan's counties are kept but carry ``county_adcode`` None (they count in the province
-    total only if inside it). Raises :class:`DemandFileError` with a precise message on bad input."""
+    Point files (CSV, GeoJSON, GeoPackage) must lie in Yunnan: the first point outside is named by its row.
+    Polygons and rasters are spread over H3 cells; cells outside the counties carry ``county_adcode`` None.
+    Raises :class:`DemandFileError` with a precise message on bad input."""
     path = Path(path)
     if not path.exists():
         raise DemandFileError(f"{path} does not exist")
