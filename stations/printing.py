@@ -39,7 +39,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -1586,7 +1586,6 @@ def _draw_scalebar(ax, extent, bar_km, bar_m, denominator, f):
 def _draw_north_arrow(ax, angle_deg, f, bold):
     """A north arrow in the top-right corner of the map, rotated to true north at the map centre."""
     from matplotlib.patches import Polygon as MplPolygon
-    from matplotlib.transforms import Affine2D
 
     # draw in axes-fraction coordinates scaled to keep the arrow upright-proportioned
     bbox = ax.get_position()

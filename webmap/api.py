@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from stations.schema import DEMO_SOURCE, HOSTS, SERVICE_KEYS, SERVICES, STATUSES
 from webmap import get_store
-from webmap.i18n import lang, pick
+from webmap.i18n import lang
 
 log = logging.getLogger(__name__)
 
@@ -545,7 +545,7 @@ def outline_geojson(level: str) -> bytes:
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
     features = []
-    for _, row in gdf.iterrows():
+    for _idx, row in gdf.iterrows():
         geom = row.geometry.simplify(tolerance, preserve_topology=True)
         if geom.is_empty:
             continue

@@ -10,11 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from pathlib import Path
 
 import click
 
-from stations import config
 
 log = logging.getLogger("yizhan")
 
