@@ -50,6 +50,7 @@ import shapely
 from pyproj import Geod
 
 from . import config
+from stations.errors import DemandFileError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +95,6 @@ DEMAND_COLUMNS = (
 )
 
 _GEOD = Geod(ellps="WGS84")
-
-
-class DemandFileError(ValueError):
-    """A user demand file cannot be used. ``row`` is the 1-based row in the file where one applies
-    (for CSV the header is row 1), ``column`` the offending column."""
-
-    def __init__(self, message: str, row: int | None = None, column: str | None = None):
-        self.row = row
-        self.column = column
-        prefix = f"row {row}: " if row is not None else ""
-        super().__init__(prefix + message)
 
 
 @dataclass(frozen=True)

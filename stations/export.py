@@ -18,12 +18,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from stations.errors import ExportError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 FORMATS = ("gpkg", "geojson", "csv", "xlsx")
-
-
-class ExportError(ValueError):
-    pass
 
 
 def format_from_path(path: str | Path, fmt: str | None = None) -> str:

@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
+from stations.errors import HoursParseError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 __all__ = [
     "HoursParseError",
@@ -60,10 +61,6 @@ ALL_DAYS = frozenset(range(7))
 _ZH_DAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 _EN_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 _JSON_VERSION = 1
-
-
-class HoursParseError(ValueError):
-    """Opening hours text (or hours JSON) that cannot be read; the message says which part."""
 
 
 Interval = tuple[int, int]

@@ -23,25 +23,12 @@ import numpy as np
 import pandas as pd
 
 from .schema import COLUMNS, HOSTS, SERVICE_KEYS, SERVICES, STATUSES
+from stations.errors import ImportFileError, RowError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 # Yunnan's bounding box in degrees (WGS-84), with a margin; used to recognise swapped coordinates.
 YUNNAN_LON = (97.3, 106.4)
 YUNNAN_LAT = (21.0, 29.4)
 NEAR_DUPLICATE_M = 50.0
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (missing, wrong format, no usable columns, empty)."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.reason}"
 
 
 @dataclass

@@ -34,6 +34,7 @@ from pyproj import Geod
 from scipy.spatial import cKDTree
 
 from stations.schema import SERVICE_KEYS
+from stations.errors import UnknownServiceError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,6 @@ GEOD = Geod(ellps="WGS84")
 _SAFETY = 1.02
 #: below this fraction of eligible stations a dedicated small tree is built for the query
 _SUBTREE_FRACTION = 0.05
-
-
-class UnknownServiceError(ValueError):
-    """A service key that is not in :data:`stations.schema.SERVICES`."""
 
 
 def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

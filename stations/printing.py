@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import DEMO_SOURCE, STATUSES
+from stations.errors import CJKFontError, PrintError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # the subsetter logs every table at INFO
 
@@ -94,23 +95,6 @@ DISCLAIMER_TEXT = "本图界线不作为权属争议的依据。"
 DEMO_NOTE = "示例数据 / demo data (synthetic)：驿站点位为合成示例，不代表真实驿站。"
 
 
-class PrintError(ValueError):
-    """A bad argument for a map sheet or the atlas (unknown area, paper, orientation, layer ...).
-
-    ``param`` names the offending parameter (``area``, ``paper``, ``orientation``, ``layers``, ``radius``,
-    ``dpi``, ``out``); the message starts with it.
-    """
-
-    def __init__(self, message: str, param: str | None = None):
-        super().__init__(message)
-        head = message.split(":", 1)[0]
-        self.param = param or (head if ":" in message and head.isidentifier() else None)
-
-
-class CJKFontError(RuntimeError):
-    """No font able to render Chinese text is installed."""
-
-
 @dataclass(frozen=True)
 class SheetRequest:
     """Validated, normalised arguments of a sheet."""
@@ -132,11 +116,12 @@ def parse_layers(layers: str | Iterable[str] | None) -> tuple[str, ...]:
     else:
         items = [str(part).strip().lower() for part in layers if str(part).strip()]
     if not items:
-        raise PrintError(f"layers: empty; choose from {', '.join(LAYERS)}")
+        raise PrintError(f"layers: empty; choose from {', '.join(LAYERS)}", param="layers")
     unknown = [item for item in items if item not in LAYERS]
     if unknown:
         raise PrintError(
-            f"layers: unknown layer {', '.join(repr(u) for u in unknown)}; choose from {', '.join(LAYERS)}"
+            f"layers: unknown layer {', '.join(repr(u) for u in unknown)}; choose from {', '.join(LAYERS)}",
+            param="layers",
         )
     return tuple(key for key in LAYERS if key in items)
 
@@ -144,7 +129,7 @@ def parse_layers(layers: str | Iterable[str] | None) -> tuple[str, ...]:
 def parse_paper(paper: str | None) -> str:
     value = (paper or "A4").strip().upper()
     if value not in PAPERS:
-        raise PrintError(f"paper: unknown paper size {paper!r}; choose from {', '.join(PAPERS)}")
+        raise PrintError(f"paper: unknown paper size {paper!r}; choose from {', '.join(PAPERS)}", param="paper")
     return value
 
 
@@ -152,7 +137,8 @@ def parse_orientation(orientation: str | None) -> str:
     value = (orientation or "portrait").strip().lower()
     if value not in ORIENTATIONS:
         raise PrintError(
-            f"orientation: unknown orientation {orientation!r}; choose from {', '.join(ORIENTATIONS)}"
+            f"orientation: unknown orientation {orientation!r}; choose from {', '.join(ORIENTATIONS)}",
+            param="orientation",
         )
     return value
 
@@ -162,7 +148,7 @@ def parse_symbols(symbols: str | None) -> str:
         return DEFAULT_SYMBOLS
     value = str(symbols).strip().lower()
     if value not in SYMBOLS:
-        raise PrintError(f"symbols: unknown station symbolisation {symbols!r}; choose from {', '.join(SYMBOLS)}")
+        raise PrintError(f"symbols: unknown station symbolisation {symbols!r}; choose from {', '.join(SYMBOLS)}", param="symbols")
     return value
 
 
@@ -172,10 +158,10 @@ def parse_radius(radius: float | str | None) -> float:
     try:
         value = float(radius)
     except (TypeError, ValueError):
-        raise PrintError(f"radius: {radius!r} is not a number of metres") from None
+        raise PrintError(f"radius: {radius!r} is not a number of metres", param="radius") from None
     lo, hi = RADIUS_RANGE_M
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise PrintError(f"radius: {radius!r} is out of range; give metres between {lo:g} and {hi:g}")
+        raise PrintError(f"radius: {radius!r} is out of range; give metres between {lo:g} and {hi:g}", param="radius")
     return value
 
 
@@ -185,10 +171,10 @@ def parse_dpi(dpi: int | str | None) -> int:
     try:
         value = int(dpi)
     except (TypeError, ValueError):
-        raise PrintError(f"dpi: {dpi!r} is not an integer") from None
+        raise PrintError(f"dpi: {dpi!r} is not an integer", param="dpi") from None
     lo, hi = DPI_RANGE
     if not lo <= value <= hi:
-        raise PrintError(f"dpi: {value} is out of range; give {lo} to {hi}")
+        raise PrintError(f"dpi: {value} is out of range; give {lo} to {hi}", param="dpi")
     return value
 
 
@@ -200,15 +186,17 @@ def parse_area(area: str | int | None) -> str:
     if not re.fullmatch(r"\d{6}", value):
         raise PrintError(
             f"area: {area!r} is not 'yunnan' or a 6-digit adcode "
-            "(a prefecture such as 530100 or a county such as 530102)"
+            "(a prefecture such as 530100 or a county such as 530102)",
+            param="area",
         )
     geo = _geography()
     if value in geo.prefecture_names or value in geo.county_names:
         return value
     raise PrintError(
         f"area: unknown adcode {value}; not Yunnan (530000), one of its 16 prefectures "
-        f"({', '.join(sorted(geo.prefecture_names))}) or one of its {len(geo.county_names)} counties"
-    )
+        f"({', '.join(sorted(geo.prefecture_names))}) or one of its {len(geo.county_names)} counties",
+            param="area",
+        )
 
 
 def validate(
@@ -279,7 +267,9 @@ def find_cjk_font() -> FontSet:
     if _FONTS is not None:
         return _FONTS
     candidates: list[tuple[str, str | None]] = []
-    env = os.environ.get("YIZHAN_CJK_FONT")
+    from .config import settings
+
+    env = settings().cjk_font
     if env:
         if not Path(env).is_file():
             raise CJKFontError(f"YIZHAN_CJK_FONT={env!r} is not a font file")
@@ -300,6 +290,13 @@ def find_cjk_font() -> FontSet:
         "(apt-get install fonts-noto-cjk, gives /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc) "
         "or point YIZHAN_CJK_FONT to a .ttf/.otf/.ttc font with Simplified Chinese glyphs"
     )
+
+
+def _producer() -> str:
+    """The producer line of the sheets (setting ``YIZHAN_PRODUCER``)."""
+    from .config import settings
+
+    return settings().producer.strip() or DEFAULT_PRODUCER
 
 
 def _otf_to_ttf(font) -> None:
@@ -1370,7 +1367,7 @@ def build_sheet(
 
     # ---- footer ----------------------------------------------------------------------------------------
     demo = _is_demo(stations_all)
-    producer = os.environ.get("YIZHAN_PRODUCER", "").strip() or DEFAULT_PRODUCER
+    producer = _producer()
     pdate = (print_date or date.today()).isoformat()
     fx, fy, fw, fh = lay.footer
     crs_note = (
@@ -1874,12 +1871,12 @@ def _format_for(out, fmt: str | None) -> str:
     else:
         value = "pdf"
     if value not in ("pdf", "png"):
-        raise PrintError(f"out: unsupported output format {value!r}; use a .pdf or .png file")
+        raise PrintError(f"out: unsupported output format {value!r}; use a .pdf or .png file", param="out")
     return value
 
 
 def _metadata(title: str, fmt: str) -> dict[str, str]:
-    producer = os.environ.get("YIZHAN_PRODUCER", "").strip() or DEFAULT_PRODUCER
+    producer = _producer()
     if fmt == "pdf":
         return {"Title": title, "Author": producer, "Subject": "云南省工会驿站", "Creator": "yizhan"}
     return {"Title": title, "Author": producer, "Software": "yizhan"}
@@ -1912,7 +1909,7 @@ def make_sheet(
     req = validate(area, paper, orientation, layers, radius, symbols)
     dpi_v = parse_dpi(dpi)
     if out is None:
-        raise PrintError("out: no output file given (a .pdf or .png path)")
+        raise PrintError("out: no output file given (a .pdf or .png path)", param="out")
     kind = _format_for(out, fmt)
     ctx = context or Context(stations=stations)
     with _RENDER_LOCK, _font_context():
@@ -2029,7 +2026,7 @@ def _cover_page(req_paper: str, ctx: Context, total_pages: int, generated: date,
         tax.text(0.0, -0.02, "注：覆盖率计算模块不可用，覆盖率暂缺。", transform=tax.transAxes, ha="left", va="top", fontsize=MIN_FONT_PT * f, color="#666666")
 
     fx, fy, fw, fh = lay.footer
-    producer = os.environ.get("YIZHAN_PRODUCER", "").strip() or DEFAULT_PRODUCER
+    producer = _producer()
     y = fy + fh - 2.5 * f
     for line in wrap_text(SOURCES_TEXT + DISCLAIMER_TEXT, fw, FOOTER_PT * f) + [f"制图：{producer}    生成日期：{generated.isoformat()}"]:
         fig.text(fx / pw, y / ph, line, ha="left", va="center", fontsize=FOOTER_PT * f, color="#444444")
@@ -2079,7 +2076,7 @@ def make_atlas(
     radius_v = parse_radius(radius)
     symbols_v = parse_symbols(symbols)
     if isinstance(out, (str, os.PathLike)) and Path(out).suffix.lower() != ".pdf":
-        raise PrintError(f"out: the atlas is a PDF; give a .pdf file, not {str(out)!r}")
+        raise PrintError(f"out: the atlas is a PDF; give a .pdf file, not {str(out)!r}", param="out")
     t0 = time.perf_counter()
     ctx = context or Context(stations=stations)
     codes = sorted(ctx.geo.prefecture_names)

@@ -30,12 +30,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import config
 from .schema import COLUMNS, SERVICE_KEYS, metadata, stations_table
+from stations.errors import RegistryError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 log = logging.getLogger(__name__)
-
-
-class RegistryError(RuntimeError):
-    """The registry cannot be opened or written."""
 
 
 @dataclass(frozen=True)

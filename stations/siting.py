@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import sparse
 
 from . import coverage as C
+from stations.errors import CandidateFileError, SitingError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 log = logging.getLogger(__name__)
 
@@ -107,23 +108,6 @@ SITE_COLUMNS = (
     "nearest_station_id",
     "nearest_station_m",
 )
-
-
-class SitingError(ValueError):
-    """A siting request that cannot be answered (bad parameter, nothing to choose from, too large)."""
-
-
-class CandidateFileError(ValueError):
-    """A candidate file cannot be used. ``errors`` lists :class:`stations.importer.RowError` (row numbers as
-    a spreadsheet shows them: header = row 1; GeoJSON/GeoPackage features from 1)."""
-
-    def __init__(self, message: str, errors=None):
-        self.errors = list(errors or [])
-        if self.errors:
-            shown = "; ".join(str(e) for e in self.errors[:10])
-            more = f"; ... and {len(self.errors) - 10} more" if len(self.errors) > 10 else ""
-            message = f"{message}: {shown}{more}"
-        super().__init__(message)
 
 
 # ---------------------------------------------------------------------------------------------------------

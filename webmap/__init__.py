@@ -7,10 +7,10 @@ index); ``store.reload()`` re-reads the registry and rebuilds the indexes (after
 
 Configuration keys (``config`` argument, defaults from the environment):
 
-``DATABASE_URL``  SQLAlchemy URL of the registry (``stations.config.database_url()``)
+``DATABASE_URL``  SQLAlchemy URL of the registry (default from :func:`stations.config.settings`)
 ``TILES``         tile provider: ``osm`` (default), ``amap`` (GCJ-02), ``tianditu``, ``none``, or an
-                  ``http(s)://.../{z}/{x}/{y}...`` URL template (env ``YIZHAN_TILES``)
-``TIANDITU_KEY``  the Tianditu key (env ``TIANDITU_KEY``; never stored in the repository)
+                  ``http(s)://.../{z}/{x}/{y}...`` URL template (default from the settings: ``YIZHAN_TILES``)
+``TIANDITU_KEY``  the Tianditu key (default from the settings; never stored in the repository)
 ``STATIONS``      optional GeoDataFrame used instead of the registry (tests, benchmarks)
 ``GZIP``          compress text responses for clients that accept gzip (default True)
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 import gzip
 import importlib
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -200,10 +199,11 @@ def _install_gzip(app: Flask) -> None:
 def create_app(config: dict | None = None) -> Flask:
     """The application factory."""
     app = Flask(__name__)
+    env = stations_config.settings()
     app.config.from_mapping(
-        DATABASE_URL=stations_config.database_url(),
-        TILES=os.environ.get("YIZHAN_TILES", "osm"),
-        TIANDITU_KEY=os.environ.get("TIANDITU_KEY", ""),
+        DATABASE_URL=env.database_url,
+        TILES=env.tiles,
+        TIANDITU_KEY=env.tianditu_key,
         STATIONS=None,
         GZIP=True,
         SEND_FILE_MAX_AGE_DEFAULT=7 * 86400,  # static files; own css/js are cache-busted with ?v=
@@ -218,9 +218,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
 
-    from webmap import i18n
+    from webmap import errors, i18n
 
     i18n.init_app(app)
+    errors.init_app(app)
     app.extensions["yizhan"] = StationStore(app.config["DATABASE_URL"], app.config.get("STATIONS"))
     for spec in BLUEPRINTS:
         app.register_blueprint(_load_blueprint(spec))

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
 
+from stations.errors import InputError, RowError
 from stations.schema import DEMO_SOURCE, HOSTS, SERVICE_KEYS, SERVICES, STATUSES
 from webmap import get_store
 from webmap.i18n import lang
@@ -48,39 +48,17 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 # --------------------------------------------------------------------------------------- errors
-class ApiError(Exception):
-    """A bad request, answered ``{"error": {"parameter", "message"[, "rows"]}}`` with ``status``.
-
-    The handler is app-wide, so every blueprint (planner, recommend ...) raises this or a subclass."""
+class ApiError(InputError):
+    """A bad request parameter, answered ``{"error": {"parameter", "message"[, "rows"]}}`` with ``status``
+    by the app-wide handler of :mod:`webmap.errors` (as every :class:`stations.errors.InputError`)."""
 
     def __init__(self, parameter: str | None, message: str, status: int = 400, rows=None):
-        super().__init__(message)
-        self.parameter = parameter
-        self.message = message
-        self.status = status
-        self.rows = rows
+        super().__init__(message, param=parameter, status=status,
+                         errors=[RowError(r["row"], r["column"], r["reason"]) for r in rows or ()])
 
-
-@bp.app_errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    body = {"error": {"parameter": exc.parameter, "message": exc.message}}
-    if exc.rows:
-        body["error"]["rows"] = exc.rows
-    return jsonify(body), exc.status
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    return jsonify({"error": {"parameter": None, "message": exc.description or exc.name}}), exc.code
-
-
-@bp.app_errorhandler(HTTPException)
-def _app_http_error(exc: HTTPException):
-    """Unknown paths, wrong methods and too-large bodies under /api/ answer JSON too (other pages: as before)."""
-    if not request.path.startswith("/api/"):
-        return exc
-    parameter = "file" if exc.code == 413 and request.mimetype == "multipart/form-data" else None
-    return jsonify({"error": {"parameter": parameter, "message": exc.description or exc.name}}), exc.code
+    @property
+    def parameter(self) -> str | None:
+        return self.param
 
 
 # --------------------------------------------------------------------------------------- parameters

@@ -8,10 +8,11 @@ registry half-written.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import click
+
+from stations import config
 
 
 log = logging.getLogger("yizhan")
@@ -177,8 +178,8 @@ def _wide(text: str) -> int:
 
 
 @main.command("serve")
-@click.option("--host", default=lambda: os.environ.get("YIZHAN_HOST", "127.0.0.1"), show_default="127.0.0.1")
-@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("YIZHAN_PORT", "8000")), show_default="8000")
+@click.option("--host", default=lambda: config.settings().host, show_default="127.0.0.1")
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: config.settings().port, show_default="8000")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
 def serve(host, port, threads):
     """Serve the app with the production WSGI server (waitress)."""

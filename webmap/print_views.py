@@ -126,7 +126,7 @@ def sheet(fmt: str):
         )
         dpi = printing.parse_dpi(args.get("dpi", "150"))
         if dpi > WEB_MAX_DPI:
-            raise printing.PrintError(f"dpi: {dpi} is out of range; give 50 to {WEB_MAX_DPI}")
+            raise printing.PrintError(f"dpi: {dpi} is out of range; give 50 to {WEB_MAX_DPI}", param="dpi")
     except printing.PrintError as exc:
         return _bad(str(exc), exc.param)
     t0 = time.perf_counter()

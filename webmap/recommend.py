@@ -64,11 +64,6 @@ class RecommendError(ApiError):
     """A bad recommend/what-if request (``rows`` for bad candidate files), answered by the API's handler."""
 
 
-@bp.errorhandler(P.BadParam)
-def _bad_param(exc: P.BadParam):
-    return jsonify({"error": {"parameter": exc.parameter, "message": exc.message}}), 400
-
-
 def _state() -> dict:
     return current_app.extensions.setdefault("recommend", {"candidates": OrderedDict()})
 
