@@ -45,6 +45,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .limits import RADIUS_M as RADIUS_LIMIT
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -72,7 +74,7 @@ __all__ = [
 
 DEFAULT_RADIUS_M = 1000.0
 CHORD_EXACT_M = 20_000.0
-MAX_RADIUS_M = 50_000.0
+MAX_RADIUS_M = RADIUS_LIMIT.hi  # the one radius limit of stations.limits (was 50 km here, 20 km on the pages)
 LEVELS = ("province", "prefecture", "county")
 BUFFER_QUAD_SEGS = 8
 # A buffer polygon with 4 x quad_segs vertices on the circle has less area than the disc; scaling its radius by

@@ -1,0 +1,55 @@
+"""The limits of every input, in one table: the web parameters, the CLI options and the library's own
+checks all read their ranges from here, so a radius allowed on one page is allowed on every other.
+
+Each :class:`Limit` has an inclusive range ``lo``..``hi`` in ``unit``, an optional ``default`` and a line of
+help saying why the limit is where it is. Look one up with ``LIMITS["radius_m"]`` or the module constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    lo: float
+    hi: float
+    unit: str
+    default: float | None
+    help: str
+
+    def contains(self, value: float) -> bool:
+        return self.lo <= value <= self.hi
+
+
+_TABLE = (
+    Limit("radius_m", 50.0, 20_000.0, "m", 1000.0,
+          "service radius (geodesic metres); 1 km is the towns' rule, 20 km the widest rural radius worth asking"),
+    Limit("hour", 0, 23, "hour", None, "hour of the day in Asia/Shanghai for 'open at'"),
+    Limit("weekday", 0, 6, "day", 2, "day of the week, 0 = Monday"),
+    Limit("nearest_k", 1, 100, "stations", 5, "stations returned by /api/nearest"),
+    Limit("stations_page", 1, 10_000, "stations", 1000, "stations per page of /api/stations"),
+    Limit("gaps", 1, 5000, "gaps", 100, "gap polygons returned or downloaded"),
+    Limit("sites_n", 0, 500, "sites", 10, "recommended new sites per request"),
+    Limit("target_pct", 0.01, 100, "%", None, "coverage target for the fewest sites"),
+    Limit("whatif_add", 0, 500, "sites", None, "hypothetical stations in one what-if"),
+    Limit("whatif_close", 0, 5000, "stations", None, "stations closed in one what-if"),
+    Limit("candidate_rows", 1, 50_000, "rows", None, "rows of an uploaded candidate-site file"),
+    Limit("candidate_upload_bytes", 1, 5 * 1024 * 1024, "bytes", None, "size of an uploaded candidate-site file"),
+    Limit("candidate_sets", 1, 20, "sets", None, "uploaded candidate sets kept in memory"),
+    Limit("demand_upload_bytes", 1, 64 * 1024 * 1024, "bytes", None, "size of an uploaded demand file"),
+    Limit("demand_sets", 1, 8, "sets", None, "uploaded demand sets kept in memory"),
+    Limit("sheet_dpi", 50, 600, "dpi", 200, "resolution of a PNG sheet on the command line"),
+    Limit("web_sheet_dpi", 50, 300, "dpi", 150, "resolution of a PNG sheet drawn for a web request"),
+    Limit("recommend_seconds", 1, 30, "s", 30, "run-time limit of one greedy recommendation"),
+    Limit("exact_seconds", 1, 20, "s", 20, "time given to the exact (HiGHS) solver in a web request"),
+)
+
+#: name -> :class:`Limit`
+LIMITS: dict[str, Limit] = {lim.name: lim for lim in _TABLE}
+
+RADIUS_M = LIMITS["radius_m"]
+MIN_RADIUS_M = RADIUS_M.lo
+MAX_RADIUS_M = RADIUS_M.hi
+DEFAULT_RADIUS_M = RADIUS_M.default
