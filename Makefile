@@ -6,7 +6,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Debian packages: headless Chromium for browser tests, CJK fonts for PDF sheets, poppler for pdftotext/pdftoppm,
-# postgresql for its server binaries only (the registry tests start a throwaway cluster of their own on a free port)
+# postgresql for its server binaries only (the registry tests start a throwaway cluster of their own on a free port).
+# apt waits up to 10 minutes for another install's lock (DPkg::Lock::Timeout) instead of failing at once.
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql
 PYTEST_ARGS ?=
 
@@ -40,7 +41,7 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 test: test-venv system-deps
