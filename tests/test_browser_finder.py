@@ -1,8 +1,7 @@
 """The finder page in a real headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
 
 The app is served by werkzeug's ``make_server`` on 127.0.0.1 in a thread, over a temporary SQLite registry
-(the 3,676-station demo set plus one station with a hostile name, or the small fixture set when the demo
-CSV is not built). Tiles are off (``TILES="none"``), so every request must go to the app itself.
+(the 3,676-station demo set plus one station with a hostile name). Tiles are off (``TILES="none"``), so every request must go to the app itself.
 Screenshots go to ``test-artifacts/``.
 """
 
@@ -12,8 +11,6 @@ import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
@@ -86,14 +83,6 @@ def _wait_results(page, n=None):
         page.wait_for_selector(f"body[data-results='{n}']", timeout=20000)
 
 
-def _outlines_available(live) -> bool:
-    try:
-        with urllib.request.urlopen(f"{live.url}/api/outlines/province", timeout=30) as resp:
-            return resp.status == 200
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def test_page_loads_clusters_no_console_errors_no_off_host(browser, live, artifacts_dir):
     ctx, page, rec = _page(browser, live)
     try:
@@ -103,8 +92,7 @@ def test_page_loads_clusters_no_console_errors_no_off_host(browser, live, artifa
         loaded = int(page.get_attribute("body", "data-stations-loaded"))
         assert loaded == live.get_json("/api/stations", fields="compact", limit=1)["numberMatched"]
         assert page.locator("#demo-banner").is_visible()  # the stations are synthetic-demo
-        if _outlines_available(live):
-            page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
+        page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
         page.wait_for_timeout(300)
         page.screenshot(path=os.path.join(artifacts_dir, "finder-initial-390x844.png"))
         assert rec.errors == []
@@ -197,10 +185,6 @@ def test_desktop_and_english(browser, live, artifacts_dir):
 
 
 def test_place_search_prefix(browser, live):
-    try:
-        live.get_json("/api/places", q="昆")
-    except urllib.error.HTTPError as exc:
-        pytest.skip(f"the gazetteer (stations.places) is not available yet: HTTP {exc.code}")
     ctx, page, rec = _page(browser, live)
     try:
         page.fill("#place-input", "kunm")
@@ -232,8 +216,6 @@ def test_nothing_within_20_km_says_so_and_shows_the_nearest(browser, live):
 def test_outlines_draw_when_tiles_are_unreachable(browser, demo_db_url):
     server = serve(demo_db_url, TILES="http://127.0.0.1:9/{z}/{x}/{y}.png")
     try:
-        if not _outlines_available(server):
-            pytest.skip("stations.geo outlines are not available yet")
         ctx, page, rec = _page(browser, server)
         try:
             page.wait_for_selector("path.yz-outline-province", timeout=20000)
