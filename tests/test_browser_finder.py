@@ -324,3 +324,25 @@ def test_station_marker_popup(browser, live):
         assert rec.errors == []
     finally:
         ctx.close()
+
+
+def test_map_filter_reads_the_checked_filters_once_per_change(browser, live):
+    """Filtering the 3,677 markers reads the filter checkboxes once per change, not once per marker."""
+    ctx, page, rec = _page(browser, live)
+    try:
+        page.wait_for_selector(".marker-cluster", timeout=20000)
+        page.evaluate("""() => { window.__domQueries = 0;
+            for (const name of ['querySelectorAll', 'querySelector', 'getElementById']) {
+                const orig = Document.prototype[name];
+                Document.prototype[name] = function () { window.__domQueries++; return orig.apply(this, arguments); };
+            } }""")
+        with_toilet = live.get_json("/api/stations", service="toilet", limit=1)["numberMatched"]
+        page.click("label:has(#filter-toilet)")
+        page.wait_for_selector(f"body[data-stations-shown='{with_toilet}']", timeout=20000)
+        open_toilet = live.get_json("/api/stations", service="toilet", open_now=1, limit=1)["numberMatched"]
+        page.click("label:has(#filter-open)")
+        page.wait_for_selector(f"body[data-stations-shown='{open_toilet}']", timeout=20000)
+        assert page.evaluate("() => window.__domQueries") < 50  # two changes; the map holds 3,677 markers
+        assert rec.errors == []
+    finally:
+        ctx.close()

@@ -276,20 +276,21 @@
     }).catch(function () { setStatus(S.stations_error, true); });
   }
 
-  /* the map shows only the stations that pass the filters too */
+  /* the map shows only the stations that pass the filters too: the checkboxes are read once (readFilter),
+     then each marker is tested against the result (passes) */
   var allMarkers = [];
-  function filterBits() {
+  function readFilter() {
     var bits = 0;
     selectedServices().forEach(function (key) { var j = cfg.service_keys.indexOf(key); if (j >= 0) { bits |= (1 << j); } });
-    return bits;
+    return { bits: bits, openOnly: $('filter-open').checked };
   }
-  function passes(m) {
-    var need = filterBits();
-    return (m.yz.bits & need) === need && (!$('filter-open').checked || m.yz.open);
+  function passes(m, f) {
+    return (m.yz.bits & f.bits) === f.bits && (!f.openOnly || m.yz.open);
   }
   function applyMapFilter() {
     if (!cluster) { return; }
-    var keep = allMarkers.filter(passes);
+    var f = readFilter();
+    var keep = allMarkers.filter(function (m) { return passes(m, f); });
     cluster.clearLayers();
     cluster.addLayers(keep.filter(function (m) { return hiddenFromCluster.indexOf(m) < 0; }));
     document.body.setAttribute('data-stations-shown', String(keep.length));
@@ -320,7 +321,8 @@
     if (hitsLayer) { hitsLayer.clearLayers(); } else if (map) { hitsLayer = L.layerGroup().addTo(map); }
     // stations in the list are drawn as numbered pins: take them out of the clusters meanwhile
     if (cluster) {
-      hiddenFromCluster.forEach(function (m) { if (passes(m)) { cluster.addLayer(m); } });
+      var f = readFilter();
+      hiddenFromCluster.forEach(function (m) { if (passes(m, f)) { cluster.addLayer(m); } });
       hiddenFromCluster = [];
     }
     var feats = fc.features;
