@@ -248,7 +248,7 @@ def test_page_bytes_and_build_time(live):
     total = len(html)
     for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
                   "vendor/leaflet/leaflet.css", "vendor/leaflet.markercluster/MarkerCluster.css", "site.css",
-                  "finder.js", "icons.svg"):
+                  "common.js", "vendor/gcoord/gcoord.global.prod.js", "finder.js", "icons.svg"):
         resp = client.get(f"/static/{asset}", headers={"Accept-Encoding": "gzip"})
         total += len(resp.data)
         resp.close()
@@ -343,6 +343,42 @@ def test_map_filter_reads_the_checked_filters_once_per_change(browser, live):
         page.click("label:has(#filter-open)")
         page.wait_for_selector(f"body[data-stations-shown='{open_toilet}']", timeout=20000)
         assert page.evaluate("() => window.__domQueries") < 50  # two changes; the map holds 3,677 markers
+        assert rec.errors == []
+    finally:
+        ctx.close()
+
+
+# a few Yunnan points (lon, lat): 东风广场, 丽江, 景洪, 昭通, 腾冲, the western border near 瑞丽, 富宁 in the east
+YUNNAN_POINTS = [KUNMING, (100.2330, 26.8721), (100.7979, 22.0017), (103.7172, 27.3382), (98.4946, 25.0205),
+                 (97.55, 24.05), (105.63, 23.63)]
+
+
+def test_gcj02_in_the_browser_agrees_with_stations_coords(browser, live):
+    """The finder's GCJ-02 shift (the vendored gcoord package, its one source) agrees with stations.coords both
+    ways to 1e-6 degree (the forward shift to 1e-9), and reproduces the published vectors."""
+    from stations.coords import gcj02_to_wgs84, wgs84_to_gcj02
+    from test_coords import GCJ_VECTORS
+
+    static = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "webmap", "static")
+    for name in os.listdir(static):
+        if name.endswith(".js"):
+            with open(os.path.join(static, name), encoding="utf-8") as f:
+                assert "6378245" not in f.read(), f"{name} carries its own GCJ-02 formula"
+    ctx, page, rec = _page(browser, live)
+    try:
+        wgs = [list(p) for p in YUNNAN_POINTS] + [[w[1], w[0]] for w, _ in GCJ_VECTORS]
+        fwd = page.evaluate("pts => pts.map(p => window.YZ.wgsToGcj(p[0], p[1]))", wgs)
+        for p, js in zip(wgs, fwd):
+            py = wgs84_to_gcj02(*p)
+            assert js[0] == pytest.approx(py[0], abs=1e-9) and js[1] == pytest.approx(py[1], abs=1e-9), p
+        for (w, g), js in zip(GCJ_VECTORS, fwd[len(YUNNAN_POINTS):]):
+            assert js[0] == pytest.approx(g[1], abs=1e-9) and js[1] == pytest.approx(g[0], abs=1e-9)
+        gcj = [list(wgs84_to_gcj02(*p)) for p in YUNNAN_POINTS]
+        back = page.evaluate("pts => pts.map(p => window.YZ.gcjToWgs(p[0], p[1]))", gcj)
+        for p, g, js in zip(YUNNAN_POINTS, gcj, back):
+            py = gcj02_to_wgs84(*g)
+            assert js[0] == pytest.approx(py[0], abs=1e-6) and js[1] == pytest.approx(py[1], abs=1e-6), p
+            assert js[0] == pytest.approx(p[0], abs=1e-6) and js[1] == pytest.approx(p[1], abs=1e-6), p
         assert rec.errors == []
     finally:
         ctx.close()
