@@ -45,6 +45,15 @@ PACKAGES = [
         "licence": "MIT",
         "homepage": "https://github.com/Leaflet/Leaflet.markercluster",
     },
+    {
+        "npm": "gcoord",
+        "version": "1.0.7",
+        "dir": "gcoord",
+        "files": ["dist/gcoord.global.prod.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://github.com/hujiulong/gcoord",
+    },
 ]
 
 
@@ -79,6 +88,9 @@ def write_readme() -> None:
         "used: `webmap.maps.YizhanMap` sets `default_js`/`default_css` to the Leaflet files above only.",
         "The service icons are the project's own SVG (`webmap/static/icons.svg`).",
         "",
+        "`gcoord` is the finder's one source of the GCJ-02 (Amap) shift, the same published formula as",
+        "`stations/coords.py` (`tests/test_browser_finder.py` compares the two).",
+        "",
     ]
     (VENDOR / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
@@ -110,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             for f in pkg["files"]:
                 rel = Path(f).relative_to("dist") if f.startswith("dist/") else Path(f)
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src / f, dest / rel)
-            shutil.copy2(src / pkg["licence_file"], dest / pkg["licence_file"])
+                shutil.copyfile(src / f, dest / rel)
+            shutil.copyfile(src / pkg["licence_file"], dest / pkg["licence_file"])
             print(f"{pkg['npm']}@{pkg['version']} -> {dest.relative_to(ROOT)}")
     write_readme()
     return check()

@@ -95,25 +95,20 @@ def fixture_db_url(tmp_path_factory) -> str:
 def demo_db_url(tmp_path_factory) -> str:
     """A temporary SQLite registry with the full 3,676-station demo set plus the hostile station.
 
-    The demo CSV is generated into a temporary folder when ``data/geo`` does not hold it yet; the fixture
-    stations stand in only when the demo generator itself is unavailable.
+    The demo CSV is generated into a temporary folder when ``data/geo`` does not hold it.
     """
+    from stations.demo import demo_csv_path, load_demo, write_demo_csv
     from stations.registry import Registry
 
     tmp = tmp_path_factory.mktemp("registry")
     url = f"sqlite:///{tmp / 'demo.sqlite'}"
     reg = Registry(url)
-    try:
-        from stations.demo import demo_csv_path, load_demo, write_demo_csv
-
-        path = demo_csv_path()
-        if not path.exists():
-            path = write_demo_csv(tmp / "stations_demo.csv")
-        load_demo(reg, path)
-        extra = fixture_stations()
-        reg.upsert(extra[extra["id"] == HOSTILE_ID])
-    except ImportError:
-        reg.replace_all(fixture_stations())
+    path = demo_csv_path()
+    if not path.exists():
+        path = write_demo_csv(tmp / "stations_demo.csv")
+    load_demo(reg, path)
+    extra = fixture_stations()
+    reg.upsert(extra[extra["id"] == HOSTILE_ID])
     return url
 
 

@@ -1,8 +1,7 @@
 """The finder page in a real headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
 
 The app is served by werkzeug's ``make_server`` on 127.0.0.1 in a thread, over a temporary SQLite registry
-(the 3,676-station demo set plus one station with a hostile name, or the small fixture set when the demo
-CSV is not built). Tiles are off (``TILES="none"``), so every request must go to the app itself.
+(the 3,676-station demo set plus one station with a hostile name). Tiles are off (``TILES="none"``), so every request must go to the app itself.
 Screenshots go to ``test-artifacts/``.
 """
 
@@ -12,8 +11,6 @@ import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
@@ -86,14 +83,6 @@ def _wait_results(page, n=None):
         page.wait_for_selector(f"body[data-results='{n}']", timeout=20000)
 
 
-def _outlines_available(live) -> bool:
-    try:
-        with urllib.request.urlopen(f"{live.url}/api/outlines/province", timeout=30) as resp:
-            return resp.status == 200
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def test_page_loads_clusters_no_console_errors_no_off_host(browser, live, artifacts_dir):
     ctx, page, rec = _page(browser, live)
     try:
@@ -103,8 +92,7 @@ def test_page_loads_clusters_no_console_errors_no_off_host(browser, live, artifa
         loaded = int(page.get_attribute("body", "data-stations-loaded"))
         assert loaded == live.get_json("/api/stations", fields="compact", limit=1)["numberMatched"]
         assert page.locator("#demo-banner").is_visible()  # the stations are synthetic-demo
-        if _outlines_available(live):
-            page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
+        page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
         page.wait_for_timeout(300)
         page.screenshot(path=os.path.join(artifacts_dir, "finder-initial-390x844.png"))
         assert rec.errors == []
@@ -197,10 +185,6 @@ def test_desktop_and_english(browser, live, artifacts_dir):
 
 
 def test_place_search_prefix(browser, live):
-    try:
-        live.get_json("/api/places", q="昆")
-    except urllib.error.HTTPError as exc:
-        pytest.skip(f"the gazetteer (stations.places) is not available yet: HTTP {exc.code}")
     ctx, page, rec = _page(browser, live)
     try:
         page.fill("#place-input", "kunm")
@@ -232,8 +216,6 @@ def test_nothing_within_20_km_says_so_and_shows_the_nearest(browser, live):
 def test_outlines_draw_when_tiles_are_unreachable(browser, demo_db_url):
     server = serve(demo_db_url, TILES="http://127.0.0.1:9/{z}/{x}/{y}.png")
     try:
-        if not _outlines_available(server):
-            pytest.skip("stations.geo outlines are not available yet")
         ctx, page, rec = _page(browser, server)
         try:
             page.wait_for_selector("path.yz-outline-province", timeout=20000)
@@ -266,7 +248,7 @@ def test_page_bytes_and_build_time(live):
     total = len(html)
     for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
                   "vendor/leaflet/leaflet.css", "vendor/leaflet.markercluster/MarkerCluster.css", "site.css",
-                  "finder.js", "icons.svg"):
+                  "common.js", "vendor/gcoord/gcoord.global.prod.js", "finder.js", "icons.svg"):
         resp = client.get(f"/static/{asset}", headers={"Accept-Encoding": "gzip"})
         total += len(resp.data)
         resp.close()
@@ -339,6 +321,64 @@ def test_station_marker_popup(browser, live):
         api = live.get_json(f"/api/stations/{sid}")
         assert page.locator(".yz-popup[data-id] h3").text_content() == api["properties"]["name"]
         assert page.locator(".yz-popup .svc li").count() == len(api["properties"]["services"])
+        assert rec.errors == []
+    finally:
+        ctx.close()
+
+
+def test_map_filter_reads_the_checked_filters_once_per_change(browser, live):
+    """Filtering the 3,677 markers reads the filter checkboxes once per change, not once per marker."""
+    ctx, page, rec = _page(browser, live)
+    try:
+        page.wait_for_selector(".marker-cluster", timeout=20000)
+        page.evaluate("""() => { window.__domQueries = 0;
+            for (const name of ['querySelectorAll', 'querySelector', 'getElementById']) {
+                const orig = Document.prototype[name];
+                Document.prototype[name] = function () { window.__domQueries++; return orig.apply(this, arguments); };
+            } }""")
+        with_toilet = live.get_json("/api/stations", service="toilet", limit=1)["numberMatched"]
+        page.click("label:has(#filter-toilet)")
+        page.wait_for_selector(f"body[data-stations-shown='{with_toilet}']", timeout=20000)
+        open_toilet = live.get_json("/api/stations", service="toilet", open_now=1, limit=1)["numberMatched"]
+        page.click("label:has(#filter-open)")
+        page.wait_for_selector(f"body[data-stations-shown='{open_toilet}']", timeout=20000)
+        assert page.evaluate("() => window.__domQueries") < 50  # two changes; the map holds 3,677 markers
+        assert rec.errors == []
+    finally:
+        ctx.close()
+
+
+# a few Yunnan points (lon, lat): 东风广场, 丽江, 景洪, 昭通, 腾冲, the western border near 瑞丽, 富宁 in the east
+YUNNAN_POINTS = [KUNMING, (100.2330, 26.8721), (100.7979, 22.0017), (103.7172, 27.3382), (98.4946, 25.0205),
+                 (97.55, 24.05), (105.63, 23.63)]
+
+
+def test_gcj02_in_the_browser_agrees_with_stations_coords(browser, live):
+    """The finder's GCJ-02 shift (the vendored gcoord package, its one source) agrees with stations.coords both
+    ways to 1e-6 degree (the forward shift to 1e-9), and reproduces the published vectors."""
+    from stations.coords import gcj02_to_wgs84, wgs84_to_gcj02
+    from test_coords import GCJ_VECTORS
+
+    static = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "webmap", "static")
+    for name in os.listdir(static):
+        if name.endswith(".js"):
+            with open(os.path.join(static, name), encoding="utf-8") as f:
+                assert "6378245" not in f.read(), f"{name} carries its own GCJ-02 formula"
+    ctx, page, rec = _page(browser, live)
+    try:
+        wgs = [list(p) for p in YUNNAN_POINTS] + [[w[1], w[0]] for w, _ in GCJ_VECTORS]
+        fwd = page.evaluate("pts => pts.map(p => window.YZ.wgsToGcj(p[0], p[1]))", wgs)
+        for p, js in zip(wgs, fwd):
+            py = wgs84_to_gcj02(*p)
+            assert js[0] == pytest.approx(py[0], abs=1e-9) and js[1] == pytest.approx(py[1], abs=1e-9), p
+        for (w, g), js in zip(GCJ_VECTORS, fwd[len(YUNNAN_POINTS):]):
+            assert js[0] == pytest.approx(g[1], abs=1e-9) and js[1] == pytest.approx(g[0], abs=1e-9)
+        gcj = [list(wgs84_to_gcj02(*p)) for p in YUNNAN_POINTS]
+        back = page.evaluate("pts => pts.map(p => window.YZ.gcjToWgs(p[0], p[1]))", gcj)
+        for p, g, js in zip(YUNNAN_POINTS, gcj, back):
+            py = gcj02_to_wgs84(*g)
+            assert js[0] == pytest.approx(py[0], abs=1e-6) and js[1] == pytest.approx(py[1], abs=1e-6), p
+            assert js[0] == pytest.approx(p[0], abs=1e-6) and js[1] == pytest.approx(p[1], abs=1e-6), p
         assert rec.errors == []
     finally:
         ctx.close()

@@ -230,3 +230,29 @@ def test_recommend_and_whatif_follow_the_uploaded_demand(browser, live, tmp_path
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_planner_announces_its_map_with_an_event(browser, live):
+    """planner.js announces its Leaflet map (the "yz:planner-map" event on document, and YZ.plannerMap); whatif.js
+    listens for it instead of hooking Leaflet's map constructor (no L.Map.addInitHook in the page scripts)."""
+    static = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "webmap", "static")
+    for name in os.listdir(static):
+        if name.endswith(".js"):
+            with open(os.path.join(static, name), encoding="utf-8") as f:
+                assert "addInitHook" not in f.read(), name
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    ctx.add_init_script("window.__plannerMaps = []; document.addEventListener('yz:planner-map', "
+                        "e => window.__plannerMaps.push(e.detail.map));")
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(live.url + "/planner", wait_until="load")
+        page.wait_for_selector("#pl-status[data-state='ready']", timeout=60000)
+        assert page.evaluate("() => window.__plannerMaps.length") == 1
+        assert page.evaluate("() => window.__plannerMaps[0] === window.YZ.plannerMap && "
+                             "window.YZ.plannerMap instanceof L.Map && window.YZ.plannerMap.getContainer().id === 'pl-map'")
+        assert page.locator("#wi-panel").count() == 1  # the what-if panel found the map
+        assert errors == []
+    finally:
+        ctx.close()

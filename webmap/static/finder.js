@@ -5,58 +5,25 @@
  * <img src=x onerror=alert(1)> shows as text.
  *
  * Coordinates from the API are WGS-84. When the tiles are drawn in GCJ-02 (Amap), everything is shifted
- * into GCJ-02 for display (toDisplay) and taps are shifted back (fromDisplay).
+ * into GCJ-02 for display (toDisplay) and taps are shifted back (fromDisplay), with the vendored gcoord
+ * package (the same published formula as stations/coords.py). Shared helpers come from common.js (window.YZ).
  */
 (function () {
   'use strict';
 
-  var cfg = JSON.parse(document.getElementById('yz-config').textContent);
+  var YZ = window.YZ;
+  var $ = YZ.$, el = YZ.el, fmt = YZ.interpolate, query = YZ.query, getJSON = YZ.getJSON;
+  var cfg = YZ.readJSON('yz-config');
   var S = cfg.strings;
   var map = window.YZ_MAP;
   // Leaflet's default attribution prefix carries a national flag; keep the plain credit
   if (map.attributionControl) { map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>'); }
-  var $ = function (id) { return document.getElementById(id); };
   var SVGNS = 'http://www.w3.org/2000/svg';
 
-  function fmt(template, params) {
-    return template.replace(/%\((\w+)\)s/g, function (_, key) { return String(params[key]); });
-  }
-
   /* ------------------------------------------------------------------ datums */
-  var A = 6378245.0, EE = 0.00669342162296594323;
-  function outOfChina(lon, lat) { return lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271; }
-  function tLat(x, y) {
-    var r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
-    r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
-    r += (20.0 * Math.sin(y * Math.PI) + 40.0 * Math.sin(y / 3.0 * Math.PI)) * 2.0 / 3.0;
-    r += (160.0 * Math.sin(y / 12.0 * Math.PI) + 320 * Math.sin(y * Math.PI / 30.0)) * 2.0 / 3.0;
-    return r;
-  }
-  function tLon(x, y) {
-    var r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
-    r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
-    r += (20.0 * Math.sin(x * Math.PI) + 40.0 * Math.sin(x / 3.0 * Math.PI)) * 2.0 / 3.0;
-    r += (150.0 * Math.sin(x / 12.0 * Math.PI) + 300.0 * Math.sin(x / 30.0 * Math.PI)) * 2.0 / 3.0;
-    return r;
-  }
-  function wgsToGcj(lon, lat) {
-    if (outOfChina(lon, lat)) { return [lon, lat]; }
-    var dLat = tLat(lon - 105.0, lat - 35.0), dLon = tLon(lon - 105.0, lat - 35.0);
-    var radLat = lat / 180.0 * Math.PI, magic = Math.sin(radLat);
-    magic = 1 - EE * magic * magic;
-    var sqrtMagic = Math.sqrt(magic);
-    dLat = (dLat * 180.0) / ((A * (1 - EE)) / (magic * sqrtMagic) * Math.PI);
-    dLon = (dLon * 180.0) / (A / sqrtMagic * Math.cos(radLat) * Math.PI);
-    return [lon + dLon, lat + dLat];
-  }
-  function gcjToWgs(lon, lat) {
-    var x = lon, y = lat;
-    for (var i = 0; i < 8; i++) {
-      var g = wgsToGcj(x, y);
-      x -= g[0] - lon; y -= g[1] - lat;
-    }
-    return [x, y];
-  }
+  // (lon, lat) in degrees -> [lon, lat]; outside China nothing moves (gcoord's box, the same as stations/coords.py)
+  function wgsToGcj(lon, lat) { return gcoord.transform([lon, lat], gcoord.WGS84, gcoord.GCJ02); }
+  function gcjToWgs(lon, lat) { return gcoord.transform([lon, lat], gcoord.GCJ02, gcoord.WGS84); }
   var gcj = cfg.crs === 'gcj02';
   function toDisplay(lon, lat) {
     if (gcj) { var g = wgsToGcj(lon, lat); return L.latLng(g[1], g[0]); }
@@ -66,23 +33,12 @@
     if (gcj) { var w = gcjToWgs(latlng.lng, latlng.lat); return { lon: w[0], lat: w[1] }; }
     return { lon: latlng.lng, lat: latlng.lat };
   }
-  window.YZ = { toDisplay: toDisplay, fromDisplay: fromDisplay, wgsToGcj: wgsToGcj };
+  YZ.toDisplay = toDisplay;
+  YZ.fromDisplay = fromDisplay;
+  YZ.wgsToGcj = wgsToGcj;
+  YZ.gcjToWgs = gcjToWgs;
 
   /* ------------------------------------------------------------------ DOM helpers */
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (k) {
-        if (k === 'text') { node.textContent = attrs[k]; }
-        else if (k === 'class') { node.className = attrs[k]; }
-        else { node.setAttribute(k, attrs[k]); }
-      });
-    }
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined) { node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); }
-    });
-    return node;
-  }
   function icon(name) {
     var svg = document.createElementNS(SVGNS, 'svg');
     svg.setAttribute('class', 'icon');
@@ -96,21 +52,6 @@
     var s = $('status');
     s.textContent = text;
     s.className = warn ? 'status warn' : 'status';
-  }
-  function query(params) {
-    var usp = new URLSearchParams();
-    Object.keys(params).forEach(function (k) {
-      var v = params[k];
-      if (Array.isArray(v)) { v.forEach(function (x) { usp.append(k, x); }); }
-      else if (v !== undefined && v !== null && v !== '') { usp.append(k, v); }
-    });
-    return usp.toString();
-  }
-  function getJSON(url) {
-    return fetch(url, { headers: { Accept: 'application/json' } }).then(function (r) {
-      if (!r.ok) { throw new Error('HTTP ' + r.status); }
-      return r.json();
-    });
   }
   function formatDistance(m) {
     if (m < 1000) { return fmt(S.metres, { n: String(Math.round(m / 10) * 10) }); }
@@ -276,20 +217,21 @@
     }).catch(function () { setStatus(S.stations_error, true); });
   }
 
-  /* the map shows only the stations that pass the filters too */
+  /* the map shows only the stations that pass the filters too: the checkboxes are read once (readFilter),
+     then each marker is tested against the result (passes) */
   var allMarkers = [];
-  function filterBits() {
+  function readFilter() {
     var bits = 0;
     selectedServices().forEach(function (key) { var j = cfg.service_keys.indexOf(key); if (j >= 0) { bits |= (1 << j); } });
-    return bits;
+    return { bits: bits, openOnly: $('filter-open').checked };
   }
-  function passes(m) {
-    var need = filterBits();
-    return (m.yz.bits & need) === need && (!$('filter-open').checked || m.yz.open);
+  function passes(m, f) {
+    return (m.yz.bits & f.bits) === f.bits && (!f.openOnly || m.yz.open);
   }
   function applyMapFilter() {
     if (!cluster) { return; }
-    var keep = allMarkers.filter(passes);
+    var f = readFilter();
+    var keep = allMarkers.filter(function (m) { return passes(m, f); });
     cluster.clearLayers();
     cluster.addLayers(keep.filter(function (m) { return hiddenFromCluster.indexOf(m) < 0; }));
     document.body.setAttribute('data-stations-shown', String(keep.length));
@@ -320,7 +262,8 @@
     if (hitsLayer) { hitsLayer.clearLayers(); } else if (map) { hitsLayer = L.layerGroup().addTo(map); }
     // stations in the list are drawn as numbered pins: take them out of the clusters meanwhile
     if (cluster) {
-      hiddenFromCluster.forEach(function (m) { if (passes(m)) { cluster.addLayer(m); } });
+      var f = readFilter();
+      hiddenFromCluster.forEach(function (m) { if (passes(m, f)) { cluster.addLayer(m); } });
       hiddenFromCluster = [];
     }
     var feats = fc.features;

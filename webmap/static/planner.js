@@ -1,9 +1,12 @@
-/* Coverage planner page: county choropleth, layers, inputs, sortable table, downloads. No external requests. */
+/* Coverage planner page: county choropleth, layers, inputs, sortable table, downloads. No external requests.
+   Shared helpers come from common.js (window.YZ); the map is announced to whatif.js with YZ.announcePlannerMap. */
 (function () {
   "use strict";
-  var cfg = JSON.parse(document.getElementById("pl-config").textContent);
+  var YZ = window.YZ;
+  var $ = YZ.$, getJSON = YZ.getJSON;
+  var cfg = YZ.readJSON("pl-config");
   var S = cfg.strings;
-  var $ = function (id) { return document.getElementById(id); };
+  var fmt = YZ.numberFormat(cfg.lang);
   var statusEl = $("pl-status");
   var BREAKS = [20, 40, 60, 80];
   var COLOURS = ["#d7301f", "#fc8d59", "#fdcc8a", "#a1d99b", "#31a354"];
@@ -12,10 +15,6 @@
     if (pct === null || pct === undefined) return "#e0e0e0";
     for (var i = 0; i < BREAKS.length; i++) if (pct < BREAKS[i]) return COLOURS[i];
     return COLOURS[COLOURS.length - 1];
-  }
-  function fmt(v, nd) {
-    if (v === null || v === undefined) return "–";
-    return Number(v).toLocaleString(cfg.lang === "en" ? "en" : "zh-CN", { maximumFractionDigits: nd || 0, minimumFractionDigits: nd || 0 });
   }
   function setStatus(state, text) {
     statusEl.dataset.state = state;
@@ -26,6 +25,7 @@
   map.createPane("plLayers").style.zIndex = 450; // buffers, demand and gaps above the choropleth
   var renderer = L.canvas({ padding: 0.3, pane: "plLayers" });
   var svgRenderer = L.svg({ padding: 0.3 });
+  YZ.announcePlannerMap(map); // whatif.js adds its panel and map clicks
   var countyLayer = null, buffersLayer = null, demandLayer = null, gapsLayer = null;
   var countyRows = {};
   var current = null; // current parameters
@@ -43,22 +43,10 @@
   })();
 
   function params(extra) {
-    var p = new URLSearchParams();
-    p.set("radius", current.radius);
-    if (current.rural) p.set("rural_radius", current.rural);
-    if (current.hour !== "") p.set("hour", current.hour);
-    p.set("weekday", current.weekday);
-    if (demandId) p.set("demand", demandId);
-    if (extra) Object.keys(extra).forEach(function (k) { p.set(k, extra[k]); });
-    return p.toString();
-  }
-  function getJSON(url) {
-    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) throw new Error((body.error && body.error.message) || r.statusText);
-        return body;
-      });
-    });
+    var p = { radius: current.radius, rural_radius: current.rural, hour: current.hour, weekday: current.weekday,
+      demand: demandId };
+    if (extra) Object.keys(extra).forEach(function (k) { p[k] = extra[k]; });
+    return YZ.query(p);
   }
 
   function countyName(p) { return cfg.lang === "en" ? (p.name_en || p.name) : p.name; }
@@ -251,12 +239,7 @@
     var w = $("pl-demand-weight").value.trim();
     if (w) form.append("weight", w);
     setStatus("loading", S["Uploading…"]);
-    fetch(cfg.api.upload, { method: "POST", body: form }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) throw new Error((body.error && body.error.message) || r.statusText);
-        return body;
-      });
-    }).then(function (body) {
+    getJSON(cfg.api.upload, { method: "POST", body: form }).then(function (body) {
       return setDemand(body.demand, body.name + " · " + fmt(body.points) + " " + S["points"] + " · " + fmt(body.workers) + " " + S["workers"]);
     }).catch(function (err) {
       setStatus("error", S["Could not use the file"] + ": " + err.message);

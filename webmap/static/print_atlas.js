@@ -4,18 +4,13 @@
  * job's status, or the PDF itself when it is already kept. The page then polls /print/atlas/status?paper=…
  * (every Retry-After seconds) showing pages done of 17, and finally the download link. On load, each paper
  * size's status is asked once, so a finished or running atlas shows as such. Strings come from the
- * #atlas-strings block, in the page's language.
+ * #atlas-strings block, in the page's language; the helpers from common.js (window.YZ).
  */
 (function () {
   "use strict";
-  var stringsEl = document.getElementById("atlas-strings");
-  var S = stringsEl ? JSON.parse(stringsEl.textContent) : {};
-
-  function fmt(template, values) {
-    return String(template || "").replace(/\{(\w+)\}/g, function (m, key) {
-      return values && values[key] !== undefined && values[key] !== null ? String(values[key]) : m;
-    });
-  }
+  var YZ = window.YZ;
+  var S = YZ.readJSON("atlas-strings", {});
+  var fmt = YZ.interpolate;
 
   function setup(box) {
     var start = box.querySelector(".atlas-start");

@@ -1,9 +1,11 @@
 /* Planner page, issue 5: "recommend N sites" and the what-if scenario (add hypothetical stations by clicking the
    map, close existing ones). Figures come from /api/recommend and /api/whatif; nothing is ever written to the
-   registry from here (the API has no write path). Loaded after leaflet.js and before planner.js, so that it can
-   catch the planner's map through a Leaflet init hook. No external requests. */
+   registry from here (the API has no write path). Shared helpers come from common.js (window.YZ); the panel is
+   built once planner.js announces its map (YZ.onPlannerMap). No external requests. */
 (function () {
   "use strict";
+  var YZ = window.YZ;
+  var $ = YZ.$, el = YZ.el, query = YZ.query, fetchJSON = YZ.getJSON;
   var me = document.currentScript;
   var API = {
     recommend: me.getAttribute("data-recommend") || "/api/recommend",
@@ -14,31 +16,15 @@
   };
   // Every label comes from the server in the page's language (webmap/i18n.py WHATIF_STRINGS, translated through
   // the Flask-Babel catalogue), rendered into <script id="wi-strings" type="application/json">.
-  var T = {};
-  try { T = JSON.parse(document.getElementById("wi-strings").textContent) || {}; } catch (e) { /* labels missing */ }
-  var lang = "zh";
-  try { lang = JSON.parse(document.getElementById("pl-config").textContent).lang || "zh"; } catch (e) { /* default zh */ }
+  var T = YZ.readJSON("wi-strings", {});
+  var lang = YZ.readJSON("pl-config", {}).lang || "zh";
+  var fmt = YZ.numberFormat(lang);
   var map = null;
   var state = { add: [], close: [], mode: "off", recLayer: null, scenLayer: null, gapsLayer: null, last: null,
                 accepted: false, plannerGapsWasOn: null, seq: 0 };
 
-  if (window.L && L.Map && L.Map.addInitHook) {
-    L.Map.addInitHook(function () {
-      if (this.getContainer && this.getContainer().id === "pl-map") { map = this; onMap(); }
-    });
-  }
+  YZ.onPlannerMap(function (m) { map = m; onMap(); });
 
-  function $(id) { return document.getElementById(id); }
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined && text !== null) e.textContent = text;
-    return e;
-  }
-  function fmt(v, nd) {
-    if (v === null || v === undefined) return "–";
-    return Number(v).toLocaleString(lang === "en" ? "en" : "zh-CN", { maximumFractionDigits: nd || 0, minimumFractionDigits: nd || 0 });
-  }
   function plannerParams() {
     var p = {};
     var r = $("pl-radius"), ru = $("pl-rural"), h = $("pl-hour"), wd = $("pl-weekday");
@@ -48,23 +34,6 @@
     if (wd && wd.value !== "") p.weekday = Number(wd.value);
     if (document.body.dataset.demand) p.demand = document.body.dataset.demand;  // the planner's uploaded demand set
     return p;
-  }
-  function query(obj) {
-    var q = new URLSearchParams();
-    Object.keys(obj).forEach(function (k) { if (obj[k] !== undefined && obj[k] !== null && obj[k] !== "") q.set(k, obj[k]); });
-    return q.toString();
-  }
-  function fetchJSON(url, opts) {
-    return fetch(url, opts || { headers: { Accept: "application/json" } }).then(function (r) {
-      return r.json().then(function (b) {
-        if (!r.ok) {
-          var err = new Error((b.error && b.error.message) || r.statusText);
-          err.parameter = b.error && b.error.parameter;
-          throw err;
-        }
-        return b;
-      });
-    });
   }
   function setStatus(state_, text) { var s = $("wi-status"); s.dataset.state = state_; s.textContent = text || ""; }
 
