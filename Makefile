@@ -29,8 +29,9 @@ test-venv: $(VENV)/.installed-test
 db: venv
 	$(VENV)/bin/yizhan init-db
 
+# the address is YIZHAN_HOST / YIZHAN_PORT (default 127.0.0.1:8000), read by `yizhan serve` from the settings
 run: venv db
-	$(VENV)/bin/yizhan serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/yizhan serve
 
 system-deps:
 	@missing=""; \

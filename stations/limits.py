@@ -30,11 +30,20 @@ _TABLE = (
     Limit("weekday", 0, 6, "day", 2, "day of the week, 0 = Monday"),
     Limit("nearest_k", 1, 100, "stations", 5, "stations returned by /api/nearest"),
     Limit("stations_page", 1, 10_000, "stations", 1000, "stations per page of /api/stations"),
+    Limit("stations_offset", 0, 1_000_000_000, "stations", 0, "where a page of /api/stations starts"),
+    Limit("lat", -90, 90, "degree", None, "WGS-84 latitude of a query point"),
+    Limit("lon", -180, 180, "degree", None, "WGS-84 longitude of a query point"),
+    Limit("max_km", 0, 20_000, "km", None, "only stations within this geodesic distance (half the equator is 20,000 km)"),
+    Limit("places", 1, 50, "places", 10, "places returned by /api/places"),
+    Limit("place_query_chars", 1, 50, "characters", None, "length of a place search text"),
     Limit("gaps", 1, 5000, "gaps", 100, "gap polygons returned or downloaded"),
     Limit("sites_n", 0, 500, "sites", 10, "recommended new sites per request"),
+    Limit("cli_sites_n", 0, 20_000, "sites", None, "recommended new sites on the command line (no request to keep short)"),
     Limit("target_pct", 0.01, 100, "%", None, "coverage target for the fewest sites"),
     Limit("whatif_add", 0, 500, "sites", None, "hypothetical stations in one what-if"),
     Limit("whatif_close", 0, 5000, "stations", None, "stations closed in one what-if"),
+    Limit("whatif_gaps", 0, 5000, "gaps", 300, "gap polygons recomputed by one what-if (0: none)"),
+    Limit("whatif_hours_chars", 0, 200, "characters", None, "opening-hours text of one hypothetical station"),
     Limit("candidate_rows", 1, 50_000, "rows", None, "rows of an uploaded candidate-site file"),
     Limit("candidate_upload_bytes", 1, 5 * 1024 * 1024, "bytes", None, "size of an uploaded candidate-site file"),
     Limit("candidate_sets", 1, 20, "sets", None, "uploaded candidate sets kept in memory"),
@@ -44,6 +53,7 @@ _TABLE = (
     Limit("web_sheet_dpi", 50, 300, "dpi", 150, "resolution of a PNG sheet drawn for a web request"),
     Limit("recommend_seconds", 1, 30, "s", 30, "run-time limit of one greedy recommendation"),
     Limit("exact_seconds", 1, 20, "s", 20, "time given to the exact (HiGHS) solver in a web request"),
+    Limit("cli_exact_seconds", 1, 3600, "s", 120, "time given to the exact (HiGHS) solver on the command line"),
 )
 
 #: name -> :class:`Limit`

@@ -271,11 +271,6 @@ def test_openapi_documents_every_endpoint(client):
 
 
 def test_outlines(client):
-    from webmap.api import outlines_available
-
-    with client.application.app_context():
-        if "prefectures" not in outlines_available():
-            pytest.skip("the geography is not built")
     resp = client.get("/api/outlines/prefectures")
     assert resp.status_code == 200
     assert "max-age" in resp.headers["Cache-Control"]
@@ -290,8 +285,6 @@ def test_outlines(client):
 def test_places(client):
     assert client.get("/api/places").status_code == 400
     resp = client.get("/api/places", query_string={"q": "kunm"})
-    if resp.status_code == 503:
-        pytest.skip("stations.places is not installed yet")
     assert resp.status_code == 200
     labels = [p.get("name_zh") or p.get("label") for p in resp.get_json()["places"]]
     assert any("昆明" in (label or "") for label in labels)
@@ -377,3 +370,25 @@ def test_tianditu_key_comes_from_the_environment(monkeypatch, fixture_db_url):
     app = create_app({"DATABASE_URL": fixture_db_url})
     html = app.test_client().get("/").get_data(as_text=True)
     assert "env-key-123" not in html and "tile.openstreetmap.org" in html
+
+
+def test_make_run_serves_on_the_configured_address(monkeypatch, fixture_db_url):
+    """``make run`` leaves the address to ``yizhan serve``, whose defaults are YIZHAN_HOST / YIZHAN_PORT."""
+    from pathlib import Path
+
+    import waitress
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "yizhan serve" in recipe and "--host" not in recipe and "--port" not in recipe
+    served = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.update(kw))
+    monkeypatch.setenv("DATABASE_URL", fixture_db_url)
+    monkeypatch.setenv("YIZHAN_HOST", "0.0.0.0")
+    monkeypatch.setenv("YIZHAN_PORT", "8123")
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert served["host"] == "0.0.0.0" and served["port"] == 8123

@@ -40,9 +40,9 @@ SLOW = r"^/(api/recommend|recommend/download/sites\.\{fmt\}|recommend/curve\.\{f
 
 def _get_operations() -> dict[str, dict]:
     """Every GET operation of the OpenAPI document (the API's own paths plus the planner's and recommend's)."""
-    from webmap import api, planner, recommend
+    from webmap import openapi
 
-    paths = {**api.OPENAPI["paths"], **planner.OPENAPI_PATHS, **recommend.OPENAPI_PATHS}
+    paths = openapi.document()["paths"]
     return {p: ops["get"] for p, ops in sorted(paths.items()) if "get" in ops}
 
 

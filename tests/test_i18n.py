@@ -67,7 +67,8 @@ def test_every_finder_string_is_in_the_catalogue():
     with (TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as f:
         translated = {m.id for m in read_po(f) if m.id and m.string}
     root = Path(webmap.__file__).parent
-    sources = [root / "views.py", root / "api.py", root / "templates" / "base.html", root / "templates" / "finder.html"]
+    sources = [root / "views.py", root / "api.py", root / "features.py", root / "templates" / "base.html",
+               root / "templates" / "finder.html"]
     pattern = re.compile(r"""(?<![A-Za-z0-9_])_\(\s*(["'])(.+?)\1\s*[,)]""", re.S)
     found = set()
     for path in sources:

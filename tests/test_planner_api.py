@@ -311,3 +311,89 @@ def test_cli_refuses_points_outside_yunnan(tmp_path, fixture_db_url, monkeypatch
     assert r.exit_code != 0, r.output
     assert "row 3: point (106.300000, 29.400000) lies outside Yunnan" in r.output
     assert "Traceback" not in r.output
+
+
+# ------------------------------------------------------------------------------ recommendations: caches and messages
+
+
+def _kunming_demand():
+    """120 demand points within 20 km of Kunming (the fixture stations' town), 1-49 workers each."""
+    import numpy as np
+
+    from conftest import KUNMING
+    from stations.demand import demand_from_points
+
+    rng = np.random.default_rng(5)
+    pts = [GEOD.fwd(KUNMING[0], KUNMING[1], float(az), float(d))[:2]
+           for az, d in zip(rng.uniform(0, 360, 120), rng.uniform(0, 20000, 120))]
+    return demand_from_points([p[0] for p in pts], [p[1] for p in pts], rng.integers(1, 50, 120).astype(float),
+                              county_adcode=["530102"] * 120)
+
+
+@pytest.fixture()
+def rc(app):
+    app.config["PLANNER_DEMAND"] = _kunming_demand()
+    return app.test_client()
+
+
+def _kunming_row(body):
+    return next(r for r in body["prefectures"] if r["adcode"] == "530100")
+
+
+def test_recommend_rows_are_the_requests_own_even_when_an_id_is_reused(rc, monkeypatch):
+    """The before/after rows were cached under id(rec): once a recommendation was evicted, a new one could get
+    the same id and answer with another request's rows. Every id() is made equal here, as after a reuse."""
+    import webmap.recommend
+    import webmap.state
+
+    for module in (webmap.recommend, webmap.state):
+        monkeypatch.setattr(module, "id", lambda obj: 12345, raising=False)
+    none = rc.get("/api/recommend?n=0").get_json()
+    row = _kunming_row(none)
+    assert row["covered_after"] == row["covered_before"]
+    three = rc.get("/api/recommend?n=3").get_json()
+    assert three["after"]["workers_covered"] > three["before"]["workers_covered"]
+    row = _kunming_row(three)
+    assert row["covered_after"] == pytest.approx(three["after"]["workers_covered"], abs=0.5)
+    assert row["covered_after"] > row["covered_before"]
+
+
+def test_one_memo_size_for_every_caller(rc):
+    """The recommendation used to pass size=32 to the per-snapshot memo and so trimmed the planner's entries
+    (cached with size=64) under it: the memo owns one size policy now."""
+    from webmap import get_store
+
+    snap = get_store(rc.application).snapshot()
+    for i in range(40):
+        snap.cached(("test-entry", i), lambda i=i: i)
+    assert rc.get("/api/recommend?n=1").status_code == 200
+    assert ("test-entry", 0) in snap._cache
+    assert snap.cached(("test-entry", 0), lambda: "rebuilt") == 0
+
+
+def test_recommend_time_limit_message_says_the_configured_limit(rc):
+    rc.application.config["RECOMMEND_MAX_SECONDS"] = 0.0
+    err = rc.get("/api/recommend?n=5").get_json()["error"]
+    assert err["parameter"] == "n"
+    assert "run-time limit of 0 s reached" in err["message"]
+    err = rc.get("/api/recommend?target_pct=99").get_json()["error"]
+    assert err["parameter"] == "target_pct" and "run-time limit of 0 s" in err["message"]
+
+
+def test_siting_errors_name_their_own_parameter(rc, monkeypatch):
+    from stations import siting
+    from stations.errors import SitingError
+
+    def refuse(*args, **kwargs):
+        raise SitingError("radius too small for these candidates", param="radius")
+
+    monkeypatch.setattr(siting, "recommend", refuse)
+    err = rc.get("/api/recommend?n=2").get_json()["error"]
+    assert err == {"parameter": "radius", "message": "radius too small for these candidates"}
+
+    def unnamed(*args, **kwargs):
+        raise SitingError("nothing to choose from")
+
+    monkeypatch.setattr(siting, "recommend", unnamed)
+    assert rc.get("/api/recommend?n=2").get_json()["error"]["parameter"] == "n"
+    assert rc.get("/api/recommend?target_pct=50").get_json()["error"]["parameter"] == "target_pct"

@@ -13,6 +13,9 @@ Configuration keys (``config`` argument, defaults from the environment):
 ``TIANDITU_KEY``  the Tianditu key (default from the settings; never stored in the repository)
 ``STATIONS``      optional GeoDataFrame used instead of the registry (tests, benchmarks)
 ``GZIP``          compress text responses for clients that accept gzip (default True)
+``RECOMMEND_MAX_SECONDS``, ``RECOMMEND_EXACT_SECONDS``  run-time limits of one recommendation (greedy; exact
+                  solver), defaults from :data:`stations.limits.LIMITS`
+``PLANNER_DEMAND``, ``PLANNER_GEOGRAPHY``  the planner's demand and geography (:mod:`webmap.state`)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 from flask import Flask, request
 
 from stations import config as stations_config
+from stations.limits import LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +67,9 @@ class StationStore:
         self.url = url
         self._given = frame
         self._lock = threading.Lock()
-        self._snap: _Snapshot | None = None
+        self._snap: Snapshot | None = None
 
-    def snapshot(self) -> "_Snapshot":
+    def snapshot(self) -> "Snapshot":
         snap = self._snap
         if snap is None:
             with self._lock:
@@ -74,7 +78,7 @@ class StationStore:
                 snap = self._snap
         return snap
 
-    def reload(self) -> "_Snapshot":
+    def reload(self) -> "Snapshot":
         """Re-read the registry and rebuild the indexes; returns the new snapshot."""
         with self._lock:
             self._snap = self._build()
@@ -88,7 +92,7 @@ class StationStore:
     def index(self):
         return self.snapshot().index
 
-    def _build(self) -> "_Snapshot":
+    def _build(self) -> "Snapshot":
         t0 = time.perf_counter()
         if self._given is not None:
             gdf = self._given
@@ -96,7 +100,7 @@ class StationStore:
             from stations.registry import Registry
 
             gdf = Registry(self.url).load()
-        snap = _Snapshot(gdf)
+        snap = Snapshot(gdf)
         log.info("loaded %d stations in %.2f s from %s", len(gdf), time.perf_counter() - t0,
                  "the given frame" if self._given is not None else _safe(self.url))
         if len(gdf) == 0:
@@ -104,7 +108,13 @@ class StationStore:
         return snap
 
 
-class _Snapshot:
+class Snapshot:
+    """One load of the registry: the stations (``gdf``), the nearest-station index, per-row values the API reads,
+    and a per-snapshot memo (:meth:`cached`) for what is derived from these stations."""
+
+    #: entries the memo keeps, least recently used dropped first: one policy for every caller
+    CACHE_SIZE = 64
+
     def __init__(self, gdf):
         from stations.nearest import NearestIndex
         from stations.schema import SERVICE_KEYS
@@ -139,8 +149,12 @@ class _Snapshot:
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def cached(self, key, build, size: int = 64):
-        """A small per-snapshot memo (dropped on reload); safe under the server's threads."""
+    def cached(self, key: tuple, build):
+        """``build()`` memoised under ``key`` for this snapshot (dropped on reload); safe under the server's threads.
+
+        ``key`` is a tuple of plain values naming what was asked (``("planner", radius, ...)``), never an
+        object's ``id()``, which Python reuses once the object is gone. The memo keeps :attr:`CACHE_SIZE` entries.
+        """
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -148,7 +162,8 @@ class _Snapshot:
         value = build()  # outside the lock: two threads may build the same value once, harmlessly
         with self._cache_lock:
             self._cache[key] = value
-            while len(self._cache) > size:
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
         return value
 
@@ -206,6 +221,8 @@ def create_app(config: dict | None = None) -> Flask:
         TIANDITU_KEY=env.tianditu_key,
         STATIONS=None,
         GZIP=True,
+        RECOMMEND_MAX_SECONDS=float(LIMITS["recommend_seconds"].default),
+        RECOMMEND_EXACT_SECONDS=float(LIMITS["exact_seconds"].default),
         SEND_FILE_MAX_AGE_DEFAULT=7 * 86400,  # static files; own css/js are cache-busted with ?v=
         JSON_SORT_KEYS=False,
         # request bodies: the largest upload (a 64 MB demand file) plus form overhead; beyond it HTTP 413

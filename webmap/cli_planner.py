@@ -16,14 +16,16 @@ import click
 from tqdm import tqdm
 
 from stations import coverage as C
+from stations.limits import LIMITS
 
-RADIUS = click.option("--radius", type=click.FloatRange(50, 20000), default=C.DEFAULT_RADIUS_M, show_default=True,
+_R, _H, _W = LIMITS["radius_m"], LIMITS["hour"], LIMITS["weekday"]
+RADIUS = click.option("--radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=C.DEFAULT_RADIUS_M, show_default=True,
                       help="service radius in metres (for towns when --rural-radius is given)")
-RURAL = click.option("--rural-radius", type=click.FloatRange(50, 20000), default=None,
+RURAL = click.option("--rural-radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=None,
                      help="service radius in metres for rural demand cells")
-HOUR = click.option("--hour", type=click.IntRange(0, 23), default=None,
+HOUR = click.option("--hour", type=click.IntRange(int(_H.lo), int(_H.hi)), default=None,
                     help="count only stations open at this hour (Asia/Shanghai)")
-WEEKDAY = click.option("--weekday", type=click.IntRange(0, 6), default=2, show_default=True,
+WEEKDAY = click.option("--weekday", type=click.IntRange(int(_W.lo), int(_W.hi)), default=int(_W.default), show_default=True,
                        help="day of the week for --hour (0 = Monday)")
 DEMAND = click.option("--demand", "demand_file", type=click.Path(dir_okay=False), default=None,
                       help="demand file (CSV lon/lat + weight, GeoJSON, GeoPackage, GeoTIFF) instead of the model")

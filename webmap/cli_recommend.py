@@ -21,8 +21,10 @@ import click
 from tqdm import tqdm
 
 from stations import coverage as C
+from stations.limits import LIMITS
 
 OUT_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".gpkg")
+_N, _R, _H, _W, _T = (LIMITS[k] for k in ("cli_sites_n", "radius_m", "hour", "weekday", "cli_exact_seconds"))
 
 
 def _fail(message: str, code: int = 2):
@@ -31,14 +33,14 @@ def _fail(message: str, code: int = 2):
 
 
 @click.command("recommend")
-@click.option("-n", "n", type=click.IntRange(0, 20000), default=None, help="number of new sites (maximal covering)")
+@click.option("-n", "n", type=click.IntRange(int(_N.lo), int(_N.hi)), default=None, help="number of new sites (maximal covering)")
 @click.option("--target-pct", type=click.FloatRange(0, 100, min_open=True), default=None,
               help="coverage target in %: the fewest new sites reaching it (set covering)")
-@click.option("--radius", type=click.FloatRange(50, 20000), default=C.DEFAULT_RADIUS_M, show_default=True,
+@click.option("--radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=C.DEFAULT_RADIUS_M, show_default=True,
               help="service radius in metres (for towns when --rural-radius is given)")
-@click.option("--rural-radius", type=click.FloatRange(50, 20000), default=None, help="service radius for rural demand cells")
-@click.option("--hour", type=click.IntRange(0, 23), default=None, help="count only stations open at this hour")
-@click.option("--weekday", type=click.IntRange(0, 6), default=2, show_default=True, help="day of the week for --hour (0 = Monday)")
+@click.option("--rural-radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=None, help="service radius for rural demand cells")
+@click.option("--hour", type=click.IntRange(int(_H.lo), int(_H.hi)), default=None, help="count only stations open at this hour")
+@click.option("--weekday", type=click.IntRange(int(_W.lo), int(_W.hi)), default=int(_W.default), show_default=True, help="day of the week for --hour (0 = Monday)")
 @click.option("--candidates", "cand_file", type=click.Path(dir_okay=False), default=None,
               help="candidate host sites (CSV lon/lat, XLSX, GeoJSON, GeoPackage); default: centres of the demand cells in towns")
 @click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
@@ -46,7 +48,7 @@ def _fail(message: str, code: int = 2):
 @click.option("--demand", "demand_file", type=click.Path(dir_okay=False), default=None, help="demand file instead of the model")
 @click.option("--weight", default=None, help="weight column of --demand")
 @click.option("--exact", is_flag=True, help="also solve the integer program (HiGHS): with -n the gap, with --target-pct the fewest sites")
-@click.option("--time-limit", type=click.FloatRange(1, 3600), default=120, show_default=True, help="seconds for --exact")
+@click.option("--time-limit", type=click.FloatRange(_T.lo, _T.hi), default=_T.default, show_default=True, help="seconds for --exact")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="sites.xlsx | .csv | .geojson | .gpkg")
 @click.option("--curve", type=click.Path(dir_okay=False), default=None, help="coverage-versus-N picture (.png or .svg; both written)")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="labels of the curve")

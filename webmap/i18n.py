@@ -101,8 +101,9 @@ WHATIF_STRINGS = {
     "badHours": _l("Cannot read the opening hours"),
 }
 
-#: Msgids that ``webmap.planner._strings()`` looks up with ``t(key)`` for planner.js. The calls there take a
-#: variable, so ``pybabel extract`` cannot see them; listing them here keeps them in the catalogue.
+#: Msgids that the planner page (``_strings()`` in :mod:`webmap.planner`) looks up with ``t(key)`` for planner.js.
+#: The calls there take a variable, so ``pybabel extract`` cannot see them; listing them here keeps them in the
+#: catalogue.
 PLANNER_JS_MSGIDS = (
     _l("Area"), _l("Stations"), _l("Per 10k urban"), _l("Workers"), _l("Covered"), _l("Covered %"),
     _l("Area km²"), _l("Covered km²"), _l("Median m"), _l("P90 m"), _l("Uncovered workers"), _l("Nearest station"),

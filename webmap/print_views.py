@@ -39,7 +39,7 @@ def _context():
     from webmap import get_store
 
     snap = get_store().snapshot()
-    return snap.cached(("printing", "context"), lambda: printing.Context(stations=snap.gdf), size=64)
+    return snap.cached(("printing", "context"), lambda: printing.Context(stations=snap.gdf))
 
 
 def _bad(message: str, parameter: str | None, status: int = 400):
