@@ -749,71 +749,49 @@ def candidates_from_frame(lon, lat, ids=None, names=None, county_adcode=None) ->
 
 
 def read_candidates(path, crs: str = "wgs84", max_rows: int = MAX_CANDIDATE_ROWS) -> pd.DataFrame:
-    """Candidate host sites from CSV (UTF-8/GBK, lon/lat or 经度/纬度 columns), XLSX, GeoJSON or GeoPackage
-    (points). ``crs`` is the datum of the coordinates: ``wgs84``, ``gcj02`` (Amap/Tencent) or ``bd09``
-    (Baidu); they are converted to WGS-84. Optional ``id`` and ``name`` columns (any header the station
-    importer knows: 编号, 名称 ...). Raises :class:`CandidateFileError` naming the rows at fault (header =
-    row 1 for CSV/XLSX; features from 1 for GeoJSON/GeoPackage): empty file, no coordinate columns, missing
-    or non-numeric coordinates, not degrees, swapped longitude/latitude, outside Yunnan, too many rows."""
-    from .coords import convert_to_wgs84
-    from .importer import YUNNAN_LAT, YUNNAN_LON, ImportFileError, RowError, map_columns, read_table
+    """Candidate host sites from a table (CSV / TSV / TXT in any encoding and delimiter, or XLSX, read by
+    :func:`stations.tables.read_table`; lon/lat or 经度/纬度 columns), GeoJSON or GeoPackage (points).
+    ``crs`` is the datum of the coordinates: ``wgs84``, ``gcj02`` (Amap/Tencent) or ``bd09`` (Baidu); they
+    are converted to WGS-84. Optional ``id`` and ``name`` columns (any header the station importer knows:
+    编号, 名称 ...). Raises :class:`CandidateFileError` naming the rows at fault (header = row 1 for tables;
+    features from 1 for GeoJSON/GeoPackage): empty file, no coordinate columns, too many rows, and every
+    coordinate :func:`stations.validation.check_lonlat` refuses (missing or non-numeric, not degrees,
+    swapped longitude/latitude, outside Yunnan)."""
+    from .coords import CRS_NAMES
+    from .importer import map_columns
+    from .tables import read_table
+    from .validation import check_lonlat
 
     path = Path(path)
-    try:
-        convert_to_wgs84(0.0, 0.0, crs)
-    except ValueError as exc:
-        raise CandidateFileError(str(exc)) from None
-    try:
-        table, kind, first_row = read_table(path)
-    except ImportFileError as exc:
-        raise CandidateFileError(str(exc)) from None
+    if str(crs).strip().lower().replace("-", "").replace("_", "") not in CRS_NAMES:
+        raise CandidateFileError(f"unknown coordinate system {crs!r}: expected one of 'wgs84', 'gcj02' "
+                                 "(Amap/Tencent), 'bd09' (Baidu)", param="crs")
+    table, meta = read_table(path, error=CandidateFileError)
     if len(table) == 0:
-        raise CandidateFileError(f"{path.name}: no candidate rows (header only?)")
+        raise CandidateFileError(f"{meta.name}: no candidate rows (header only?)")
     if len(table) > max_rows:
-        raise CandidateFileError(f"{path.name}: {len(table):,} rows; at most {max_rows:,} candidates per file")
+        raise CandidateFileError(f"{meta.name}: {len(table):,} rows; at most {max_rows:,} candidates per file")
     fields, _ = map_columns([c for c in table.columns if not str(c).startswith("__")])
-    if "__lon" in table.columns:
-        xcol, ycol = "__lon", "__lat"
+    if meta.is_vector:
+        xcol, ycol, names = "__lon", "__lat", ("lon", "lat")
     else:
         xcol, ycol = fields.get("lon"), fields.get("lat")
         if xcol is None or ycol is None:
-            raise CandidateFileError(f"{path.name}: need longitude and latitude columns (lon/lat, lng, 经度/纬度); "
+            raise CandidateFileError(f"{meta.name}: need longitude and latitude columns (lon/lat, lng, 经度/纬度); "
                                      f"found {list(table.columns)}")
-    errors: list = []
-    lon = np.full(len(table), np.nan)
-    lat = np.full(len(table), np.nan)
-    for k, (xs, ys) in enumerate(zip(table[xcol].astype(str), table[ycol].astype(str))):
-        row = k + first_row
-        try:
-            x = float(xs.strip())
-        except ValueError:
-            errors.append(RowError(row, "lon" if xcol == "__lon" else xcol, f"longitude {xs.strip()!r} is missing or not a number"))
-            continue
-        try:
-            y = float(ys.strip())
-        except ValueError:
-            errors.append(RowError(row, "lat" if ycol == "__lat" else ycol, f"latitude {ys.strip()!r} is missing or not a number"))
-            continue
-        if YUNNAN_LON[0] <= y <= YUNNAN_LON[1] and YUNNAN_LAT[0] <= x <= YUNNAN_LAT[1]:
-            errors.append(RowError(row, "lon/lat", f"({x:g}, {y:g}): longitude and latitude look swapped"))
-            continue
-        if not (math.isfinite(x) and math.isfinite(y)) or abs(x) > 180 or abs(y) > 90:
-            errors.append(RowError(row, "lon/lat", f"({x:g}, {y:g}) are not longitude/latitude degrees (projected metres? wrong CRS)"))
-            continue
-        wx, wy = convert_to_wgs84(x, y, crs)
-        if not (YUNNAN_LON[0] <= wx <= YUNNAN_LON[1] and YUNNAN_LAT[0] <= wy <= YUNNAN_LAT[1]):
-            errors.append(RowError(row, "lon/lat", f"({x:g}, {y:g}) lies outside Yunnan"))
-            continue
-        lon[k], lat[k] = float(wx), float(wy)
-    if errors:
-        raise CandidateFileError(f"{path.name}: {len({e.row for e in errors})} bad rows", errors)
+        names = (xcol, ycol)
+    check = check_lonlat(table[xcol], table[ycol], table.index, names, crs=crs,
+                         not_a_number="{axis} '{value}' is missing or not a number")  # the API's wording
+    if check.problems:
+        errors = check.errors
+        raise CandidateFileError(f"{meta.name}: {len({e.row for e in errors})} bad rows", errors)
     ids = None
     if "id" in fields:
         raw = table[fields["id"]].astype(str).str.strip()
         if (raw != "").all() and raw.is_unique:
             ids = raw.tolist()
     names = table[fields["name"]].astype(str).str.strip().tolist() if "name" in fields else None
-    return candidates_from_frame(lon, lat, ids=ids, names=names)
+    return candidates_from_frame(check.lon, check.lat, ids=ids, names=names, county_adcode=check.county)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -717,3 +717,17 @@ def test_api_recommend_and_whatif_use_the_uploaded_demand(rclient):
     assert "demand" in {q["name"] for q in paths["/api/recommend"]["get"]["parameters"]}
     wi = paths["/api/whatif"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert "demand" in wi and wi["add"]["items"]["maxItems"] == 3
+
+
+def test_read_candidates_tab_separated_from_excel(tmp_path):
+    """A candidate list saved by Excel as tab-separated text (GBK, CRLF) or as "Unicode text" (UTF-16)."""
+    text = "编号\t名称\t经度\t纬度\r\nA1\t邮储网点\t102.71\t25.04\r\n\r\nA2\t加油站\t102.75\t25.06\r\nA3\t颠倒\t25.06\t102.75\r\n"
+    for name, enc in (("c.txt", "gbk"), ("c.tsv", "utf-16")):
+        p = tmp_path / name
+        p.write_bytes(text.encode(enc))
+        with pytest.raises(S.CandidateFileError) as exc:
+            S.read_candidates(p)
+        assert [(e.row, e.column) for e in exc.value.errors] == [(5, "经度/纬度")], enc  # the blank line is row 3
+        p.write_bytes(text.rsplit("A3", 1)[0].encode(enc))
+        c = S.read_candidates(p)
+        assert c["candidate_id"].tolist() == ["A1", "A2"] and c["name"].tolist() == ["邮储网点", "加油站"], enc
