@@ -31,7 +31,6 @@ import json
 import math
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -45,6 +44,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from . import geo, hours as H
 from .limits import RADIUS_M as RADIUS_LIMIT
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,6 @@ _WGS84_A = 6378137.0
 _WGS84_F = 1 / 298.257223563
 _WGS84_E2 = _WGS84_F * (2 - _WGS84_F)
 
-_FALLBACK_METRIC = "+proj=lcc +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
-_FALLBACK_EQUAL_AREA = "+proj=aea +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
-
-
 def _geo():
     from . import geo
 
@@ -129,32 +125,21 @@ def transformer(src, dst) -> Transformer:
 
 
 def metric_crs():
-    try:
-        return _geo().METRIC_CRS
-    except Exception:  # geography module not installed yet: same definition as ARCHITECTURE.md
-        return _FALLBACK_METRIC
+    """:data:`stations.geo.METRIC_CRS`: the CRS of buffers (metres)."""
+    return geo.METRIC_CRS
 
 
 def equal_area_crs():
-    try:
-        return _geo().EQUAL_AREA_CRS
-    except Exception:
-        return _FALLBACK_EQUAL_AREA
+    """:data:`stations.geo.EQUAL_AREA_CRS`: the CRS of areas (m²)."""
+    return geo.EQUAL_AREA_CRS
 
 
 # ---------------------------------------------------------------------------------------------------------
 # stations that count
 
 
-def _reference_datetime(hour: int, weekday: int) -> datetime:
-    # 2026-01-05 is a Monday; weekday 0 = Monday as in datetime.weekday()
-    return datetime(2026, 1, 5 + int(weekday), int(hour), 0)
-
-
 def open_at_hour_mask(hours_json, hour: int, weekday: int = 2) -> np.ndarray:
     """Boolean array: is each station (by its ``hours_json``) open at ``hour``:00 on ``weekday``?"""
-    from . import hours as H
-
     values = list(hours_json)
     out = np.zeros(len(values), dtype=bool)
     memo: dict[str, bool] = {}
@@ -163,10 +148,7 @@ def open_at_hour_mask(hours_json, hour: int, weekday: int = 2) -> np.ndarray:
         if key not in memo:
             try:
                 oh = H.OpeningHours.from_json(hj)
-                if hasattr(oh, "open_at_hour"):
-                    memo[key] = bool(oh.open_at_hour(int(hour), weekday=int(weekday)))
-                else:
-                    memo[key] = bool(oh.is_open(_reference_datetime(hour, weekday)))
+                memo[key] = bool(oh.open_at_hour(int(hour), weekday=int(weekday)))
             except Exception as exc:  # unparseable hours: the station is not counted at a given hour
                 log.debug("hours %r not usable: %s", hj, exc)
                 memo[key] = False
@@ -491,15 +473,23 @@ def _area_covered_by_county(result: CoverageResult, counties: gpd.GeoDataFrame) 
 
 
 def _station_counties(stations: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> np.ndarray:
+    """County adcode of each station: its ``county_adcode`` when every station has one, else the one
+    point-in-county join (:func:`stations.geo.locate_counties`: intersects, the lowest adcode on a shared
+    border). A geography other than the bundled one (tests) is joined by the same rule."""
     if "county_adcode" in stations.columns and stations["county_adcode"].notna().all():
         return stations["county_adcode"].astype(str).to_numpy()
     lon, lat = _lonlat(stations)
-    pts = shapely.points(lon, lat)
-    geoms = counties.geometry.to_numpy()
-    tree = shapely.STRtree(geoms)
-    pi, ci = tree.query(pts, predicate="within")
+    if counties is geo.load_counties():
+        return geo.locate_counties(lon, lat)
+    # the same rule on another table of counties: the first county (in adcode order) the point intersects
+    order = np.argsort(counties["adcode"].astype(str).to_numpy(), kind="stable")
+    codes_sorted = counties["adcode"].astype(str).to_numpy()[order]
+    pi, ci = shapely.STRtree(counties.geometry.to_numpy()[order]).query(shapely.points(lon, lat), predicate="intersects")
     codes = np.full(len(stations), None, dtype=object)
-    codes[pi] = counties["adcode"].to_numpy()[ci]
+    first = np.lexsort((ci, pi))
+    pi, ci = pi[first], ci[first]
+    keep = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
+    codes[pi[keep]] = codes_sorted[ci[keep]]
     return codes
 
 
