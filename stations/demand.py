@@ -347,7 +347,7 @@ def _pick(columns, wanted, given=None, what="weight"):
     if given is not None:
         if given in cols:
             return given
-        raise DemandFileError(f"no {what} column {given!r}; the file has columns {cols}", column=given)
+        raise DemandFileError(f"no {what} column {given!r}; the file has columns {cols}", column=given, param="weight")
     low = {str(c).strip().lower(): c for c in cols}
     for name in wanted:
         if name in low:
@@ -355,19 +355,21 @@ def _pick(columns, wanted, given=None, what="weight"):
     return None
 
 
-def _check_weights(values: pd.Series, column: str, rows) -> np.ndarray:
+def _check_weights(values: pd.Series, column: str, rows, param: str = "file") -> np.ndarray:
     """The weights as floats; the first missing, non-numeric, negative or infinite one raises
-    :class:`DemandFileError` naming its row (``rows``: the row number of each value)."""
+    :class:`DemandFileError` naming its row (``rows``: the row number of each value) and ``param`` (``weight``
+    when the user named the column, else ``file``)."""
     rows = np.asarray(rows, dtype=int)
     values = values.reset_index(drop=True)
     num = pd.to_numeric(values, errors="coerce")
     bad = num.isna() & values.notna() & (values.astype(str).str.strip() != "")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DemandFileError(f"weight {values.iloc[i]!r} in column {column!r} is not a number", row=int(rows[i]), column=column)
+        raise DemandFileError(f"weight {values.iloc[i]!r} in column {column!r} is not a number", row=int(rows[i]), column=column,
+                              param=param)
     if num.isna().any():
         i = int(np.flatnonzero(num.isna().to_numpy())[0])
-        raise DemandFileError(f"weight missing in column {column!r}", row=int(rows[i]), column=column)
+        raise DemandFileError(f"weight missing in column {column!r}", row=int(rows[i]), column=column, param=param)
     neg = num < 0
     if neg.any():
         bad_rows = rows[np.flatnonzero(neg.to_numpy())].tolist()
@@ -376,10 +378,11 @@ def _check_weights(values: pd.Series, column: str, rows) -> np.ndarray:
             f"negative weight {num[neg].iloc[0]} in column {column!r}; negative rows: {bad_rows[:5]}{more}",
             row=bad_rows[0],
             column=column,
+            param=param,
         )
     if not np.isfinite(num.to_numpy(float)).all():
         i = int(np.flatnonzero(~np.isfinite(num.to_numpy(float)))[0])
-        raise DemandFileError(f"weight is not finite in column {column!r}", row=int(rows[i]), column=column)
+        raise DemandFileError(f"weight is not finite in column {column!r}", row=int(rows[i]), column=column, param=param)
     return num.to_numpy(float)
 
 
@@ -473,7 +476,7 @@ def _demand_from_table(path: Path, weight: str | None) -> gpd.GeoDataFrame:
     rows = df.index.to_numpy(dtype=int)
     check = check_lonlat(df[xcol], df[ycol], rows, (xcol, ycol), hint=f"{meta.kind.upper()} coordinates must be WGS-84 degrees")
     _check_coordinates(check, numbers=True)
-    w = _check_weights(df[wcol], wcol, rows)
+    w = _check_weights(df[wcol], wcol, rows, "weight" if weight is not None else "file")
     _check_coordinates(check, numbers=False)
     _check_in_yunnan(check, f"{meta.kind.upper()} coordinates must be WGS-84 degrees")
     return demand_from_points(check.lon, check.lat, w)
@@ -501,7 +504,7 @@ def _demand_from_vector(path: Path, weight: str | None, layer=None) -> gpd.GeoDa
         i = int(np.flatnonzero(empty.to_numpy())[0])
         raise DemandFileError("feature has no geometry", row=i + 1)
     rows = np.arange(1, len(gdf) + 1)
-    w = _check_weights(gdf[wcol], wcol, rows)
+    w = _check_weights(gdf[wcol], wcol, rows, "weight" if weight is not None else "file")
     hint = "set the file's CRS" if gdf.crs is None else f"the file declares {gdf.crs.to_string()}"
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         try:

@@ -322,3 +322,17 @@ def test_xlsx_demand_table(tmp_path):
     pd.DataFrame({"lon": [102.5, 25.1], "lat": [25.0, 102.6], "weight": [3, 4]}).to_excel(p, index=False)
     with pytest.raises(D.DemandFileError, match="row 3: latitude and longitude appear swapped"):
         D.load_demand_file(p)
+
+
+def test_weight_errors_name_the_weight_parameter_when_the_user_named_the_column(tmp_path):
+    p = _write(tmp_path, "d.csv", "lon,lat,riders\n102.5,25.0,x\n")
+    with pytest.raises(D.DemandFileError) as e:
+        D.load_demand_file(p, weight="riders")
+    assert e.value.param == "weight" and e.value.row == 2
+    with pytest.raises(D.DemandFileError) as e:
+        D.load_demand_file(p, weight="nope")
+    assert e.value.param == "weight"
+    q = _write(tmp_path, "e.csv", "lon,lat,weight\n102.5,25.0,x\n")
+    with pytest.raises(D.DemandFileError) as e:
+        D.load_demand_file(q)
+    assert e.value.param == "file"
