@@ -149,9 +149,9 @@ def _unique_headers(cells: list[str]) -> list[str]:
 
 
 def _frame(records: list[tuple[int, list[str]]], name: str, error: type[InputError]) -> pd.DataFrame:
-    """A text DataFrame from ``(row number, cells)`` records, the first being the header; blank rows are
-    dropped (their numbers are kept by the others), rows wider than the header refused unless the extra
-    cells are empty."""
+    """A text DataFrame from ``(row number, cells)`` records, the first non-blank one being the header. Blank
+    rows are dropped (the others keep their numbers); short rows are padded with ``""``; cells beyond the
+    header make columns named as pandas names them (``Unnamed: i``), empty trailing ones are ignored."""
     records = [(n, cells) for n, cells in records if any(str(c).strip() for c in cells)]
     if not records:
         raise error(f"{name}: the file is empty", param="file")

@@ -60,7 +60,8 @@ from .candidates import (MAX_CANDIDATE_ROWS, MAX_DEFAULT_CANDIDATES, candidates_
                          read_candidates)
 from .exact import MAX_EXACT_NNZ
 from .model import ONE_MINUS_INV_E, MaxCover
-from .recommendation import SITE_COLUMNS, Recommendation, _rounded_sites, _sites_frame, recommend, recommended_sites
+from .recommendation import SITE_COLUMNS, Recommendation, recommend, recommended_sites
+from .recommendation import _rounded_sites, _sites_frame  # noqa: F401 (webmap.cli_recommend prints rounded sites)
 from .scenario import NEW_ID_PREFIX, whatif, with_added_sites
 from .solution import Solution
 
@@ -84,6 +85,4 @@ __all__ = [
     "whatif",
     "coverage_curve",
     "SITE_COLUMNS",
-    "_rounded_sites",  # webmap.cli_recommend prints the sites rounded as the downloads are
-    "_sites_frame",
 ]
