@@ -35,6 +35,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def _registry_url(given: str | None) -> str:
     # an empty registry: load the deterministic demo set into a temporary one
     from stations.demo import load_demo, write_demo_csv
 
-    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "yizhan-bench"
+    tmp = Path(tempfile.gettempdir()) / "yizhan-bench"  # honours TMPDIR
     tmp.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp / 'bench.sqlite'}"
     reg = Registry(url)

@@ -83,7 +83,8 @@ def main(argv=None):
     print(f"demand: {len(demand):,} cells, {model.total:,.0f} workers; covered now {model.base_covered:,.0f} "
           f"({100 * model.base_covered / model.total:.2f}%) by {len(model.stations):,} open stations")
     print(f"candidates: {model.n_candidates:,} town cells; coverage matrix {model.A.shape[0]:,} x {model.A.shape[1]:,}, "
-          f"{model.A.nnz:,} non-zeros; with positive gain (after merging identical ones): {stats['candidates_reduced']:,}; "
+          f"{model.A.nnz:,} non-zeros; with a positive gain: {int((model.gains0() > model._tol()).sum()):,} "
+          f"({stats['candidates_reduced']:,} after merging identical ones); "
           f"uncovered reachable demand merged into {stats['demand_reduced']:,} groups ({stats['nnz_reduced']:,} non-zeros)")
     print(f"setup: load {t1 - t0:.2f} s, model {t2 - t1:.2f} s, reduction {t3 - t2:.2f} s; "
           f"at most +{model.max_added():,.0f} workers reachable by all candidates")

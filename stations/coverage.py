@@ -5,23 +5,21 @@ station lies within the service radius of it: 1,000 m by default (the local rule
 or one radius per area class (``{"town": 1000, "rural": 2000}``). Active means ``status == "open"`` and,
 when ``hour`` is given, open at that hour (``stations.hours``; weekday Wednesday unless told).
 
-Distances are metric, never degrees: stations and demand are placed in earth-centred (ECEF) metres on the
-WGS-84 ellipsoid and searched with a k-d tree (the straight chord between two points 1 km apart differs
-from the geodesic by far less than a millimetre, 8 mm at 20 km); reported distances beyond 20 km are exact
-geodesics (``pyproj.Geod``). A 1 km radius is therefore 1 km on the ground at 22 N and at 28 N alike.
+Distances are metric, never degrees (:mod:`stations.proximity`: earth-centred metres and a k-d tree, exact
+geodesics beyond 20 km), so a 1 km radius is 1 km on the ground at 22 N and at 28 N alike.
 
 Building blocks for siting (MCLP, issue 5):
 
 * :func:`active_stations` -- the stations that count;
-* :func:`nearest_station` -- geodesic distance and index of the nearest station for each demand point;
-* :func:`coverage_matrix` -- sparse boolean site x demand matrix (``scipy.sparse.csr_matrix``);
-* :func:`covered_mask` -- covered or not, without distances (the fast path);
+* :func:`nearest_station`, :func:`coverage_matrix`, :func:`covered_mask`, :func:`ecef` -- from
+  :mod:`stations.proximity`, re-exported here;
 * :func:`radius_per_demand` -- the radius array for a demand frame and a radius spec;
 * :func:`compute_coverage` -- everything at once, as a :class:`CoverageResult`.
 
 Maps and print: :func:`coverage_layer` dissolves the station buffers (computed in ``METRIC_CRS``) into one
-layer and returns it in WGS-84. Tables: :func:`coverage_table`. Gaps: :func:`find_gaps`. Files:
-:func:`export_table`, :func:`export_gaps` (CSV UTF-8 with BOM, XLSX, GeoJSON, GeoPackage).
+layer and returns it in WGS-84. Tables: :func:`coverage_table`. Gaps: :func:`find_gaps` (from
+:mod:`stations.gaps`). Files: :func:`export_table`, :func:`export_gaps` (CSV UTF-8 with BOM, XLSX, GeoJSON,
+GeoPackage).
 """
 
 from __future__ import annotations
@@ -31,21 +29,23 @@ import json
 import math
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 import geopandas as gpd
-import h3
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod, Transformer
+from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from . import geo, hours as H
+from .errors import ExportError, InputError
+from .gaps import find_gaps
 from .limits import RADIUS_M as RADIUS_LIMIT
+from .proximity import CHORD_EXACT_M, coverage_matrix, covered_mask, ecef, nearest_station  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,6 @@ __all__ = [
 ]
 
 DEFAULT_RADIUS_M = 1000.0
-CHORD_EXACT_M = 20_000.0
 MAX_RADIUS_M = RADIUS_LIMIT.hi  # the one radius limit of stations.limits (was 50 km here, 20 km on the pages)
 LEVELS = ("province", "prefecture", "county")
 BUFFER_QUAD_SEGS = 8
@@ -102,14 +101,6 @@ TABLE_COLUMNS = (
     "p90_distance_m",
 )
 
-_GEOD = Geod(ellps="WGS84")
-_WGS84_A = 6378137.0
-_WGS84_F = 1 / 298.257223563
-_WGS84_E2 = _WGS84_F * (2 - _WGS84_F)
-
-_FALLBACK_METRIC = "+proj=lcc +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
-_FALLBACK_EQUAL_AREA = "+proj=aea +lat_1=22.5 +lat_2=27.5 +lat_0=25 +lon_0=101.5 +ellps=WGS84 +units=m +no_defs"
-
 
 def _geo():
     from . import geo
@@ -129,32 +120,21 @@ def transformer(src, dst) -> Transformer:
 
 
 def metric_crs():
-    try:
-        return _geo().METRIC_CRS
-    except Exception:  # geography module not installed yet: same definition as ARCHITECTURE.md
-        return _FALLBACK_METRIC
+    """:data:`stations.geo.METRIC_CRS`: the CRS of buffers (metres)."""
+    return geo.METRIC_CRS
 
 
 def equal_area_crs():
-    try:
-        return _geo().EQUAL_AREA_CRS
-    except Exception:
-        return _FALLBACK_EQUAL_AREA
+    """:data:`stations.geo.EQUAL_AREA_CRS`: the CRS of areas (m²)."""
+    return geo.EQUAL_AREA_CRS
 
 
 # ---------------------------------------------------------------------------------------------------------
 # stations that count
 
 
-def _reference_datetime(hour: int, weekday: int) -> datetime:
-    # 2026-01-05 is a Monday; weekday 0 = Monday as in datetime.weekday()
-    return datetime(2026, 1, 5 + int(weekday), int(hour), 0)
-
-
 def open_at_hour_mask(hours_json, hour: int, weekday: int = 2) -> np.ndarray:
     """Boolean array: is each station (by its ``hours_json``) open at ``hour``:00 on ``weekday``?"""
-    from . import hours as H
-
     values = list(hours_json)
     out = np.zeros(len(values), dtype=bool)
     memo: dict[str, bool] = {}
@@ -163,10 +143,7 @@ def open_at_hour_mask(hours_json, hour: int, weekday: int = 2) -> np.ndarray:
         if key not in memo:
             try:
                 oh = H.OpeningHours.from_json(hj)
-                if hasattr(oh, "open_at_hour"):
-                    memo[key] = bool(oh.open_at_hour(int(hour), weekday=int(weekday)))
-                else:
-                    memo[key] = bool(oh.is_open(_reference_datetime(hour, weekday)))
+                memo[key] = bool(oh.open_at_hour(int(hour), weekday=int(weekday)))
             except Exception as exc:  # unparseable hours: the station is not counted at a given hour
                 log.debug("hours %r not usable: %s", hj, exc)
                 memo[key] = False
@@ -195,87 +172,6 @@ def _lonlat(frame) -> tuple[np.ndarray, np.ndarray]:
         return frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
     g = frame.geometry.to_crs(4326) if frame.crs is not None else frame.geometry
     return g.x.to_numpy(), g.y.to_numpy()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# metric primitives
-
-
-def ecef(lon, lat) -> np.ndarray:
-    """(n, 3) earth-centred coordinates in metres of points on the WGS-84 ellipsoid."""
-    lam = np.radians(np.asarray(lon, float))
-    phi = np.radians(np.asarray(lat, float))
-    sin_phi = np.sin(phi)
-    cos_phi = np.cos(phi)
-    n = _WGS84_A / np.sqrt(1.0 - _WGS84_E2 * sin_phi * sin_phi)  # prime-vertical radius of curvature
-    return np.column_stack([n * cos_phi * np.cos(lam), n * cos_phi * np.sin(lam), n * (1.0 - _WGS84_E2) * sin_phi])
-
-
-def nearest_station(demand_lon, demand_lat, station_lon, station_lat, tree: cKDTree | None = None):
-    """Geodesic distance (m, to within a centimetre) and index of the nearest station for each demand point.
-
-    With no station, distances are ``inf`` and indices ``-1``."""
-    demand_lon = np.asarray(demand_lon, float)
-    demand_lat = np.asarray(demand_lat, float)
-    n = len(demand_lon)
-    if len(station_lon) == 0:
-        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    if tree is None:
-        tree = cKDTree(ecef(station_lon, station_lat))
-    chord, idx = tree.query(ecef(demand_lon, demand_lat), k=1, workers=-1)
-    idx = np.asarray(idx, dtype=np.int64)
-    dist = np.asarray(chord, float).copy()
-    # Up to CHORD_EXACT_M the chord is the geodesic to within a centimetre (the difference grows as
-    # d³ / 24 R²: 1 mm at 10 km, 8 mm at 20 km); farther pairs get the exact geodesic.
-    far = dist > CHORD_EXACT_M
-    if far.any():
-        slon = np.asarray(station_lon, float)[idx[far]]
-        slat = np.asarray(station_lat, float)[idx[far]]
-        _, _, g = _GEOD.inv(demand_lon[far], demand_lat[far], slon, slat)
-        dist[far] = g
-    return dist, idx
-
-
-def covered_mask(demand_lon, demand_lat, station_lon, station_lat, radius) -> np.ndarray:
-    """Boolean array: is an active station within ``radius`` metres (scalar or one per demand point) of each
-    demand point? The fast path when distances are not needed: a bounded k-d tree search in ECEF metres
-    (chord; within far below a millimetre of the geodesic at these distances)."""
-    demand_lon = np.asarray(demand_lon, float)
-    n = len(demand_lon)
-    if len(station_lon) == 0 or n == 0:
-        return np.zeros(n, dtype=bool)
-    r = np.broadcast_to(np.asarray(radius, float), (n,))
-    tree = cKDTree(ecef(station_lon, station_lat))
-    xyz = ecef(demand_lon, demand_lat)
-    out = np.zeros(n, dtype=bool)
-    for rv in np.unique(r):
-        sel = r == rv
-        d, _ = tree.query(xyz[sel], k=1, distance_upper_bound=rv * (1 + 1e-12), workers=-1)
-        out[sel] = np.isfinite(d)
-    return out
-
-
-def coverage_matrix(site_lon, site_lat, demand_lon, demand_lat, radius) -> sparse.csr_matrix:
-    """Sparse boolean matrix ``A`` (n_sites x n_demand): ``A[i, j]`` when site ``i`` lies within the radius
-    of demand point ``j``. ``radius`` is a scalar in metres or an array, one radius per demand point."""
-    n_s, n_d = len(site_lon), len(demand_lon)
-    if n_s == 0 or n_d == 0:
-        return sparse.csr_matrix((n_s, n_d), dtype=bool)
-    r = np.broadcast_to(np.asarray(radius, float), (n_d,))
-    s_xyz = ecef(site_lon, site_lat)
-    d_xyz = ecef(demand_lon, demand_lat)
-    tree = cKDTree(s_xyz)
-    rows, cols = [], []
-    for rv in np.unique(r):
-        sel = np.flatnonzero(r == rv)
-        # chord <= radius <=> geodesic <= radius (to far below a millimetre at these distances)
-        lists = tree.query_ball_point(d_xyz[sel], rv * (1 + 1e-12))
-        for j, hits in zip(sel, lists):
-            if hits:
-                rows.extend(hits)
-                cols.extend([j] * len(hits))
-    data = np.ones(len(rows), dtype=bool)
-    return sparse.csr_matrix((data, (np.asarray(rows, np.int64), np.asarray(cols, np.int64))), shape=(n_s, n_d))
 
 
 def radius_per_demand(demand: pd.DataFrame, radius=DEFAULT_RADIUS_M) -> np.ndarray:
@@ -365,7 +261,8 @@ def compute_coverage(
 
 
 def check_radius(radius) -> None:
-    """Raise ValueError unless every radius (a number or a per-class mapping) is in (0, MAX_RADIUS_M]."""
+    """Raise :class:`~stations.errors.InputError` (a ValueError, ``param="radius"``) unless every radius (a
+    number or a per-class mapping) is in (0, MAX_RADIUS_M] metres."""
     _check_radius(radius)
 
 
@@ -379,7 +276,7 @@ def _check_radius(radius) -> None:
     for v in values:
         v = float(v)
         if not (0 < v <= MAX_RADIUS_M):
-            raise ValueError(f"radius must be between 0 and {MAX_RADIUS_M:.0f} m, got {v:g}")
+            raise InputError(f"radius must be between 0 and {MAX_RADIUS_M:.0f} m, got {v:g}", param="radius")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -491,15 +388,23 @@ def _area_covered_by_county(result: CoverageResult, counties: gpd.GeoDataFrame) 
 
 
 def _station_counties(stations: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> np.ndarray:
+    """County adcode of each station: its ``county_adcode`` when every station has one, else the one
+    point-in-county join (:func:`stations.geo.locate_counties`: intersects, the lowest adcode on a shared
+    border). A geography other than the bundled one (tests) is joined by the same rule."""
     if "county_adcode" in stations.columns and stations["county_adcode"].notna().all():
         return stations["county_adcode"].astype(str).to_numpy()
     lon, lat = _lonlat(stations)
-    pts = shapely.points(lon, lat)
-    geoms = counties.geometry.to_numpy()
-    tree = shapely.STRtree(geoms)
-    pi, ci = tree.query(pts, predicate="within")
+    if counties is geo.load_counties():
+        return geo.locate_counties(lon, lat)
+    # the same rule on another table of counties: the first county (in adcode order) the point intersects
+    order = np.argsort(counties["adcode"].astype(str).to_numpy(), kind="stable")
+    codes_sorted = counties["adcode"].astype(str).to_numpy()[order]
+    pi, ci = shapely.STRtree(counties.geometry.to_numpy()[order]).query(shapely.points(lon, lat), predicate="intersects")
     codes = np.full(len(stations), None, dtype=object)
-    codes[pi] = counties["adcode"].to_numpy()[ci]
+    first = np.lexsort((ci, pi))
+    pi, ci = pi[first], ci[first]
+    keep = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
+    codes[pi[keep]] = codes_sorted[ci[keep]]
     return codes
 
 
@@ -534,7 +439,7 @@ def coverage_table(result: CoverageResult, by: str = "county", geography: Geogra
     sum of its prefectures and each prefecture the sum of its counties; medians and the 90th percentile are
     computed from the demand points of each area, weighted by workers."""
     if by not in LEVELS:
-        raise ValueError(f"by must be one of {', '.join(LEVELS)}, got {by!r}")
+        raise InputError(f"by must be one of {', '.join(LEVELS)}, got {by!r}", param="by")
     geo = geography or Geography.load()
     counties = geo.counties
     pref = geo.prefectures.set_index("adcode")
@@ -605,116 +510,18 @@ def round_table(t: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# gaps
-
-
-def find_gaps(result: CoverageResult, limit: int | None = None, min_workers: float = 0.0, progress: Callable | None = None) -> gpd.GeoDataFrame:
-    """Contiguous uncovered demand as polygons (unions of the H3 cells holding uncovered demand; cells are
-    contiguous when they share an edge and lie in the same county, so a gap never straddles a county
-    border), ranked by uncovered workers, largest first. Each gap carries
-    ``rank``, ``uncovered_workers``, ``cells``, ``area_km2``, ``county_adcode`` (the county holding most of
-    its uncovered workers), ``prefecture_adcode``, ``nearest_station_m`` (geodesic distance from its
-    nearest demand point to the nearest active station), the nearest station id, the
-    worker-weighted mean distance of its uncovered workers to the nearest active station
-    (``mean_distance_m``) and a point for labels (``lon``, ``lat``: the worker-weighted centre, or a point
-    inside the polygon when that centre falls outside it, as in a ring around a covered core)."""
-    d = result.demand
-    un = d.loc[~d["covered"].to_numpy() & (d["workers"].to_numpy(float) > 0)]
-    cols = [
-        "rank", "uncovered_workers", "cells", "area_km2", "county_adcode", "prefecture_adcode", "nearest_station_m",
-        "nearest_station", "mean_distance_m", "lon", "lat",
-    ]
-    if un.empty:
-        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs="EPSG:4326")
-    cell_ids = un["h3"].to_numpy()
-    # aggregate points sharing a cell
-    agg = pd.DataFrame(
-        {
-            "h3": cell_ids,
-            "w": un["workers"].to_numpy(float),
-            "wx": un["workers"].to_numpy(float) * un["lon"].to_numpy(float),
-            "wy": un["workers"].to_numpy(float) * un["lat"].to_numpy(float),
-            "dist": un["distance_m"].to_numpy(float),
-            "wd": un["workers"].to_numpy(float) * np.where(np.isfinite(un["distance_m"].to_numpy(float)), un["distance_m"].to_numpy(float), np.nan),
-            "county": un["county_adcode"].astype(object).to_numpy(),
-            "st": un["nearest_station"].astype(object).to_numpy(),
-        }
-    )
-    agg["county"] = agg["county"].where(agg["county"].notna(), "")
-    cells = (
-        agg.groupby("h3", sort=True)
-        .agg(w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), wd=("wd", "sum"), dist=("dist", "min"), county=("county", "first"))
-        .reset_index()
-    )
-    h3list = cells["h3"].tolist()
-    index = {c: i for i, c in enumerate(h3list)}
-    county_of = cells["county"].to_numpy(dtype=object)
-    n = len(cells)
-    # Neighbouring hexagons: centres one spacing apart (sqrt(3) x edge); the next ring is at least 1.73
-    # spacings away, so pairs within 1.3 local spacings are exactly the edge-sharing neighbours.
-    ll = np.array([h3.cell_to_latlng(c) for c in h3list]).reshape(-1, 2)
-    spacing = np.sqrt(2.0 * np.array([h3.cell_area(c, unit="m^2") for c in h3list]) / math.sqrt(3.0))
-    xyz = ecef(ll[:, 1], ll[:, 0])
-    pairs = cKDTree(xyz).query_pairs(1.3 * float(spacing.max()), output_type="ndarray") if n > 1 else np.empty((0, 2), int)
-    if len(pairs):
-        a, b = pairs[:, 0], pairs[:, 1]
-        dist = np.linalg.norm(xyz[a] - xyz[b], axis=1)
-        keep = (dist <= 0.65 * (spacing[a] + spacing[b])) & (county_of[a] == county_of[b])  # split at county borders
-        pairs = pairs[keep]
-    if progress is not None:
-        progress(n, n)
-    graph = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    cells["gap"] = labels
-    agg["gap"] = labels[agg["h3"].map(index).to_numpy()]
-
-    g = cells.groupby("gap").agg(
-        uncovered_workers=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), wd=("wd", lambda v: v.sum(min_count=1)),
-        cells=("h3", "size"), nearest_station_m=("dist", "min"),
-    )
-    # dominant county per gap
-    cw = agg[agg["county"] != ""].groupby(["gap", "county"])["w"].sum().reset_index()
-    cw = cw.sort_values(["gap", "w"], ascending=[True, False]).drop_duplicates("gap").set_index("gap")["county"]
-    g["county_adcode"] = cw.reindex(g.index).to_numpy()
-    g["prefecture_adcode"] = [None if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)[:4] + "00" for c in g["county_adcode"]]
-    nearest_id = agg.sort_values("dist").drop_duplicates("gap").set_index("gap")["st"]
-    g["nearest_station"] = nearest_id.reindex(g.index).to_numpy()
-    g["lon"] = g["wx"] / g["uncovered_workers"]
-    g["lat"] = g["wy"] / g["uncovered_workers"]
-    g["mean_distance_m"] = g["wd"] / g["uncovered_workers"]
-    g = g[g["uncovered_workers"] > min_workers].sort_values(["uncovered_workers", "cells"], ascending=[False, False])
-    if limit is not None:
-        g = g.head(int(limit))
-    members = cells.groupby("gap")["h3"].apply(list)
-    geoms = []
-    for gap in g.index:
-        shape = h3.cells_to_h3shape(members[gap])
-        geoms.append(shapely.geometry.shape(shape.__geo_interface__))
-    out = gpd.GeoDataFrame(g.reset_index(drop=True), geometry=geoms, crs="EPSG:4326")
-    out["area_km2"] = out.geometry.to_crs(equal_area_crs()).area.to_numpy() / 1e6
-    out["rank"] = np.arange(1, len(out) + 1)
-    out["nearest_station_m"] = out["nearest_station_m"].replace(np.inf, np.nan)
-    # the worker-weighted centre of a ring-shaped gap can fall in the covered core: use a point inside
-    centre = shapely.points(out["lon"].to_numpy(), out["lat"].to_numpy())
-    outside = ~shapely.contains(out.geometry.to_numpy(), centre)
-    if outside.any():
-        rp = shapely.point_on_surface(out.geometry.to_numpy()[outside])
-        out.loc[outside, "lon"] = shapely.get_x(rp)
-        out.loc[outside, "lat"] = shapely.get_y(rp)
-    return out[cols + ["geometry"]]
-
-
-# ---------------------------------------------------------------------------------------------------------
 # exports
 
 EXPORT_FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 
 
 def _format_of(path: Path, fmt: str | None) -> str:
+    fmt_given = bool(fmt)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     fmt = {"json": "geojson", "xls": "xlsx"}.get(fmt, fmt)
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"unsupported export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+        raise ExportError(f"unsupported export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}",
+                          param="format" if fmt_given else "out")
     return fmt
 
 

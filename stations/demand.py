@@ -25,17 +25,17 @@ The result is a :class:`geopandas.GeoDataFrame` of cell-centre points (EPSG:4326
 :data:`DEMAND_COLUMNS`. It is cached under ``var/`` keyed by a hash of every input file and parameter,
 so the app starts fast and a changed input rebuilds the grid.
 
-User demand files (:func:`load_demand_file`) replace the model: CSV with lon/lat and a weight column,
-GeoJSON, GeoPackage (points or polygons) or a GeoTIFF population raster (read with ``rasterio``). Bad files
-raise :class:`DemandFileError` with a precise message (and the row number where one applies).
+User demand files (:func:`load_demand_file`) replace the model: a table with lon/lat and a weight column
+(CSV / TSV / TXT or XLSX, read by :mod:`stations.tables`), GeoJSON, GeoPackage (points or polygons) or a
+GeoTIFF population raster (read with ``rasterio``). Points are checked by :mod:`stations.validation` (WGS-84
+degrees, inside Yunnan). Bad files raise :class:`DemandFileError` with a precise message (and the row number,
+as a spreadsheet shows it, where one applies).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib.util
-import io
 import json
 import logging
 import math
@@ -49,8 +49,10 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
-from . import config
-from stations.errors import DemandFileError  # noqa: F401 (re-exported: the classes live in stations.errors)
+from . import config, geo
+from .errors import DemandFileError, RowError  # noqa: F401 (DemandFileError re-exported: it lives in stations.errors)
+from .tables import TEXT_SUFFIXES, XLSX_SUFFIXES, read_table
+from .validation import YUNNAN_BBOX, LonLatCheck, check_lonlat, in_bbox
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +82,8 @@ CUTOFF_DECAYS = 4.0
 MIN_CUTOFF_M = 1000.0
 MIN_TOWN_SEPARATION_M = 1500.0  # a GeoNames place this close to the seat is the seat itself
 
-# Yunnan's bounding box (WGS-84) with a margin, used to recognise coordinates in the wrong CRS.
-YUNNAN_BBOX = (97.0, 20.8, 106.5, 29.5)
+#: user demand tables (read by :func:`stations.tables.read_table`)
+TABLE_SUFFIXES = TEXT_SUFFIXES + XLSX_SUFFIXES
 
 DEMAND_COLUMNS = (
     "h3",
@@ -113,12 +115,6 @@ class DemandParams:
 
 # ---------------------------------------------------------------------------------------------------------
 # inputs
-
-
-def _geo():
-    from . import geo  # late import: stations.geo owns the geography tables
-
-    return geo
 
 
 def _cpca_csv_path() -> Path | None:
@@ -197,11 +193,11 @@ def build_demand(
     """Build the outdoor-worker demand grid (see the module docstring). Arguments default to the tables
     of :mod:`stations.geo`; tests pass small frames."""
     if counties is None:
-        counties = _geo().load_counties()
+        counties = geo.load_counties()
     if prefectures is None:
-        prefectures = _geo().load_prefectures()
+        prefectures = geo.load_prefectures()
     if places is None:
-        places = _geo().load_places()
+        places = geo.load_places()
     counties = counties.to_crs(4326) if counties.crs is not None else counties
     cw = _county_workers(counties, prefectures, params.total_workers)
     if seats is None:
@@ -351,7 +347,7 @@ def _pick(columns, wanted, given=None, what="weight"):
     if given is not None:
         if given in cols:
             return given
-        raise DemandFileError(f"no {what} column {given!r}; the file has columns {cols}", column=given)
+        raise DemandFileError(f"no {what} column {given!r}; the file has columns {cols}", column=given, param="weight")
     low = {str(c).strip().lower(): c for c in cols}
     for name in wanted:
         if name in low:
@@ -359,67 +355,70 @@ def _pick(columns, wanted, given=None, what="weight"):
     return None
 
 
-def _check_weights(values: pd.Series, column: str, row_offset: int) -> np.ndarray:
+def _check_weights(values: pd.Series, column: str, rows, param: str = "file") -> np.ndarray:
+    """The weights as floats; the first missing, non-numeric, negative or infinite one raises
+    :class:`DemandFileError` naming its row (``rows``: the row number of each value) and ``param`` (``weight``
+    when the user named the column, else ``file``)."""
+    rows = np.asarray(rows, dtype=int)
+    values = values.reset_index(drop=True)
     num = pd.to_numeric(values, errors="coerce")
     bad = num.isna() & values.notna() & (values.astype(str).str.strip() != "")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DemandFileError(f"weight {values.iloc[i]!r} in column {column!r} is not a number", row=i + row_offset, column=column)
+        raise DemandFileError(f"weight {values.iloc[i]!r} in column {column!r} is not a number", row=int(rows[i]), column=column,
+                              param=param)
     if num.isna().any():
         i = int(np.flatnonzero(num.isna().to_numpy())[0])
-        raise DemandFileError(f"weight missing in column {column!r}", row=i + row_offset, column=column)
+        raise DemandFileError(f"weight missing in column {column!r}", row=int(rows[i]), column=column, param=param)
     neg = num < 0
     if neg.any():
-        rows = (np.flatnonzero(neg.to_numpy()) + row_offset).tolist()
-        more = f" (and {len(rows) - 5} more rows)" if len(rows) > 5 else ""
+        bad_rows = rows[np.flatnonzero(neg.to_numpy())].tolist()
+        more = f" (and {len(bad_rows) - 5} more rows)" if len(bad_rows) > 5 else ""
         raise DemandFileError(
-            f"negative weight {num[neg].iloc[0]} in column {column!r}; negative rows: {rows[:5]}{more}",
-            row=rows[0],
+            f"negative weight {num[neg].iloc[0]} in column {column!r}; negative rows: {bad_rows[:5]}{more}",
+            row=bad_rows[0],
             column=column,
+            param=param,
         )
     if not np.isfinite(num.to_numpy(float)).all():
         i = int(np.flatnonzero(~np.isfinite(num.to_numpy(float)))[0])
-        raise DemandFileError(f"weight is not finite in column {column!r}", row=i + row_offset, column=column)
+        raise DemandFileError(f"weight is not finite in column {column!r}", row=int(rows[i]), column=column, param=param)
     return num.to_numpy(float)
 
 
-def _check_lonlat(lon: np.ndarray, lat: np.ndarray, row_offset: int, crs_hint: str) -> None:
-    bad = ~((np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    x0, y0, x1, y1 = YUNNAN_BBOX
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        if x0 <= lat[i] <= x1 and y0 <= lon[i] <= y1:
-            raise DemandFileError(
-                f"coordinates ({lon[i]:g}, {lat[i]:g}): longitude and latitude look swapped", row=i + row_offset
-            )
-        raise DemandFileError(
-            f"coordinates ({lon[i]:g}, {lat[i]:g}) are not WGS-84 longitude/latitude degrees: wrong CRS "
-            f"(projected metres?); {crs_hint}",
-            row=i + row_offset,
-        )
-    inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
-    if not inside.any():
-        swapped = ((lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)).any()
+def _coordinate_error(kind: str, e: RowError, with_row: bool = True) -> DemandFileError:
+    text = f"coordinate in column {e.column!r}: {e.reason}" if kind == "number" else e.reason
+    return DemandFileError(text, row=e.row if with_row else None, column=e.column if kind == "number" else None)
+
+
+def _check_coordinates(check: LonLatCheck, *, numbers: bool, with_row: bool = True) -> None:
+    """Raise for the first coordinate problem of ``check`` that is about the numbers (``numbers=True``:
+    missing or not a number) or about what they are (swapped, not degrees); points outside Yunnan are
+    :func:`_check_in_yunnan`'s."""
+    for kind, e in check.problems:
+        if (kind == "number") == numbers and kind != "outside":
+            raise _coordinate_error(kind, e, with_row)
+
+
+def _check_in_yunnan(check: LonLatCheck, crs_hint: str) -> None:
+    """Demand must be somewhere in Yunnan: with no usable point in :data:`YUNNAN_BBOX` the file as a whole is
+    in the wrong CRS (or swapped); otherwise (points checked one by one) the first point outside the
+    province is named by its row, with the number of such points."""
+    lon, lat = check.lon[check.usable], check.lat[check.usable]
+    if len(lon) and not in_bbox(lon, lat).any():
+        x0, y0, x1, y1 = YUNNAN_BBOX
+        swapped = in_bbox(lat, lon).any()
         hint = "longitude and latitude look swapped" if swapped else "wrong CRS?"
         raise DemandFileError(
             f"no demand point lies in Yunnan (WGS-84 lon {x0}-{x1}, lat {y0}-{y1}); {hint} {crs_hint}".rstrip()
         )
-
-
-def _check_in_province(lon: np.ndarray, lat: np.ndarray, row_offset: int) -> None:
-    """Demand points must lie in Yunnan: name the first one outside (rows counted as in the file)."""
-    try:
-        inside = np.asarray(_geo().in_province(lon, lat), dtype=bool)
-    except FileNotFoundError:  # geography missing: the bounding-box check above is all we can do
-        return
-    if not inside.all():
-        out = np.flatnonzero(~inside)
-        i = int(out[0])
+    outside = [e for kind, e in check.problems if kind == "outside"]
+    if outside:
+        e = outside[0]
         raise DemandFileError(
-            f"point ({lon[i]:.6f}, {lat[i]:.6f}) lies outside Yunnan"
-            + (f" ({len(out)} points outside in all)" if len(out) > 1 else "")
+            e.reason + (f" ({len(outside)} points outside in all)" if len(outside) > 1 else "")
             + "; demand points must be in the province (WGS-84)",
-            row=i + row_offset,
+            row=e.row,
         )
 
 
@@ -454,38 +453,14 @@ def demand_from_points(
 
 
 def _locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    try:
-        codes = _geo().locate_counties(lon, lat)
-    except Exception as exc:  # geography missing: demand still usable, without county attribution
-        log.warning("could not locate counties for demand points: %s", exc)
-        return np.full(len(lon), None, dtype=object)
-    return np.asarray(codes, dtype=object)
+    """County adcodes of WGS-84 points (None outside Yunnan): :func:`stations.geo.locate_counties`."""
+    return np.asarray(geo.locate_counties(lon, lat), dtype=object)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DemandFileError(f"{path.name} is empty")
-    from .importer import decode_text
-
-    text = decode_text(raw)
-    if text is None:  # pragma: no cover - gb18030 decodes nearly anything
-        raise DemandFileError(f"{path.name}: cannot decode as UTF-8 or GBK")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
-    try:
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise DemandFileError(f"{path.name} is empty") from None
-    except pd.errors.ParserError as exc:
-        raise DemandFileError(f"{path.name} is not a readable CSV: {exc}") from None
-
-
-def _demand_from_csv(path: Path, weight: str | None) -> gpd.GeoDataFrame:
-    df = _read_csv(path)
+def _demand_from_table(path: Path, weight: str | None) -> gpd.GeoDataFrame:
+    """Demand points from a CSV / TSV / TXT or XLSX table (:func:`stations.tables.read_table`: encoding and
+    delimiter detected, rows numbered as a spreadsheet shows them)."""
+    df, meta = read_table(path, error=DemandFileError, suffixes=TABLE_SUFFIXES)
     if df.empty:
         raise DemandFileError(f"{path.name} has a header but no data rows")
     xcol = _pick(df.columns, LON_NAMES, what="longitude")
@@ -498,17 +473,13 @@ def _demand_from_csv(path: Path, weight: str | None) -> gpd.GeoDataFrame:
             f"{path.name}: no weight column; name one with --weight (looked for {', '.join(WEIGHT_NAMES)}); "
             f"columns: {list(df.columns)}"
         )
-    coords = {}
-    for col in (xcol, ycol):
-        num = pd.to_numeric(df[col], errors="coerce")
-        if num.isna().any():
-            i = int(np.flatnonzero(num.isna().to_numpy())[0])
-            raise DemandFileError(f"coordinate {df[col].iloc[i]!r} in column {col!r} is missing or not a number", row=i + 2, column=col)
-        coords[col] = num.to_numpy(float)
-    w = _check_weights(df[wcol], wcol, row_offset=2)
-    _check_lonlat(coords[xcol], coords[ycol], row_offset=2, crs_hint="CSV coordinates must be WGS-84 degrees")
-    _check_in_province(coords[xcol], coords[ycol], row_offset=2)
-    return demand_from_points(coords[xcol], coords[ycol], w)
+    rows = df.index.to_numpy(dtype=int)
+    check = check_lonlat(df[xcol], df[ycol], rows, (xcol, ycol), hint=f"{meta.kind.upper()} coordinates must be WGS-84 degrees")
+    _check_coordinates(check, numbers=True)
+    w = _check_weights(df[wcol], wcol, rows, "weight" if weight is not None else "file")
+    _check_coordinates(check, numbers=False)
+    _check_in_yunnan(check, f"{meta.kind.upper()} coordinates must be WGS-84 degrees")
+    return demand_from_points(check.lon, check.lat, w)
 
 
 def _demand_from_vector(path: Path, weight: str | None, layer=None) -> gpd.GeoDataFrame:
@@ -532,7 +503,8 @@ def _demand_from_vector(path: Path, weight: str | None, layer=None) -> gpd.GeoDa
     if empty.any():
         i = int(np.flatnonzero(empty.to_numpy())[0])
         raise DemandFileError("feature has no geometry", row=i + 1)
-    w = _check_weights(gdf[wcol], wcol, row_offset=1)
+    rows = np.arange(1, len(gdf) + 1)
+    w = _check_weights(gdf[wcol], wcol, rows, "weight" if weight is not None else "file")
     hint = "set the file's CRS" if gdf.crs is None else f"the file declares {gdf.crs.to_string()}"
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         try:
@@ -542,14 +514,18 @@ def _demand_from_vector(path: Path, weight: str | None, layer=None) -> gpd.GeoDa
     kinds = set(gdf.geom_type)
     if kinds <= {"Point"}:
         x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
-        _check_lonlat(x, y, 1, hint)
-        _check_in_province(x, y, 1)
-        return demand_from_points(x, y, w)
+        check = check_lonlat(x, y, rows, hint=hint)
+        _check_coordinates(check, numbers=True)
+        _check_coordinates(check, numbers=False)
+        _check_in_yunnan(check, hint)
+        return demand_from_points(check.lon, check.lat, w)
     if kinds <= {"Polygon", "MultiPolygon"}:
         b = gdf.geometry.bounds
-        _check_lonlat(
-            np.r_[b["minx"].to_numpy(), b["maxx"].to_numpy()], np.r_[b["miny"].to_numpy(), b["maxy"].to_numpy()], 1, hint
-        )
+        check = check_lonlat(np.r_[b["minx"].to_numpy(), b["maxx"].to_numpy()], np.r_[b["miny"].to_numpy(), b["maxy"].to_numpy()],
+                             np.r_[rows, rows], hint=hint, inside=False)
+        _check_coordinates(check, numbers=True)
+        _check_coordinates(check, numbers=False)
+        _check_in_yunnan(check, hint)
         return _polygons_to_points(gdf.geometry.to_numpy(), w)
     raise DemandFileError(f"{path.name}: geometries must be all points or all polygons, found {sorted(kinds)}")
 
@@ -611,7 +587,9 @@ def _demand_from_raster(path: Path, band: int = 1) -> gpd.GeoDataFrame:
     xs, ys = np.asarray(xs, float), np.asarray(ys, float)
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     lon, lat = np.asarray(lon), np.asarray(lat)
-    _check_lonlat(lon, lat, 1, "the raster's CRS is wrong")
+    check = check_lonlat(lon, lat, hint="the raster's CRS is wrong", inside=False)
+    _check_coordinates(check, numbers=False, with_row=False)  # a pixel is not a row
+    _check_in_yunnan(check, "the raster's CRS is wrong")
     w = data[rows, cols]
     # aggregate pixels to H3 cells so that fine rasters stay tractable
     cells = np.array([h3.str_to_int(h3.latlng_to_cell(y, x, USER_H3_RESOLUTION)) for x, y in zip(lon, lat)], dtype=np.uint64)
@@ -623,7 +601,7 @@ def _demand_from_raster(path: Path, band: int = 1) -> gpd.GeoDataFrame:
 
 
 def load_demand_file(path, weight: str | None = None, layer=None) -> gpd.GeoDataFrame:
-    """Read a user demand file (CSV, GeoJSON, GeoPackage or GeoTIFF) into a demand GeoDataFrame.
+    """Read a user demand file (CSV / TSV / TXT, XLSX, GeoJSON, GeoPackage or GeoTIFF) into a demand GeoDataFrame.
 
     Point files (CSV, GeoJSON, GeoPackage) must lie in Yunnan: the first point outside is named by its row.
     Polygons and rasters are spread over H3 cells; cells outside the counties carry ``county_adcode`` None.
@@ -634,14 +612,14 @@ def load_demand_file(path, weight: str | None = None, layer=None) -> gpd.GeoData
     if path.is_dir():
         raise DemandFileError(f"{path} is a directory, not a demand file")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        gdf = _demand_from_csv(path, weight)
+    if suffix in TABLE_SUFFIXES:
+        gdf = _demand_from_table(path, weight)
     elif suffix in (".geojson", ".json", ".gpkg", ".shp"):
         gdf = _demand_from_vector(path, weight, layer)
     elif suffix in (".tif", ".tiff"):
         gdf = _demand_from_raster(path)
     else:
-        raise DemandFileError(f"{path.name}: unsupported demand file type {suffix!r} (use .csv, .geojson, .gpkg or .tif)")
+        raise DemandFileError(f"{path.name}: unsupported demand file type {suffix!r} (use .csv, .xlsx, .geojson, .gpkg or .tif)")
     if float(gdf["workers"].sum()) <= 0:
         raise DemandFileError(f"{path.name}: all weights are zero")
     return gdf

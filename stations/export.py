@@ -33,7 +33,8 @@ def format_from_path(path: str | Path, fmt: str | None = None) -> str:
     if suffix == "json":
         suffix = "geojson"
     if suffix not in FORMATS:
-        raise ExportError(f"cannot tell the format from '{path}': use a .gpkg, .geojson, .csv or .xlsx name, or --format")
+        raise ExportError(f"cannot tell the format from '{path}': use a .gpkg, .geojson, .csv or .xlsx name, or --format",
+                          param="out")
     return suffix
 
 

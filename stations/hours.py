@@ -38,7 +38,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
-from stations.errors import HoursParseError  # noqa: F401 (re-exported: the classes live in stations.errors)
+from stations.errors import HoursParseError, InputError  # noqa: F401 (HoursParseError re-exported: it lives in stations.errors)
 
 __all__ = [
     "HoursParseError",
@@ -168,9 +168,9 @@ class OpeningHours:
         """Open at local clock time ``hour`` (0 <= hour < 24, fractions allowed: 8.5 = 08:30) on
         ``weekday`` (Monday = 0; default Wednesday, a typical working day)."""
         if not 0 <= hour < 24:
-            raise ValueError(f"hour must be in [0, 24), got {hour!r}")
+            raise InputError(f"hour must be in [0, 24), got {hour!r}", param="hour")
         if int(weekday) != weekday or not 0 <= weekday <= 6:
-            raise ValueError(f"weekday must be an integer 0 (Monday) .. 6 (Sunday), got {weekday!r}")
+            raise InputError(f"weekday must be an integer 0 (Monday) .. 6 (Sunday), got {weekday!r}", param="weekday")
         return self._open(int(weekday), hour * 60.0)
 
     # -- serialisation ------------------------------------------------------------------------
@@ -196,7 +196,7 @@ class OpeningHours:
         range (``"18:00-02:00"``).
         """
         if lang not in ("zh", "en"):
-            raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+            raise InputError(f"lang must be 'zh' or 'en', got {lang!r}", param="lang")
         zh = lang == "zh"
         if self.is_24h:
             return "24小时" if zh else "24 hours"
@@ -253,18 +253,18 @@ def _week_from_json(s) -> OpeningHours:
     try:
         obj = json.loads(s)
     except (TypeError, ValueError) as exc:
-        raise HoursParseError(f"hours JSON is not valid JSON ({exc}): {str(s)[:80]!r}") from None
+        raise HoursParseError(f"hours JSON is not valid JSON ({exc}): {str(s)[:80]!r}", param="hours_json") from None
     if not isinstance(obj, dict) or "week" not in obj:
-        raise HoursParseError(f'hours JSON must be an object with a "week" list: {str(s)[:80]!r}')
+        raise HoursParseError(f'hours JSON must be an object with a "week" list: {str(s)[:80]!r}', param="hours_json")
     if obj.get("v", _JSON_VERSION) != _JSON_VERSION:
-        raise HoursParseError(f"hours JSON version {obj.get('v')!r} is not supported (expected 1)")
+        raise HoursParseError(f"hours JSON version {obj.get('v')!r} is not supported (expected 1)", param="hours_json")
     week = obj["week"]
     if not isinstance(week, list) or len(week) != 7:
-        raise HoursParseError('hours JSON "week" must be a list of 7 days (Monday first)')
+        raise HoursParseError('hours JSON "week" must be a list of 7 days (Monday first)', param="hours_json")
     days = []
     for d, day in enumerate(week):
         if not isinstance(day, list):
-            raise HoursParseError(f'hours JSON "week"[{d}] must be a list of [start, end] pairs')
+            raise HoursParseError(f'hours JSON "week"[{d}] must be a list of [start, end] pairs', param="hours_json")
         ivs = []
         for iv in day:
             if (not isinstance(iv, list) or len(iv) != 2
@@ -272,7 +272,7 @@ def _week_from_json(s) -> OpeningHours:
                     or not 0 <= iv[0] < iv[1] <= DAY_MINUTES):
                 raise HoursParseError(
                     f'hours JSON "week"[{d}] has an invalid interval {iv!r} '
-                    "(expected [start, end] minutes, 0 <= start < end <= 1440)")
+                    "(expected [start, end] minutes, 0 <= start < end <= 1440)", param="hours_json")
             ivs.append((iv[0], iv[1]))
         days.append(ivs)
     return OpeningHours(tuple(days))
@@ -609,7 +609,7 @@ def open_mask(hours, at: datetime, errors: str = "raise") -> np.ndarray:
                 continue
         else:
             if errors == "raise":
-                raise HoursParseError(f"hours value must be a JSON string, got {type(v).__name__}: {v!r}")
+                raise HoursParseError(f"hours value must be a JSON string, got {type(v).__name__}: {v!r}", param="hours_json")
             continue
         answers[i] = oh._open(weekday, minute)
     return answers[codes]

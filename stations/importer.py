@@ -2,9 +2,10 @@
 
 Station lists arrive from union offices in many shapes: Chinese or English headers (名称 / 站点名称,
 地址, 经度, 纬度, 开放时间, 服务项目, 联系电话, 承建单位 ...), services as separate yes/no columns or as one
-list (``饮水、充电、热饭``), CSV in UTF-8 or GBK, coordinates copied from Amap/Tencent (GCJ-02) or Baidu
-(BD-09). :func:`read_stations` turns such a file into rows of the registry schema (WGS-84 coordinates,
-county and prefecture derived by spatial join) and a list of :class:`RowError` naming the row (as a
+list (``饮水、充电、热饭``), text in UTF-8, UTF-16 or GBK with any common delimiter (:mod:`stations.tables`),
+coordinates copied from Amap/Tencent (GCJ-02) or Baidu (BD-09). :func:`read_stations` turns such a file
+into rows of the registry schema (WGS-84 coordinates checked by :mod:`stations.validation`, county and
+prefecture from the one point-in-county join) and a list of :class:`RowError` naming the row (as a
 spreadsheet shows it: the header is row 1, the first station row 2; for GeoJSON/GeoPackage the first
 feature is row 1), the column and the reason.
 
@@ -14,7 +15,6 @@ Nothing here writes to the registry: the caller decides, so a bad file never lea
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import geo, hours
+from .errors import ImportFileError, RowError  # noqa: F401 (re-exported: the classes live in stations.errors)
 from .schema import COLUMNS, HOSTS, SERVICE_KEYS, SERVICES, STATUSES
-from stations.errors import ImportFileError, RowError  # noqa: F401 (re-exported: the classes live in stations.errors)
+from .tables import read_table
+from .validation import check_lonlat
 
-# Yunnan's bounding box in degrees (WGS-84), with a margin; used to recognise swapped coordinates.
-YUNNAN_LON = (97.3, 106.4)
-YUNNAN_LAT = (21.0, 29.4)
 NEAR_DUPLICATE_M = 50.0
 
 
@@ -129,97 +129,6 @@ def map_columns(columns) -> tuple[dict[str, str], dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# reading files
-
-def decode_text(raw: bytes) -> str | None:
-    """Decode a text file from a Chinese office: UTF-8 (with or without BOM), else GBK/GB18030, else the
-    best guess of charset-normalizer; None when nothing fits."""
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(raw).best()
-    return None if best is None else str(best)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise ImportFileError(f"{path.name}: the file is empty")
-    text = decode_text(raw)
-    if text is None:
-        raise ImportFileError(f"{path.name}: cannot tell the text encoding (expected UTF-8 or GBK)")
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
-    except pd.errors.ParserError as exc:
-        raise ImportFileError(f"{path.name}: not a well-formed CSV file: {exc}") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise ImportFileError(f"{path.name}: the file is empty") from exc
-    return df
-
-
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    try:
-        df = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many kinds for a corrupt file
-        raise ImportFileError(f"{path.name}: not a readable XLSX workbook: {exc}") from exc
-    return df
-
-
-def _read_vector(path: Path) -> tuple[pd.DataFrame, str | None]:
-    import geopandas as gpd
-
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:
-        raise ImportFileError(f"{path.name}: not a readable {path.suffix.lstrip('.')} file: {exc}") from exc
-    if len(gdf) == 0:
-        raise ImportFileError(f"{path.name}: the file holds no features")
-    if gdf.geometry.isna().any() or (~gdf.geometry.is_empty & (gdf.geom_type != "Point")).any():
-        bad = gdf.index[gdf.geometry.isna() | (gdf.geom_type != "Point")]
-        first = int(bad[0]) + 1
-        raise ImportFileError(
-            f"{path.name}: feature {first} is not a point ({gdf.geom_type.iloc[first - 1]}); "
-            "stations must be Point features"
-        )
-    crs_note = None
-    if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
-        if gdf.crs.is_geographic:
-            crs_note = f"reprojected from {gdf.crs.to_string()}"
-        else:
-            crs_note = f"reprojected from the projected CRS {gdf.crs.to_string()}"
-        gdf = gdf.to_crs("EPSG:4326")
-    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object).where(lambda d: d.notna(), "")
-    df = df.astype(str)
-    df["__lon"] = gdf.geometry.x.map(repr)
-    df["__lat"] = gdf.geometry.y.map(repr)
-    return df, crs_note
-
-
-def read_table(path: str | Path) -> tuple[pd.DataFrame, str, int]:
-    """Read a file into a string table. Returns (table, kind, number of the first data row)."""
-    path = Path(path)
-    if not path.exists():
-        raise ImportFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImportFileError(f"{path}: is a folder, not a file")
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return _read_csv(path), "csv", 2
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path), "xlsx", 2
-    if suffix in (".geojson", ".json", ".gpkg"):
-        df, _ = _read_vector(path)
-        return df, suffix.lstrip("."), 1
-    raise ImportFileError(
-        f"{path.name}: unsupported file type '{suffix or '(none)'}'; use CSV, XLSX, GeoJSON or GeoPackage"
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # row parsing
 
 def _parse_bool(value: str) -> bool | None:
@@ -273,17 +182,6 @@ def parse_status(text: str) -> str | None:
     return None
 
 
-def _float(value: str) -> float | None:
-    s = str(value).strip().replace("，", ".").replace("°", "")
-    if not s:
-        return None
-    try:
-        f = float(s)
-    except ValueError:
-        return None
-    return f if np.isfinite(f) else None
-
-
 def stable_id(name: str, lon: float, lat: float) -> str:
     """An id derived from the name and the position rounded to ~1 m, so re-imports upsert."""
     digest = hashlib.sha1(f"{name.strip()}|{lon:.5f}|{lat:.5f}".encode()).hexdigest()[:10]
@@ -310,22 +208,20 @@ def read_stations(
 
     Parameters
     ----------
-    path: CSV (UTF-8 or GBK), XLSX, GeoJSON or GeoPackage.
+    path: CSV / TSV / TXT (encoding and delimiter detected), XLSX, GeoJSON or GeoPackage, read by
+        :func:`stations.tables.read_table`; rows are numbered as a spreadsheet shows them.
     crs: the coordinate system of the file's longitude/latitude: ``wgs84``, ``gcj02`` (Amap, Tencent)
         or ``bd09`` (Baidu). Coordinates are converted to WGS-84 (EPSG:4326). A GeoJSON/GeoPackage
         layer in a projected CRS is first reprojected to EPSG:4326 from its declared CRS.
     existing: the current registry (``Registry.load()``), used to flag near-duplicates of stored
         stations with another id.
     """
-    from . import coords, geo, hours
-
     if crs not in ("wgs84", "gcj02", "bd09"):
-        raise ImportFileError(f"unknown coordinate system '{crs}': use wgs84, gcj02 or bd09")
-    table, kind, first_row = read_table(path)
-    table = table.loc[~(table.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1)] if len(table) else table
+        raise ImportFileError(f"unknown coordinate system '{crs}': use wgs84, gcj02 or bd09", param="crs")
+    table, meta = read_table(path)
     if len(table) == 0:
-        raise ImportFileError(f"{Path(path).name}: the file has a header but no station rows")
-    row_numbers = np.asarray(table.index, dtype=int) + first_row
+        raise ImportFileError(f"{meta.name}: the file has a header but no station rows")
+    row_numbers = table.index.to_numpy(dtype=int)
     table = table.reset_index(drop=True)
     fields, service_cols = map_columns([c for c in table.columns if not str(c).startswith("__")])
     if "__lon" in table.columns and "lon" not in fields:
@@ -334,19 +230,20 @@ def read_stations(
     if missing:
         wanted = {"name": "名称/name", "lon": "经度/lon", "lat": "纬度/lat"}
         raise ImportFileError(
-            f"{Path(path).name}: missing required column(s) {', '.join(wanted[m] for m in missing)}; "
+            f"{meta.name}: missing required column(s) {', '.join(wanted[m] for m in missing)}; "
             f"found columns: {', '.join(map(str, table.columns[:20]))}"
         )
     if "opening_hours" not in fields:
-        raise ImportFileError(f"{Path(path).name}: missing required column 开放时间/opening_hours")
+        raise ImportFileError(f"{meta.name}: missing required column 开放时间/opening_hours")
 
-    errors: list[RowError] = []
     rows: list[dict] = []
     row_of: list[int] = []
-    hdr = lambda f: str(fields[f])  # noqa: E731
+    hdr = lambda f: {"__lon": "lon", "__lat": "lat"}.get(str(fields[f]), str(fields[f]))  # noqa: E731
 
-    lons = np.full(len(table), np.nan)
-    lats = np.full(len(table), np.nan)
+    # coordinates: the one validator (numbers, swapped, degrees, converted to WGS-84, in a county of Yunnan)
+    where = check_lonlat(table[fields["lon"]], table[fields["lat"]], row_numbers, (hdr("lon"), hdr("lat")), crs=crs)
+    errors: list[RowError] = where.errors
+    have = where.usable
     for i in range(len(table)):
         rec = table.iloc[i]
         rown = int(row_numbers[i])
@@ -354,22 +251,6 @@ def read_stations(
         name = clean_text(rec[fields["name"]], 200)
         if not name:
             row_errors.append(RowError(rown, hdr("name"), "station name is missing"))
-        lon_raw, lat_raw = str(rec[fields["lon"]]).strip(), str(rec[fields["lat"]]).strip()
-        lon, lat = _float(lon_raw), _float(lat_raw)
-        if lon is None:
-            row_errors.append(RowError(rown, hdr("lon"), f"longitude is missing or not a number: '{lon_raw}'" if lon_raw else "longitude is missing"))
-        if lat is None:
-            row_errors.append(RowError(rown, hdr("lat"), f"latitude is missing or not a number: '{lat_raw}'" if lat_raw else "latitude is missing"))
-        if lon is not None and lat is not None:
-            if YUNNAN_LON[0] <= lat <= YUNNAN_LON[1] and YUNNAN_LAT[0] <= lon <= YUNNAN_LAT[1]:
-                row_errors.append(RowError(rown, f"{hdr('lon')}/{hdr('lat')}", f"latitude and longitude appear swapped (longitude {lon_raw}, latitude {lat_raw})"))
-            elif abs(lon) > 180 or abs(lat) > 90:
-                if abs(lon) > 1000 or abs(lat) > 1000:
-                    row_errors.append(RowError(rown, f"{hdr('lon')}/{hdr('lat')}", f"({lon_raw}, {lat_raw}) are not degrees: the file looks like a projected coordinate system; give WGS-84/GCJ-02/BD-09 longitude and latitude in degrees"))
-                else:
-                    row_errors.append(RowError(rown, hdr("lat") if abs(lat) > 90 else hdr("lon"), f"coordinate out of range: longitude {lon_raw}, latitude {lat_raw}"))
-            else:
-                lons[i], lats[i] = lon, lat
         hours_text = clean_text(rec[fields["opening_hours"]], 200)
         hours_json = ""
         if not hours_text:
@@ -412,23 +293,11 @@ def read_stations(
         row_of.append(rown)
         errors.extend(row_errors)
 
-    # coordinates: convert, then locate in counties (vectorised)
-    have = ~np.isnan(lons)
-    wlon, wlat = lons.copy(), lats.copy()
-    if have.any():
-        cx, cy = coords.convert_to_wgs84(lons[have], lats[have], crs)
-        wlon[have], wlat[have] = cx, cy
-    county = np.full(len(table), "", dtype=object)
-    if have.any():
-        located = geo.locate_counties(wlon[have], wlat[have])
-        county[have] = [c or "" for c in located]
+    county = np.array([c or "" for c in where.county], dtype=object)
     prefecture_of = dict(zip(geo.load_counties()["adcode"], geo.load_counties()["prefecture_adcode"]))
     for i, rec in enumerate(rows):
-        rown = row_of[i]
-        if have[i] and not county[i]:
-            errors.append(RowError(rown, f"{hdr('lon')}/{hdr('lat')}", f"point ({lons[i]:.6f}, {lats[i]:.6f}) lies outside Yunnan"))
-        rec["lon"] = round(float(wlon[i]), 7) if have[i] else np.nan
-        rec["lat"] = round(float(wlat[i]), 7) if have[i] else np.nan
+        rec["lon"] = round(float(where.lon[i]), 7) if have[i] else np.nan
+        rec["lat"] = round(float(where.lat[i]), 7) if have[i] else np.nan
         rec["county_adcode"] = county[i]
         rec["prefecture_adcode"] = prefecture_of.get(county[i], "")
         if not rec["id"] and have[i] and rec["name"]:
@@ -460,7 +329,7 @@ def read_stations(
     rejected["reason"] = rejected["row"].map(lambda r: "; ".join(reasons[r]))
     rejected = rejected[[c for c in rejected.columns if not str(c).startswith("__")]]
     errors.sort(key=lambda e: (e.row, e.column))
-    return ImportResult(valid=valid, errors=errors, rejected=rejected, rows_read=len(table), source_kind=kind)
+    return ImportResult(valid=valid, errors=errors, rejected=rejected, rows_read=len(table), source_kind=meta.kind)
 
 
 def _near_duplicates(rows, row_of, have, name_col, existing) -> list[RowError]:

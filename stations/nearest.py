@@ -107,7 +107,7 @@ class NearestIndex:
         mask = None
         for key in services:
             if key not in self._service:
-                raise UnknownServiceError(key)
+                raise UnknownServiceError(f"unknown service {key!r}; known: {', '.join(SERVICE_KEYS)}")
             mask = self._service[key].copy() if mask is None else mask & self._service[key]
         return mask
 
@@ -118,7 +118,7 @@ class NearestIndex:
             return self._open_cache[1]
         mask = self._status_open.copy()
         if len(self) and "hours_json" in self.frame:
-            from stations.hours import open_mask  # imported late: stations.hours is optional at import time
+            from stations.hours import open_mask  # looked up at call time (tests substitute stations.hours)
 
             mask &= np.asarray(open_mask(self.frame["hours_json"].tolist(), at), dtype=bool)
         self._open_cache = (at, mask)

@@ -408,3 +408,20 @@ def test_gap_mean_distance(fixture):
     assert top["mean_distance_m"] == pytest.approx(5000, abs=0.5)  # p10 alone
     assert shapely.contains_xy(gaps.geometry.iloc[0], top["lon"], top["lat"])
     assert (gaps["mean_distance_m"] >= gaps["nearest_station_m"] - 1e-6).all()
+
+
+def test_station_on_a_county_border_counts_where_locate_counties_puts_it():
+    """One point-in-county join: a station exactly on the border of 五华区 and 盘龙区 counts in the county
+    :func:`stations.geo.locate_counties` gives it (the lowest adcode), not in none of them."""
+    from stations import geo
+    from stations.demand import demand_from_points
+
+    counties = geo.load_counties().set_index("adcode")
+    a, b = counties.loc["530102"].geometry, counties.loc["530103"].geometry
+    p = next(pt for part in shapely.get_parts(a) for pt in map(shapely.Point, part.exterior.coords) if b.intersects(pt))
+    stations = _stations([_station("S", p.x, p.y)])
+    demand = demand_from_points([p.x], [p.y], [1.0], county_adcode=["530102"])
+    table = C.coverage_table(C.compute_coverage(stations, demand, radius=1000), "county").set_index("adcode")
+    expected = geo.locate_counties(p.x, p.y)[0]
+    assert expected == "530102"
+    assert table["stations"].sum() == 1 and table.loc[expected, "stations"] == 1

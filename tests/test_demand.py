@@ -301,3 +301,38 @@ def test_demand_points_outside_yunnan_are_refused_with_the_row(tmp_path):
     with pytest.raises(DemandFileError, match=r"row 3: point \(116\.390000, 39\.910000\) lies outside Yunnan") as err:
         load_demand_file(f)
     assert err.value.row == 3
+
+
+def test_csv_utf16_and_semicolons(tmp_path):
+    """Excel's "Unicode text" (UTF-16, tabs) and a UTF-8 file with a byte-order mark and semicolons."""
+    p = tmp_path / "d.txt"
+    p.write_bytes("经度\t纬度\t人数\r\n102.5\t25.0\t3\r\n102.6\t25.1\t4\r\n".encode("utf-16"))
+    assert D.load_demand_file(p)["workers"].sum() == 7
+    q = tmp_path / "d.csv"
+    q.write_bytes("\ufefflon;lat;weight\n102.5;25.0;1\n\n102.5;25.0;-2\n".encode("utf-8"))
+    with pytest.raises(D.DemandFileError) as e:
+        D.load_demand_file(q)
+    assert e.value.row == 4  # the blank line is row 3 (it used to be reported as row 3)
+
+
+def test_xlsx_demand_table(tmp_path):
+    p = tmp_path / "d.xlsx"
+    pd.DataFrame({"经度": [102.5, 102.6], "纬度": [25.0, 25.1], "人数": [3, 4]}).to_excel(p, index=False)
+    assert D.load_demand_file(p)["workers"].sum() == 7
+    pd.DataFrame({"lon": [102.5, 25.1], "lat": [25.0, 102.6], "weight": [3, 4]}).to_excel(p, index=False)
+    with pytest.raises(D.DemandFileError, match="row 3: latitude and longitude appear swapped"):
+        D.load_demand_file(p)
+
+
+def test_weight_errors_name_the_weight_parameter_when_the_user_named_the_column(tmp_path):
+    p = _write(tmp_path, "d.csv", "lon,lat,riders\n102.5,25.0,x\n")
+    with pytest.raises(D.DemandFileError) as e:
+        D.load_demand_file(p, weight="riders")
+    assert e.value.param == "weight" and e.value.row == 2
+    with pytest.raises(D.DemandFileError) as e:
+        D.load_demand_file(p, weight="nope")
+    assert e.value.param == "weight"
+    q = _write(tmp_path, "e.csv", "lon,lat,weight\n102.5,25.0,x\n")
+    with pytest.raises(D.DemandFileError) as e:
+        D.load_demand_file(q)
+    assert e.value.param == "file"

@@ -396,3 +396,18 @@ def test_open_mask_200k_is_fast():
 def test_to_json_is_json():
     obj = json.loads(parse_hours("18:00-02:00").to_json())
     assert obj["v"] == 1 and len(obj["week"]) == 7 and obj["week"][0] == [[0, 120], [1080, 1440]]
+
+
+def test_errors_name_their_parameter():
+    oh = parse_hours("24小时")
+    for call, param in ((lambda: oh.open_at_hour(25), "hour"), (lambda: oh.open_at_hour(8, weekday=7), "weekday"),
+                        (lambda: oh.describe("fr"), "lang")):
+        with pytest.raises(ValueError) as exc:
+            call()
+        assert exc.value.param == param
+    with pytest.raises(HoursParseError) as exc:
+        OpeningHours.from_json('{"v": 1, "week": []}')
+    assert exc.value.param == "hours_json"
+    with pytest.raises(HoursParseError) as exc:
+        parse_hours("看心情")
+    assert exc.value.param == "opening_hours"

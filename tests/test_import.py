@@ -216,3 +216,46 @@ def test_cli_export_all_formats(tmp_path, db):
     assert "东风广场驿站" in set(x["name"])
     r = CliRunner().invoke(main, ["export", "--out", str(tmp_path / "out.shp"), "--db", db])
     assert r.exit_code == 2 and "cannot tell the format" in r.output
+
+
+# ---- one reader for every table file (stations.tables) -------------------------------------------
+
+BAD_ROW = "B3,颠倒驿站,地址,25.0406,102.7129,24小时,饮水,,"  # swapped coordinates
+
+
+def _as(lines, sep):
+    return [line.replace(",", sep) for line in lines]
+
+
+def test_tsv_station_file_as_excel_writes_it(tmp_path):
+    """Excel's "Text (Tab delimited)" on Chinese Windows: GBK, tabs, CRLF. It used to be refused for
+    "missing columns" because only the demand reader looked for the delimiter."""
+    text = HEADER.replace(",", "\t").replace("\n", "\r\n") + "\r\n".join(_as(GOOD + [BAD_ROW], "\t")) + "\r\n"
+    f = tmp_path / "stations.txt"
+    f.write_bytes(text.encode("gbk"))
+    res = read_stations(f)
+    assert sorted(res.valid["id"]) == ["A1", "A2", "A3"]
+    assert res.valid.set_index("id").loc["A1", "name"] == "东风广场驿站"
+    assert [(e.row, e.column) for e in res.errors] == [(5, "经度/纬度")]
+
+
+def test_utf16_unicode_text_station_file(tmp_path):
+    """Excel's "Unicode text": UTF-16 LE with a byte-order mark, tab-separated, CRLF."""
+    text = HEADER.replace(",", "\t").replace("\n", "\r\n") + "\r\n".join(_as([BAD_ROW] + GOOD, "\t")) + "\r\n"
+    f = tmp_path / "stations.txt"
+    f.write_bytes(text.encode("utf-16"))
+    res = read_stations(f)
+    assert sorted(res.valid["id"]) == ["A1", "A2", "A3"]
+    assert res.valid.set_index("id").loc["A3", "address"] == "大理市复兴路"
+    assert [e.row for e in res.errors] == [2]
+
+
+def test_utf8_bom_semicolon_station_file_keeps_row_numbers_past_blank_lines(tmp_path):
+    lines = _as(GOOD[:2], ";") + [""] + _as([GOOD[2].replace("饮水;休息", "饮水、休息"), BAD_ROW], ";")
+    f = tmp_path / "stations.csv"
+    f.write_bytes(("\ufeff" + HEADER.replace(",", ";") + "\n".join(lines) + "\n").encode("utf-8"))
+    res = read_stations(f)
+    assert sorted(res.valid["id"]) == ["A1", "A2", "A3"]
+    assert bool(res.valid.set_index("id").loc["A3", "seating"])
+    # the blank line is row 4 in a spreadsheet: the bad row is row 6, not 5
+    assert [e.row for e in res.errors] == [6]

@@ -163,3 +163,10 @@ def test_national_scale_186000():
     pos, _ = brute(df, lon, lat, mask)
     assert [h.position for h in idx.query(lon, lat, k=5, services=["toilet"])] == list(pos[:5])
     assert build < 5 and per_query < 0.05, (build, per_query)
+
+
+def test_unknown_service_names_the_parameter():
+    idx = NearestIndex(random_stations(10))
+    with pytest.raises(UnknownServiceError, match="unknown service 'sauna'") as exc:
+        idx.query(102.7, 25.0, services=["sauna"])
+    assert exc.value.param == "service"

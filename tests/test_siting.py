@@ -717,3 +717,52 @@ def test_api_recommend_and_whatif_use_the_uploaded_demand(rclient):
     assert "demand" in {q["name"] for q in paths["/api/recommend"]["get"]["parameters"]}
     wi = paths["/api/whatif"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert "demand" in wi and wi["add"]["items"]["maxItems"] == 3
+
+
+def test_read_candidates_tab_separated_from_excel(tmp_path):
+    """A candidate list saved by Excel as tab-separated text (GBK, CRLF) or as "Unicode text" (UTF-16)."""
+    text = "编号\t名称\t经度\t纬度\r\nA1\t邮储网点\t102.71\t25.04\r\n\r\nA2\t加油站\t102.75\t25.06\r\nA3\t颠倒\t25.06\t102.75\r\n"
+    for name, enc in (("c.txt", "gbk"), ("c.tsv", "utf-16")):
+        p = tmp_path / name
+        p.write_bytes(text.encode(enc))
+        with pytest.raises(S.CandidateFileError) as exc:
+            S.read_candidates(p)
+        assert [(e.row, e.column) for e in exc.value.errors] == [(5, "经度/纬度")], enc  # the blank line is row 3
+        p.write_bytes(text.rsplit("A3", 1)[0].encode(enc))
+        c = S.read_candidates(p)
+        assert c["candidate_id"].tolist() == ["A1", "A2"] and c["name"].tolist() == ["邮储网点", "加油站"], enc
+
+
+def test_siting_errors_name_the_parameter_to_change(trap, line, tmp_path):
+    """Every SitingError says which parameter is at fault (the web layer reads exc.param; before, every
+    siting error was blamed on n)."""
+    from stations.hours import HoursParseError
+
+    dem, st_, cands = line
+    cases = [
+        (lambda: S.recommend(st_, dem, candidates=cands), "n"),
+        (lambda: S.recommend(st_, dem, n=1, target_pct=50, candidates=cands), "target_pct"),
+        (lambda: trap.solve_greedy(-1), "n"),
+        (lambda: trap.solve_set_cover("abc"), "target_pct"),
+        (lambda: trap.solve_set_cover(0), "target_pct"),
+        (lambda: trap.solve_set_cover(50, max_sites=1.5), "max_sites"),
+        (lambda: trap.solve_exact(1, max_nnz=0), "exact"),
+        (lambda: trap.solve_set_cover_exact(50, max_nnz=0), "exact"),
+        (lambda: S.MaxCover.from_arrays([-1.0], _csr([[0]], 1)), "demand"),
+        (lambda: S.MaxCover.from_arrays([1.0, 1.0], _csr([[0]], 1)), "demand"),
+        (lambda: S.MaxCover.from_arrays([1.0], _csr([[0]], 1), [True, False]), "stations"),
+        (lambda: S.with_added_sites(st_, [102.7], [25.0], hours=["24小时", "24小时"]), "hours"),
+    ]
+    for call, param in cases:
+        with pytest.raises(S.SitingError) as exc:
+            call()
+        assert exc.value.param == param, (param, str(exc.value))
+    with pytest.raises(HoursParseError) as exc:
+        S.with_added_sites(st_, [102.7], [25.0], hours=["看心情"])
+    assert exc.value.param == "hours" and str(exc.value).startswith("site 1:")
+    with pytest.raises(S.CandidateFileError) as exc:
+        S.read_candidates(_write(tmp_path, "c.csv", "lon,lat\n102.7,25.0\n"), crs="utm")
+    assert exc.value.param == "crs"
+    with pytest.raises(S.CandidateFileError) as exc:
+        S.read_candidates(_write(tmp_path, "c.csv", "lon,lat\n102.7,abc\n"))
+    assert exc.value.param == "file" and exc.value.errors[0].row == 2
