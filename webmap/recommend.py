@@ -38,6 +38,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from stations import coverage as C
 from stations import siting as S
+from stations.cartography.charts import coverage_curve
 from webmap import planner as P
 from webmap.api import ApiError, add_openapi_paths
 
@@ -362,7 +363,7 @@ def curve(fmt: str):
     p = _params()
     rec = recommendation(p)
     with tempfile.TemporaryDirectory() as tmp:
-        S.coverage_curve(rec, Path(tmp) / f"curve.{fmt}", lang=lang())
+        coverage_curve(rec, Path(tmp) / f"curve.{fmt}", lang=lang())
         data = (Path(tmp) / f"curve.{fmt}").read_bytes()
     return Response(data, mimetype="image/png" if fmt == "png" else "image/svg+xml")
 
