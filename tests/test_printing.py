@@ -645,6 +645,49 @@ def test_province_outline_is_split_into_national_and_provincial_borders():
         assert prov.distance(p) < 100 and nat.distance(p) > 1000, (lon, lat)
 
 
+def _fake_recommendation():
+    """What coverage_curve reads of a siting Recommendation: 3 sites taking coverage from 40 % to 70 %."""
+    from types import SimpleNamespace
+
+    solution = SimpleNamespace(cumulative=lambda: np.array([40.0, 55.0, 65.0, 70.0]), total=100.0, n=3, extra={})
+    return SimpleNamespace(solution=solution, exact=None, mode="max-cover", model=SimpleNamespace(radius=1000.0))
+
+
+def test_coverage_curve_is_drawn_under_the_render_lock_without_pyplot(tmp_path, monkeypatch):
+    """Server threads draw the curve while others draw sheets: it must not use pyplot's global figures and
+    must wait for the render lock (rcParams are process-global)."""
+    import threading
+
+    import matplotlib.pyplot as plt
+
+    from stations.cartography.charts import coverage_curve
+
+    def no_pyplot(*args, **kwargs):
+        raise AssertionError("pyplot used")
+
+    monkeypatch.setattr(plt, "subplots", no_pyplot)
+    monkeypatch.setattr(plt, "figure", no_pyplot)
+    written, errors = [], []
+
+    def draw():
+        try:
+            written.extend(coverage_curve(_fake_recommendation(), tmp_path / "curve.png"))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    with fonts.RENDER_LOCK:
+        worker = threading.Thread(target=draw)
+        worker.start()
+        worker.join(1.0)
+        waited = worker.is_alive()
+    worker.join(30)
+    assert not errors, errors
+    assert waited, "the curve was drawn while another thread held the render lock"
+    assert [p.name for p in written] == ["curve.png", "curve.svg"]
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (tmp_path / "curve.svg").read_text()
+
+
 def test_footer_wrapping_keeps_punctuation_and_width():
     text = cartography.SOURCES_TEXT + "投影：横轴墨卡托投影（中央经线 102.66°E，WGS-84）。" + cartography.DISCLAIMER_TEXT
     for width in (120, 184, 271):
