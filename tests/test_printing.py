@@ -292,6 +292,26 @@ def test_service_levels_count_the_four_hardships():
     assert cartography.symbol_classes(frame, "status").tolist() == ["open"] * 5 + ["closed"]
 
 
+def test_open_24h_comes_from_the_parsed_hours():
+    """A station is drawn and counted as open 24 h when its parsed hours are all day every day: not a
+    weekday-only "周一至周五 24小时", but "24/7" too. hours_json (the registry's parsed form) decides; without
+    it the text is parsed; unreadable hours are not 24 h."""
+    import pandas as pd
+
+    from stations.hours import parse_hours
+
+    texts = ["周一至周五 24小时", "24/7", "24小时", "08:00-20:00", "全天", "Mo-Su 00:00-24:00", "24小时", "24小时"]
+    frame = pd.DataFrame({"status": ["open"] * 6 + ["temp_closed", "closed"], "opening_hours": texts})
+    expected = ["open", "open_24h", "open_24h", "open", "open_24h", "open_24h", "temp_closed", "closed"]
+    assert cartography.station_classes(frame).tolist() == expected  # text only
+    frame["hours_json"] = [parse_hours(t).to_json() for t in texts]
+    assert cartography.station_classes(frame).tolist() == expected
+    # the parsed form wins over the text; rows without it fall back to the text; unreadable text is not 24 h
+    mixed = pd.DataFrame({"status": ["open"] * 4, "opening_hours": ["24小时", "24/7", "随便", "24小时"],
+                          "hours_json": [parse_hours("09:00-17:00").to_json(), None, None, ""]})
+    assert cartography.station_classes(mixed).tolist() == ["open", "open_24h", "open", "open_24h"]
+
+
 @needs_poppler
 def test_sheet_symbolised_by_service_level(ctx, demo_stations, tmp_path):
     out = tmp_path / "services.pdf"

@@ -70,15 +70,40 @@ def symbol_classes(stations, symbols: str = DEFAULT_SYMBOLS) -> pd.Series:
     return service_levels(stations).where(cls.isin(["open", "open_24h"]), cls)
 
 
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def open_all_day(stations) -> pd.Series:
+    """Whether each station's parsed opening hours are all day, every day (:attr:`OpeningHours.is_24h`):
+    from ``hours_json`` (the registry's parsed form) where present, else by parsing ``opening_hours``.
+    Unreadable or missing hours are not 24 h. Each distinct value is parsed once."""
+    from stations.hours import OpeningHours, parse_hours
+
+    none = pd.Series(None, index=stations.index, dtype=object)
+    parsed = stations["hours_json"] if "hours_json" in stations else none
+    text = stations["opening_hours"] if "opening_hours" in stations else none
+    memo: dict[str, bool] = {}
+
+    def all_day(value: str) -> bool:
+        if value not in memo:
+            try:
+                hours = OpeningHours.from_json(value) if value.startswith("{") else parse_hours(value)
+                memo[value] = hours.is_24h
+            except ValueError:  # HoursParseError: not known to be open all day
+                memo[value] = False
+        return memo[value]
+
+    values = [_text(j) or _text(t) for j, t in zip(parsed, text)]
+    return pd.Series([bool(v) and all_day(v) for v in values], index=stations.index, dtype=bool)
+
+
 def station_classes(stations) -> pd.Series:
-    """Symbol class per station: open_24h, open, temp_closed, closed."""
+    """Symbol class per station: open_24h (open, and open all day every day by its parsed hours), open,
+    temp_closed, closed (any other status counts as closed)."""
     status = stations["status"].astype(str)
-    hours = stations.get("opening_hours", pd.Series("", index=stations.index)).astype(str)
-    is24 = hours.str.contains(r"24\s*小时|24\s*h|00:00\s*-\s*24:00|全天", case=False, regex=True)
-    if "hours_json" in stations:
-        is24 = is24 | stations["hours_json"].astype(str).str.contains('"is_24h": true|"24h"', regex=True)
     cls = status.where(status.isin(["open", "temp_closed", "closed"]), "closed")
-    return cls.where(~((cls == "open") & is24), "open_24h")
+    return cls.where(~((cls == "open") & open_all_day(stations)), "open_24h")
 
 
 def legend_rows(req, level: str, counts: dict[str, int], analysis, towns_drawn: bool = False,
