@@ -601,6 +601,35 @@ def test_atlas_job_errors_are_reported_in_the_status(client, monkeypatch, atlas_
     _wait_for(lambda: len(attempts) == 2)
 
 
+def test_a_finished_atlas_replaces_the_older_ones_of_its_paper_size(client, monkeypatch, atlas_jobs, tmp_path):
+    import os
+
+    folder = tmp_path / "print"
+    folder.mkdir()
+    older = {
+        "atlas-A4-0123456789abcdef.pdf": b"%PDF-1.4 A4, an older registry snapshot",
+        "atlas-A4-fedcba9876543210.pdf": b"%PDF-1.4 A4, another radius",
+        "atlas-A3-0123456789abcdef.pdf": b"%PDF-1.4 A3",
+    }
+    hour_ago = time.time() - 3600
+    for name, data in older.items():
+        (folder / name).write_bytes(data)
+        os.utime(folder / name, (hour_ago, hour_ago))
+
+    def fake_atlas(paper, out, progress=True, *, on_page=None, **kwargs):
+        on_page(17, 17)
+        _write(out, b"%PDF-1.4 the latest atlas")
+
+    monkeypatch.setattr(cartography, "make_atlas", fake_atlas)
+    assert client.get("/print/atlas.pdf?paper=A4").status_code == 202
+    _wait_for(lambda: client.get("/print/atlas/status?paper=A4").get_json()["state"] == "done")
+    a4 = list(folder.glob("atlas-A4-*.pdf"))
+    assert [p.read_bytes() for p in a4] == [b"%PDF-1.4 the latest atlas"]  # the older A4 atlases are deleted
+    assert (folder / "atlas-A3-0123456789abcdef.pdf").exists()  # other paper sizes are kept
+    resp = client.get("/print/atlas.pdf?paper=A4")
+    assert resp.status_code == 200 and resp.data == b"%PDF-1.4 the latest atlas"
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="chromium is not installed at /usr/bin/chromium")
 def test_print_page_shows_atlas_progress_then_the_link(browser, live, monkeypatch, atlas_jobs, tmp_path, artifacts_dir):

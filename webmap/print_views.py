@@ -10,7 +10,8 @@ only, 50-300). Bad input raises :class:`PrintError` naming the parameter; the ap
 ``var/print/``; when it is not there yet, the request starts drawing it in a background thread and answers
 202 with the job's status and ``Retry-After``. ``/print/atlas/status?paper=A4`` reports the job: ``idle``,
 ``running`` (``pages_done`` / ``pages_total``), ``done`` (``download_url``) or ``error`` (``error``). The
-``/print`` page polls it and shows the progress, then the download link.
+``/print`` page polls it and shows the progress, then the download link. When an atlas is finished, the
+older atlases of its paper size (other registry snapshots or other arguments) are deleted from ``var/print/``.
 """
 
 from __future__ import annotations
@@ -242,6 +243,27 @@ def _status(job: AtlasJob | None, paper: str, key: str, path: Path, query: dict)
     return body
 
 
+def _prune_atlases(latest: Path, paper: str) -> list[Path]:
+    """Delete the atlases of ``paper`` in ``latest``'s folder that are older than ``latest`` (other data
+    versions or other layers, radius or symbols): only the latest atlas of each paper size is kept.
+    Returns the files deleted."""
+    deleted = []
+    try:
+        newest = latest.stat().st_mtime
+    except OSError:
+        return deleted
+    for path in latest.parent.glob(f"atlas-{paper}-*.pdf"):
+        try:
+            if path != latest and path.stat().st_mtime <= newest:
+                path.unlink()
+                deleted.append(path)
+        except OSError:  # already gone, or not ours to delete: leave it
+            continue
+    if deleted:
+        log.info("atlas %s: deleted %d older %s atlas(es)", latest.name, len(deleted), paper)
+    return deleted
+
+
 def _run_atlas(app, job: AtlasJob, layers, radius, symbols) -> None:
     tmp = job.path.with_name(job.path.stem + f".{threading.get_ident()}.part")
 
@@ -255,6 +277,7 @@ def _run_atlas(app, job: AtlasJob, layers, radius, symbols) -> None:
             cartography.make_atlas(job.paper, fh, progress=False, layers=layers, radius=radius, symbols=symbols,
                                 context=context, on_page=on_page)
         tmp.replace(job.path)
+        _prune_atlases(job.path, job.paper)
         job.state = "done"
         job.pages_done = job.pages_total
         log.info("atlas %s drawn in %.1f s", job.path.name, time.time() - job.started)
