@@ -737,6 +737,24 @@ def test_coverage_curve_is_drawn_under_the_render_lock_without_pyplot(tmp_path, 
     assert "<svg" in (tmp_path / "curve.svg").read_text()
 
 
+def test_cartography_gets_its_analysis_as_data():
+    """stations.cartography never imports the coverage or siting computations (their layers come through
+    Context(analysis_provider=...)); without a provider, station buffers stand in and the sheet says so."""
+    import sys
+
+    code = ("import sys, stations.cartography; "
+            "print(sorted(m for m in sys.modules if m in ('stations.coverage', 'stations.siting', 'stations.sheet_layers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"
+    import pandas as pd
+
+    stations = pd.DataFrame({"lon": [102.7129], "lat": [25.0406], "status": ["open"]})
+    layers = cartography.Context(stations=stations).analysis(1000, ["coverage", "gaps"])
+    assert layers.coverage_source == "buffers" and layers.coverage is not None and layers.table is None
+    assert layers.notes == ["覆盖率计算模块不可用，统计框不含覆盖率", "覆盖缺口图层不可用"]
+
+
 def test_footer_wrapping_keeps_punctuation_and_width():
     text = cartography.SOURCES_TEXT + "投影：横轴墨卡托投影（中央经线 102.66°E，WGS-84）。" + cartography.DISCLAIMER_TEXT
     for width in (120, 184, 271):
