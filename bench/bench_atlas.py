@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--keep", help="folder to keep the PDFs in")
     args = parser.parse_args()
 
-    from stations import printing
+    from stations import cartography, sheet_layers
 
     out_dir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="yizhan-bench-"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -48,20 +48,20 @@ def main() -> None:
     # one sheet, cold context (geography, coverage computation, fonts): what `yizhan print` costs
     t0 = time.perf_counter()
     sheet = out_dir / "kunming-A4.pdf"
-    printing.make_sheet("530100", "A4", "portrait", None, 1000, sheet, stations=stations)
+    cartography.make_sheet("530100", "A4", "portrait", None, 1000, sheet, context=sheet_layers.context(stations))
     t_sheet_cold = time.perf_counter() - t0
 
     # the same sheet again with a warm context (what each atlas page costs)
-    ctx = printing.Context(stations=stations)
-    ctx.analysis(1000, printing.DEFAULT_LAYERS)
+    ctx = sheet_layers.context(stations)
+    ctx.analysis(1000, cartography.DEFAULT_LAYERS)
     t0 = time.perf_counter()
-    printing.make_sheet("530100", "A4", "portrait", None, 1000, out_dir / "kunming-A4-warm.pdf", context=ctx)
+    cartography.make_sheet("530100", "A4", "portrait", None, 1000, out_dir / "kunming-A4-warm.pdf", context=ctx)
     t_sheet_warm = time.perf_counter() - t0
 
     # the atlas, cold context
     t0 = time.perf_counter()
     atlas = out_dir / "yunnan-atlas-A4.pdf"
-    info = printing.make_atlas("A4", atlas, progress=False, stations=stations)
+    info = cartography.make_atlas("A4", atlas, progress=False, context=sheet_layers.context(stations))
     t_atlas = time.perf_counter() - t0
 
     mib = 1024 * 1024

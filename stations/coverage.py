@@ -340,31 +340,18 @@ def weighted_quantile(values, weights, q: float) -> float:
     return float(v[min(i, len(v) - 1)])
 
 
-@dataclass
-class Geography:
-    province: gpd.GeoDataFrame
-    prefectures: gpd.GeoDataFrame
-    counties: gpd.GeoDataFrame
-
-    @classmethod
-    def load(cls) -> "Geography":
-        g = _geo()
-        return cls(g.load_province(), g.load_prefectures(), g.load_counties())
-
-
-_AREA_MEMO: dict[int, tuple[object, np.ndarray, object]] = {}
+#: the one geography (``Geography(province, prefectures, counties)`` wraps synthetic tables; ``.load()`` is
+#: the cached geography of the data directory)
+Geography = _geo().Geography
 
 
 def _county_areas(counties: gpd.GeoDataFrame):
-    key = id(counties)
-    hit = _AREA_MEMO.get(key)
-    if hit is None or hit[0] is not counties:
-        ea = counties.geometry.to_crs(equal_area_crs()).to_numpy()
-        shapely.prepare(ea)
-        hit = (counties, ea, shapely.STRtree(ea))
-        _AREA_MEMO.clear()
-        _AREA_MEMO[key] = hit
-    return hit[1], hit[2]
+    """Equal-area county polygons (prepared) and their STRtree, kept in the cached geography (so that
+    ``geo.clear_cache()`` drops them): its own part for its counties, one slot for any other county table."""
+    g = _geo().geography()
+    if g.has("counties") and g.counties is counties:
+        return g.county_equal_area
+    return g.cached("coverage.county_areas", lambda: _geo().equal_area_index(counties), owner=counties)
 
 
 def _area_covered_by_county(result: CoverageResult, counties: gpd.GeoDataFrame) -> np.ndarray:

@@ -13,7 +13,8 @@ Ranking: exact matches before prefix matches; then prefectures before counties b
 names; then adcode. Each result is a dict ``{"name_zh", "name_en", "kind", "adcode", "lon", "lat"}`` where
 ``kind`` is ``"prefecture"``, ``"county"`` or ``"town"``, ``adcode`` is the division's code (for a town, its
 county's), and (``lon``, ``lat``) is a WGS-84 point in degrees: the seat when it is among the GeoNames places,
-otherwise a point inside the polygon (``representative_point``). The index is built once and cached.
+otherwise a point inside the polygon (``representative_point``). The index is built once per geography and
+kept in it (:meth:`stations.geo.Geography.cached`), so ``stations.geo.clear_cache()`` drops it too.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
-__all__ = ["search", "clear_cache", "KINDS"]
+from . import geo
+
+__all__ = ["search", "KINDS"]
 
 KINDS = ("prefecture", "county", "town")
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
@@ -131,13 +133,11 @@ def _keys(name_zh: str, name_en: str) -> set[str]:
     return keys
 
 
-def _seat_points():
-    """Seat coordinates found among the GeoNames places: ({prefecture adcode: (lon, lat)},
+def _seat_points(g: geo.Geography):
+    """Seat coordinates found among the GeoNames places of ``g``: ({prefecture adcode: (lon, lat)},
     {county adcode: (lon, lat)})."""
-    from . import geo
-
-    places = geo.load_places()
-    counties = geo.load_counties()
+    places = g.places
+    counties = g.counties
     by_county: dict[str, list] = {}
     for p in places.itertuples(index=False):
         by_county.setdefault(str(p.county_adcode), []).append(p)
@@ -175,11 +175,14 @@ class _Index:
     owners: list[int]  # entry index of each key
 
 
-@lru_cache(maxsize=1)
 def _index() -> _Index:
-    from . import geo
+    """The search index of the current geography (built on first use, kept in the geography)."""
+    g = geo.geography()
+    return g.cached("places.index", lambda: _build_index(g))
 
-    pref_seat, county_seat = _seat_points()
+
+def _build_index(g: geo.Geography) -> _Index:
+    pref_seat, county_seat = _seat_points(g)
     entries: list[_Entry] = []
     pairs: list[tuple[str, int]] = []
 
@@ -188,7 +191,7 @@ def _index() -> _Index:
         entries.append(entry)
         pairs.extend((k, i) for k in _keys(entry.name_zh, entry.name_en))
 
-    for frame, kind, seats in ((geo.load_prefectures(), "prefecture", pref_seat), (geo.load_counties(), "county", county_seat)):
+    for frame, kind, seats in ((g.prefectures, "prefecture", pref_seat), (g.counties, "county", county_seat)):
         for row in frame.itertuples(index=False):
             code = str(row.adcode)
             if code in seats:
@@ -197,7 +200,7 @@ def _index() -> _Index:
                 rp = row.geometry.representative_point()
                 lon, lat = rp.x, rp.y
             add(_Entry(str(row.name_zh), str(row.name_en), kind, code, round(float(lon), 6), round(float(lat), 6)))
-    for p in geo.load_places().itertuples(index=False):
+    for p in g.places.itertuples(index=False):
         add(_Entry(str(p.name_zh or ""), str(p.name_en or ""), "town", str(p.county_adcode), float(p.lon), float(p.lat)))
     pairs.sort()
     return _Index(entries, [k for k, _ in pairs], [i for _, i in pairs])
@@ -229,7 +232,3 @@ def search(q: str, limit: int = 10) -> list[dict]:
     )
     return [idx.entries[i].as_dict() for i in order[: int(limit)]]
 
-
-def clear_cache() -> None:
-    """Forget the index (after the geography tables changed)."""
-    _index.cache_clear()

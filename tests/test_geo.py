@@ -352,3 +352,63 @@ def test_crs_proof_boundary_is_wgs84_not_gcj02(border_samples):
     assert np.hypot(*t) < 75, t
     assert np.hypot(*tg) > 250, tg
     assert np.hypot(*(tg + (gxy - xy).mean(axis=0))) < 120  # the fit undoes the GCJ shift
+
+
+# --- the cached geography -------------------------------------------------------------------------------------
+def test_one_cached_geography_per_data_directory(tmp_path, monkeypatch):
+    import shutil
+
+    g = geo.geography()
+    assert geo.geography() is g and g.data_dir == config.data_dir()
+    assert geo.load_counties() is g.counties and geo.load_places() is g.places
+    copy = tmp_path / "geo"
+    shutil.copytree(DATA, copy)
+    with monkeypatch.context() as m:
+        m.setenv("YIZHAN_DATA_DIR", str(copy))
+        other = geo.geography()
+        assert other is not g and other.data_dir == copy
+        assert geo.load_counties() is other.counties and other.counties is not g.counties
+        assert other.county_names == g.county_names
+    assert geo.geography() is g  # back to the first directory: nothing re-read
+
+
+def test_clear_cache_forgets_everything_derived_from_the_geography():
+    from stations import coverage, places
+
+    g = geo.geography()
+    counties = geo.load_counties()
+    assert places.search("kunming")[0]["adcode"] == "530100"
+    index = places._index()
+    ea, tree = coverage._county_areas(counties)
+    assert coverage._county_areas(counties)[1] is tree  # kept between calls
+    assert geo.geography().county_equal_area[1] is tree  # the geography's own part
+    geo.clear_cache()
+    fresh = geo.geography()
+    assert fresh is not g and not fresh.has("counties")
+    assert geo.load_counties() is not counties
+    assert places._index() is not index
+    assert coverage._county_areas(geo.load_counties())[1] is not tree
+    assert places.search("kunming")[0]["adcode"] == "530100"
+
+
+def test_a_synthetic_geography_keeps_its_own_tables():
+    from stations import coverage
+
+    g = geo.geography()
+    small = coverage.Geography(g.province, g.prefectures, g.counties.iloc[:3].copy())
+    assert len(small.counties) == 3 and small.prefectures is g.prefectures
+    ea, tree = coverage._county_areas(small.counties)
+    assert len(ea) == 3
+    assert coverage._county_areas(small.counties)[1] is tree
+    assert coverage._county_areas(g.counties)[1] is g.county_equal_area[1]
+    assert coverage.Geography.load() is g
+
+
+def test_census_is_read_from_the_tables(census_counties):
+    census = geo.geography().census
+    pref = pd.read_csv(DATA / "prefecture_census_2020.csv", dtype={"adcode": str})
+    expected = dict(zip(pref["adcode"], pref["population_2020"].astype(int)))
+    expected.update(zip(census_counties["adcode"], census_counties["population_2020"].astype(int)))
+    expected["530000"] = int(pref["population_2020"].sum())
+    assert census == expected
+    assert census["530000"] == 47_209_277  # Yunnan at the 2020 census

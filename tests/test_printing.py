@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from pyproj import Geod, Transformer
 
-from stations import printing
-from stations.printing import PrintError
+from stations import cartography, geo, sheet_layers
+from stations.cartography import PrintError, fonts
 
 GEOD = Geod(ellps="WGS84")
 
@@ -55,7 +55,7 @@ def render_png(pdf: Path, dpi: int = 40) -> np.ndarray:
 
 def map_frame(img: np.ndarray, paper: str, orientation: str) -> np.ndarray:
     """Crop the map frame of a rendered sheet (inset by 3 % to drop the frame line)."""
-    lay = printing.layout_for(paper, orientation)
+    lay = cartography.layout_for(paper, orientation)
     pw, ph = lay.page
     h, w = img.shape[:2]
     x, y, mw, mh = lay.map
@@ -73,7 +73,7 @@ def demo_stations(demo_db_url):
 
 @pytest.fixture(scope="module")
 def ctx(demo_stations):
-    return printing.Context(stations=demo_stations)
+    return sheet_layers.context(demo_stations)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def sheets(ctx, tmp_path_factory):
         path = out / f"{area}-{paper}-{orientation}.pdf"
         t0 = time.perf_counter()
         layers = "outlines,stations,coverage,gaps" + (",recommended" if area == "530102" else "")
-        info = printing.make_sheet(area, paper, orientation, layers, 1000, path, context=ctx)
+        info = cartography.make_sheet(area, paper, orientation, layers, 1000, path, context=ctx)
         result[area] = (path, info, time.perf_counter() - t0)
     return result
 
@@ -111,53 +111,53 @@ def sheets(ctx, tmp_path_factory):
 def test_bad_arguments_raise_precise_errors(kwargs, param, fragment):
     args = {"area": "yunnan", "paper": "A4", "orientation": "portrait", "layers": None, "radius": 1000, **kwargs}
     with pytest.raises(PrintError) as err:
-        printing.validate(**args)
+        cartography.validate(**args)
     assert err.value.param == param
     assert fragment in str(err.value)
     assert isinstance(err.value, ValueError)
 
 
 def test_validation_normalises():
-    req = printing.validate("Yunnan", "a3", "Landscape", "stations, outlines", "500")
-    assert req == printing.SheetRequest("530000", "A3", "landscape", ("outlines", "stations"), 500.0)
-    assert printing.validate("530102").area == "530102"
-    assert printing.validate("530102").symbols == "status"
-    assert printing.validate("530102", symbols=" Services ").symbols == "services"
+    req = cartography.validate("Yunnan", "a3", "Landscape", "stations, outlines", "500")
+    assert req == cartography.SheetRequest("530000", "A3", "landscape", ("outlines", "stations"), 500.0)
+    assert cartography.validate("530102").area == "530102"
+    assert cartography.validate("530102").symbols == "status"
+    assert cartography.validate("530102", symbols=" Services ").symbols == "services"
     with pytest.raises(PrintError, match="dpi"):
-        printing.parse_dpi(5)
+        cartography.parse_dpi(5)
 
 
 def test_make_sheet_rejects_unknown_output_format(tmp_path, ctx):
     with pytest.raises(PrintError, match=r"out: unsupported output format 'svg'"):
-        printing.make_sheet("530100", out=tmp_path / "x.svg", context=ctx)
+        cartography.make_sheet("530100", out=tmp_path / "x.svg", context=ctx)
     assert not (tmp_path / "x.svg").exists()
 
 
 def test_missing_cjk_font_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(printing, "_FONTS", None)
-    monkeypatch.setattr(printing, "FONT_CANDIDATES", (("/nonexistent/font.ttc", None),))
-    with pytest.raises(printing.CJKFontError, match="fonts-noto-cjk"):
-        printing.find_cjk_font()
+    monkeypatch.setattr(fonts, "_FONTS", None)
+    monkeypatch.setattr(fonts, "FONT_CANDIDATES", (("/nonexistent/font.ttc", None),))
+    with pytest.raises(cartography.CJKFontError, match="fonts-noto-cjk"):
+        cartography.find_cjk_font()
     monkeypatch.setenv("YIZHAN_CJK_FONT", "/nonexistent/other.ttf")
-    with pytest.raises(printing.CJKFontError, match="YIZHAN_CJK_FONT"):
-        printing.find_cjk_font()
+    with pytest.raises(cartography.CJKFontError, match="YIZHAN_CJK_FONT"):
+        cartography.find_cjk_font()
 
 
 # ------------------------------------------------------------------------------------------------ cartography
 
 
 def test_nice_scales_and_lengths():
-    assert printing.nice_scale(1_430_000) == 1_500_000
-    assert printing.nice_scale(5_100_000) == 5_500_000
-    assert printing.nice_scale(280_000) == 300_000
-    assert printing.nice_length_km(230) == 200
-    assert printing.nice_length_km(60) == 50
-    assert printing.nice_length_km(3.1) == 2.5
+    assert cartography.nice_scale(1_430_000) == 1_500_000
+    assert cartography.nice_scale(5_100_000) == 5_500_000
+    assert cartography.nice_scale(280_000) == 300_000
+    assert cartography.nice_length_km(230) == 200
+    assert cartography.nice_length_km(60) == 50
+    assert cartography.nice_length_km(3.1) == 2.5
 
 
 @pytest.mark.parametrize("area", ["yunnan", "530100", "533400", "530102"])
 def test_scale_bar_is_true_ground_distance_at_the_map_centre(area, ctx, tmp_path):
-    info = printing.make_sheet(area, "A4", "portrait", "outlines", 1000, tmp_path / "s.png", dpi=50, context=ctx)
+    info = cartography.make_sheet(area, "A4", "portrait", "outlines", 1000, tmp_path / "s.png", dpi=50, context=ctx)
     x0, x1, y0, y1 = info.map_extent
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     inv = Transformer.from_crs(info.crs, "EPSG:4326", always_xy=True)
@@ -167,7 +167,7 @@ def test_scale_bar_is_true_ground_distance_at_the_map_centre(area, ctx, tmp_path
     _, _, ground_m = GEOD.inv(lon_a, lat_a, lon_b, lat_b)
     assert ground_m == pytest.approx(info.scalebar_km * 1000, rel=0.002)
     # the stated scale matches the frame: frame width (mm) x denominator == extent width (m)
-    lay = printing.layout_for("A4", "portrait")
+    lay = cartography.layout_for("A4", "portrait")
     assert (x1 - x0) == pytest.approx(lay.map[2] / 1000 * info.scale_denominator, rel=1e-6)
     # projected, never lon/lat degrees
     assert info.crs.is_projected
@@ -176,27 +176,25 @@ def test_scale_bar_is_true_ground_distance_at_the_map_centre(area, ctx, tmp_path
 
 
 def test_north_arrow_points_to_true_north():
-    from stations import geo
-
     # LCC: meridians converge; west of the central meridian (101.5 E) north leans east (clockwise)
-    gamma = printing.north_angle(geo.METRIC_CRS, 98.5, 25.0)
+    gamma = cartography.north_angle(geo.METRIC_CRS, 98.5, 25.0)
     expected = -math.degrees(math.sin(math.radians(25.0)) * math.radians(3.0))
     assert gamma == pytest.approx(expected, abs=0.05)
-    assert printing.north_angle(geo.METRIC_CRS, 101.5, 25.0) == pytest.approx(0, abs=1e-6)
+    assert cartography.north_angle(geo.METRIC_CRS, 101.5, 25.0) == pytest.approx(0, abs=1e-6)
     # a Transverse Mercator centred on the area: true north is up at its centre
     from shapely.geometry import box
 
-    crs = printing.area_crs(box(102.5, 24.8, 103.0, 25.3), "county", geo.METRIC_CRS)
+    crs = cartography.area_crs(box(102.5, 24.8, 103.0, 25.3), "county", geo.METRIC_CRS)
     c = box(102.5, 24.8, 103.0, 25.3).centroid
-    assert printing.north_angle(crs, c.x, c.y) == pytest.approx(0, abs=0.05)
+    assert cartography.north_angle(crs, c.x, c.y) == pytest.approx(0, abs=0.05)
 
 
 def test_labels_do_not_pile_up_at_province_scale(ctx, tmp_path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
 
-    req = printing.validate("yunnan", "A4", "portrait", "outlines,stations")
-    with printing._font_context():
-        fig, info = printing.build_sheet(req, ctx)
+    req = cartography.validate("yunnan", "A4", "portrait", "outlines,stations")
+    with cartography.font_context():
+        fig, info = cartography.build_sheet(req, ctx)
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
         ax = fig.axes[0]
@@ -287,20 +285,40 @@ def test_service_levels_count_the_four_hardships():
             "opening_hours": ["08:00-20:00"] * 6,
         }
     )
-    assert printing.service_counts(frame).tolist() == [4, 2, 2, 1, 0, 4]
-    assert printing.service_levels(frame).tolist() == ["full", "partial", "partial", "basic", "basic", "full"]
+    assert cartography.service_counts(frame).tolist() == [4, 2, 2, 1, 0, 4]
+    assert cartography.service_levels(frame).tolist() == ["full", "partial", "partial", "basic", "basic", "full"]
     # closed stations keep their status symbol, whatever they offer
-    assert printing.symbol_classes(frame, "services").tolist() == ["full", "partial", "partial", "basic", "basic", "closed"]
-    assert printing.symbol_classes(frame, "status").tolist() == ["open"] * 5 + ["closed"]
+    assert cartography.symbol_classes(frame, "services").tolist() == ["full", "partial", "partial", "basic", "basic", "closed"]
+    assert cartography.symbol_classes(frame, "status").tolist() == ["open"] * 5 + ["closed"]
+
+
+def test_open_24h_comes_from_the_parsed_hours():
+    """A station is drawn and counted as open 24 h when its parsed hours are all day every day: not a
+    weekday-only "周一至周五 24小时", but "24/7" too. hours_json (the registry's parsed form) decides; without
+    it the text is parsed; unreadable hours are not 24 h."""
+    import pandas as pd
+
+    from stations.hours import parse_hours
+
+    texts = ["周一至周五 24小时", "24/7", "24小时", "08:00-20:00", "全天", "Mo-Su 00:00-24:00", "24小时", "24小时"]
+    frame = pd.DataFrame({"status": ["open"] * 6 + ["temp_closed", "closed"], "opening_hours": texts})
+    expected = ["open", "open_24h", "open_24h", "open", "open_24h", "open_24h", "temp_closed", "closed"]
+    assert cartography.station_classes(frame).tolist() == expected  # text only
+    frame["hours_json"] = [parse_hours(t).to_json() for t in texts]
+    assert cartography.station_classes(frame).tolist() == expected
+    # the parsed form wins over the text; rows without it fall back to the text; unreadable text is not 24 h
+    mixed = pd.DataFrame({"status": ["open"] * 4, "opening_hours": ["24小时", "24/7", "随便", "24小时"],
+                          "hours_json": [parse_hours("09:00-17:00").to_json(), None, None, ""]})
+    assert cartography.station_classes(mixed).tolist() == ["open", "open_24h", "open", "open_24h"]
 
 
 @needs_poppler
 def test_sheet_symbolised_by_service_level(ctx, demo_stations, tmp_path):
     out = tmp_path / "services.pdf"
-    printing.make_sheet("530100", "A4", "portrait", "outlines,stations", 1000, out, context=ctx, symbols="services")
+    cartography.make_sheet("530100", "A4", "portrait", "outlines,stations", 1000, out, context=ctx, symbols="services")
     text = pdf_text(out)
     area = demo_stations[demo_stations["prefecture_adcode"].astype(str) == "530100"]
-    cls = printing.symbol_classes(area, "services").value_counts()
+    cls = cartography.symbol_classes(area, "services").value_counts()
     assert "开放驿站服务等级" in text and "饮水、热饭、如厕、休息" in text
     for label, key in (("四项齐全（4 项）", "full"), ("部分（2–3 项）", "partial"), ("基本（0–1 项）", "basic"),
                        ("暂停开放", "temp_closed")):
@@ -321,11 +339,11 @@ def _text_sizes(fig) -> list[tuple[float, str]]:
 def test_no_text_below_the_minimum_size_with_all_layers(ctx, paper, orientation):
     """Every text on a sheet (legend, statistics box, footer, graticule, locator ...) is at least 6.5 pt, with
     all five layers on (the fullest legend and statistics box), for the province and a prefecture."""
-    assert printing.MIN_FONT_PT == 6.5
+    assert cartography.MIN_FONT_PT == 6.5
     for area, symbols in (("yunnan", "status"), ("530100", "services")):
-        req = printing.validate(area, paper, orientation, ",".join(printing.LAYERS), 1000, symbols)
-        with printing._font_context():
-            fig, info = printing.build_sheet(req, ctx)
+        req = cartography.validate(area, paper, orientation, ",".join(cartography.LAYERS), 1000, symbols)
+        with cartography.font_context():
+            fig, info = cartography.build_sheet(req, ctx)
             sizes = _text_sizes(fig)
             fig.canvas.draw()
             renderer = fig.canvas.get_renderer()
@@ -347,14 +365,14 @@ def test_no_text_below_the_minimum_size_with_all_layers(ctx, paper, orientation)
     if paper == "A4" and orientation == "portrait":
         from datetime import date
 
-        with printing._font_context():
-            cover = printing._cover_page("A4", ctx, 17, date(2026, 11, 29), 1000.0, printing.DEFAULT_LAYERS)
+        with cartography.font_context():
+            cover = cartography.cover_page("A4", ctx, 17, date(2026, 11, 29), 1000.0, cartography.DEFAULT_LAYERS)
             assert min(size for size, _ in _text_sizes(cover)) >= 6.5
 
 
 def test_png_sheet(ctx, tmp_path):
     out = tmp_path / "sheet.png"
-    printing.make_sheet("533400", "A4", "landscape", "outlines,stations", 1000, out, dpi=60, context=ctx)
+    cartography.make_sheet("533400", "A4", "landscape", "outlines,stations", 1000, out, dpi=60, context=ctx)
     from matplotlib.image import imread
 
     img = imread(str(out))
@@ -367,7 +385,7 @@ def test_png_sheet(ctx, tmp_path):
 def test_atlas_has_cover_and_16_prefecture_sheets(ctx, tmp_path):
     out = tmp_path / "atlas.pdf"
     t0 = time.perf_counter()
-    info = printing.make_atlas("A4", out, progress=False, context=ctx)
+    info = cartography.make_atlas("A4", out, progress=False, context=ctx)
     seconds = time.perf_counter() - t0
     assert info.pages == 17
     assert pdf_pages(out) == 17
@@ -418,6 +436,22 @@ def test_sheet_route_bad_input_is_400_naming_the_parameter(client, query, param)
     body = resp.get_json()
     assert body["error"]["parameter"] == param
     assert body["error"]["message"].startswith(param)
+
+
+def test_sheet_route_unknown_file_type_is_404_naming_the_format(client):
+    resp = client.get("/print/sheet.svg?area=530100")
+    assert resp.status_code == 404
+    assert resp.get_json() == {"error": {"parameter": "format",
+                                         "message": "format: unknown file type 'svg'; use sheet.pdf or sheet.png"}}
+
+
+def test_sheet_route_without_a_cjk_font_is_a_500_naming_the_fix(client, monkeypatch):
+    monkeypatch.setattr(fonts, "_FONTS", None)
+    monkeypatch.setattr(fonts, "FONT_CANDIDATES", (("/nonexistent/font.ttc", None),))
+    resp = client.get("/print/sheet.pdf?area=530100&layers=outlines")
+    assert resp.status_code == 500
+    body = resp.get_json()
+    assert body["error"]["parameter"] is None and "fonts-noto-cjk" in body["error"]["message"]
 
 
 def test_cli_print_and_atlas_bad_arguments(tmp_path):
@@ -507,7 +541,7 @@ def test_atlas_route_is_a_background_job(client, monkeypatch, atlas_jobs, tmp_pa
             on_page(i, 17)
         _write(out, b"%PDF-1.4 fake atlas")
 
-    monkeypatch.setattr(printing, "make_atlas", fake_atlas)
+    monkeypatch.setattr(cartography, "make_atlas", fake_atlas)
     bad = client.get("/print/atlas.pdf?paper=B5")
     assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "paper"
     bad = client.get("/print/atlas/status?paper=A4&symbols=rainbow")
@@ -557,7 +591,7 @@ def test_atlas_job_errors_are_reported_in_the_status(client, monkeypatch, atlas_
         _write(out, b"%PDF-1.4 half")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(printing, "make_atlas", failing_atlas)
+    monkeypatch.setattr(cartography, "make_atlas", failing_atlas)
     assert client.get("/print/atlas.pdf?paper=A4&symbols=services").status_code == 202
     status = _wait_for(lambda: (b := client.get("/print/atlas/status?paper=A4&symbols=services").get_json())["state"] == "error" and b)
     assert status["error"] == "RuntimeError: disk full" and status["download_url"] is None
@@ -565,6 +599,35 @@ def test_atlas_job_errors_are_reported_in_the_status(client, monkeypatch, atlas_
     # asking again starts a new job
     assert client.get("/print/atlas.pdf?paper=A4&symbols=services").status_code == 202
     _wait_for(lambda: len(attempts) == 2)
+
+
+def test_a_finished_atlas_replaces_the_older_ones_of_its_paper_size(client, monkeypatch, atlas_jobs, tmp_path):
+    import os
+
+    folder = tmp_path / "print"
+    folder.mkdir()
+    older = {
+        "atlas-A4-0123456789abcdef.pdf": b"%PDF-1.4 A4, an older registry snapshot",
+        "atlas-A4-fedcba9876543210.pdf": b"%PDF-1.4 A4, another radius",
+        "atlas-A3-0123456789abcdef.pdf": b"%PDF-1.4 A3",
+    }
+    hour_ago = time.time() - 3600
+    for name, data in older.items():
+        (folder / name).write_bytes(data)
+        os.utime(folder / name, (hour_ago, hour_ago))
+
+    def fake_atlas(paper, out, progress=True, *, on_page=None, **kwargs):
+        on_page(17, 17)
+        _write(out, b"%PDF-1.4 the latest atlas")
+
+    monkeypatch.setattr(cartography, "make_atlas", fake_atlas)
+    assert client.get("/print/atlas.pdf?paper=A4").status_code == 202
+    _wait_for(lambda: client.get("/print/atlas/status?paper=A4").get_json()["state"] == "done")
+    a4 = list(folder.glob("atlas-A4-*.pdf"))
+    assert [p.read_bytes() for p in a4] == [b"%PDF-1.4 the latest atlas"]  # the older A4 atlases are deleted
+    assert (folder / "atlas-A3-0123456789abcdef.pdf").exists()  # other paper sizes are kept
+    resp = client.get("/print/atlas.pdf?paper=A4")
+    assert resp.status_code == 200 and resp.data == b"%PDF-1.4 the latest atlas"
 
 
 @pytest.mark.browser
@@ -578,7 +641,7 @@ def test_print_page_shows_atlas_progress_then_the_link(browser, live, monkeypatc
             on_page(i, 17)
         _write(out, b"%PDF-1.4 fake atlas")
 
-    monkeypatch.setattr(printing, "make_atlas", slow_atlas)
+    monkeypatch.setattr(cartography, "make_atlas", slow_atlas)
     ctx = browser.new_context(viewport={"width": 1000, "height": 1000}, locale="zh-CN")
     page = ctx.new_page()
     try:
@@ -610,14 +673,14 @@ def test_province_outline_is_split_into_national_and_provincial_borders():
     from shapely.geometry import Point
     from shapely.ops import nearest_points
 
-    geo = printing._geography()
-    national, provincial = geo.borders
+    g = geo.geography()
+    national, provincial = g.borders
     assert national is not None, "data/geo/reference/osm_china_border_yunnan.geojson missing"
-    metric = geo.metric_crs
+    metric = g.metric_crs
     nat = national.to_crs(metric).iloc[0]
     prov = provincial.to_crs(metric).iloc[0]
     assert 2000e3 < nat.length < 4500e3  # Yunnan's land border (4,060 km officially; shorter on a generalised line)
-    outline = geo.province.to_crs(metric).boundary.union_all()
+    outline = g.province.to_crs(metric).boundary.union_all()
     to_metric = Transformer.from_crs("EPSG:4326", metric, always_xy=True)
 
     def on_outline(lon, lat):
@@ -631,10 +694,71 @@ def test_province_outline_is_split_into_national_and_provincial_borders():
         assert prov.distance(p) < 100 and nat.distance(p) > 1000, (lon, lat)
 
 
+def _fake_recommendation():
+    """What coverage_curve reads of a siting Recommendation: 3 sites taking coverage from 40 % to 70 %."""
+    from types import SimpleNamespace
+
+    solution = SimpleNamespace(cumulative=lambda: np.array([40.0, 55.0, 65.0, 70.0]), total=100.0, n=3, extra={})
+    return SimpleNamespace(solution=solution, exact=None, mode="max-cover", model=SimpleNamespace(radius=1000.0))
+
+
+def test_coverage_curve_is_drawn_under_the_render_lock_without_pyplot(tmp_path, monkeypatch):
+    """Server threads draw the curve while others draw sheets: it must not use pyplot's global figures and
+    must wait for the render lock (rcParams are process-global)."""
+    import threading
+
+    import matplotlib.pyplot as plt
+
+    from stations.cartography.charts import coverage_curve
+
+    def no_pyplot(*args, **kwargs):
+        raise AssertionError("pyplot used")
+
+    monkeypatch.setattr(plt, "subplots", no_pyplot)
+    monkeypatch.setattr(plt, "figure", no_pyplot)
+    written, errors = [], []
+
+    def draw():
+        try:
+            written.extend(coverage_curve(_fake_recommendation(), tmp_path / "curve.png"))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    with fonts.RENDER_LOCK:
+        worker = threading.Thread(target=draw)
+        worker.start()
+        worker.join(1.0)
+        waited = worker.is_alive()
+    worker.join(30)
+    assert not errors, errors
+    assert waited, "the curve was drawn while another thread held the render lock"
+    assert [p.name for p in written] == ["curve.png", "curve.svg"]
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (tmp_path / "curve.svg").read_text()
+
+
+def test_cartography_gets_its_analysis_as_data():
+    """stations.cartography never imports the coverage or siting computations (their layers come through
+    Context(analysis_provider=...)); without a provider, station buffers stand in and the sheet says so."""
+    import sys
+
+    code = ("import sys, stations.cartography; "
+            "print(sorted(m for m in sys.modules if m in ('stations.coverage', 'stations.siting', 'stations.sheet_layers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"
+    import pandas as pd
+
+    stations = pd.DataFrame({"lon": [102.7129], "lat": [25.0406], "status": ["open"]})
+    layers = cartography.Context(stations=stations).analysis(1000, ["coverage", "gaps"])
+    assert layers.coverage_source == "buffers" and layers.coverage is not None and layers.table is None
+    assert layers.notes == ["覆盖率计算模块不可用，统计框不含覆盖率", "覆盖缺口图层不可用"]
+
+
 def test_footer_wrapping_keeps_punctuation_and_width():
-    text = printing.SOURCES_TEXT + "投影：横轴墨卡托投影（中央经线 102.66°E，WGS-84）。" + printing.DISCLAIMER_TEXT
+    text = cartography.SOURCES_TEXT + "投影：横轴墨卡托投影（中央经线 102.66°E，WGS-84）。" + cartography.DISCLAIMER_TEXT
     for width in (120, 184, 271):
-        lines = printing.wrap_text(text, width, 6.2)
+        lines = cartography.wrap_text(text, width, 6.2)
         assert "".join(lines) == text
-        assert all(printing.text_width_mm(line, 6.2) <= width + 3 for line in lines)
+        assert all(cartography.text_width_mm(line, 6.2) <= width + 3 for line in lines)
         assert not any(line[0] in "。，；、）" for line in lines[1:])

@@ -21,7 +21,7 @@ def _fail(message: str, code: int = 2):
 
 def _run(fn):
     """Call ``fn`` turning the library's errors into messages and exit codes."""
-    from stations.printing import CJKFontError, PrintError
+    from stations.errors import CJKFontError, PrintError
 
     try:
         return fn()
@@ -62,14 +62,14 @@ def _content_options(fn):
 @click.option("--out", required=True, help="Output file: .pdf (vector, fonts embedded) or .png.")
 def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
     """Print one map sheet (打印工会驿站分布图) of the province, a prefecture or a county."""
-    from stations import printing
+    from stations import cartography, sheet_layers
 
     path = _check_out(out, (".pdf", ".png"))
-    req = _run(lambda: printing.validate(area, paper, orientation, layers, radius, symbols))
-    dpi_v = _run(lambda: printing.parse_dpi(dpi))
+    req = _run(lambda: cartography.validate(area, paper, orientation, layers, radius, symbols))
+    dpi_v = _run(lambda: cartography.parse_dpi(dpi))
     t0 = time.perf_counter()
-    info = _run(lambda: printing.make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, path, dpi=dpi_v,
-                                                 symbols=req.symbols))
+    info = _run(lambda: cartography.make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, path, dpi=dpi_v,
+                                               symbols=req.symbols, context=sheet_layers.context()))
     size = path.stat().st_size
     click.echo(
         f"{info.title}: {path} ({size / 1024:.0f} KiB, {req.paper} {req.orientation}, "
@@ -87,13 +87,13 @@ def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
 def atlas_cmd(paper, layers, radius, symbols, out, no_progress):
     """Print the atlas (工会驿站分布图集): a cover with the province map and the table of the 16
     prefectures, then one sheet per prefecture."""
-    from stations import printing
+    from stations import cartography, sheet_layers
 
     path = _check_out(out, (".pdf",))
-    paper_v = _run(lambda: printing.parse_paper(paper))
-    layers_v = _run(lambda: printing.parse_layers(layers))
-    radius_v = _run(lambda: printing.parse_radius(radius))
-    symbols_v = _run(lambda: printing.parse_symbols(symbols))
-    info = _run(lambda: printing.make_atlas(paper_v, path, progress=not no_progress, layers=layers_v, radius=radius_v,
-                                            symbols=symbols_v))
+    paper_v = _run(lambda: cartography.parse_paper(paper))
+    layers_v = _run(lambda: cartography.parse_layers(layers))
+    radius_v = _run(lambda: cartography.parse_radius(radius))
+    symbols_v = _run(lambda: cartography.parse_symbols(symbols))
+    info = _run(lambda: cartography.make_atlas(paper_v, path, progress=not no_progress, layers=layers_v, radius=radius_v,
+                                               symbols=symbols_v, context=sheet_layers.context()))
     click.echo(f"atlas: {path} ({info.pages} pages, {path.stat().st_size / 1024 / 1024:.1f} MiB) in {info.seconds:.1f} s")

@@ -57,6 +57,7 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
                   out, curve, lang, db):
     """Recommend where new stations should go: the best N sites, or the fewest reaching a coverage target."""
     from stations import siting as S
+    from stations.cartography.charts import coverage_curve
 
     if (n is None) == (target_pct is None):
         _fail("give either -n N (number of new sites) or --target-pct P (coverage target), not both")
@@ -103,7 +104,7 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
     try:
         written = rec.export(out)
         if curve:
-            written += rec.curve(curve, lang=lang)
+            written += coverage_curve(rec, curve, lang=lang)
     except (OSError, ValueError) as exc:
         _fail(f"cannot write {out}: {exc}")
 

@@ -3,13 +3,15 @@
 Query parameters of the sheet: ``area`` (yunnan | prefecture or county adcode), ``paper`` (A4 | A3),
 ``orientation`` (portrait | landscape), ``layers`` (comma-separated, or repeated), ``radius`` (metres),
 ``symbols`` (status | services: open stations graded by water, microwave, toilet and seating), ``dpi`` (PNG
-only, 50-300). Bad input answers HTTP 400 with JSON ``{"error": {"parameter": ..., "message": ...}}`` (as the API).
+only, 50-300). Bad input raises :class:`PrintError` naming the parameter; the app-wide handler
+(``webmap.errors``) answers HTTP 400 with JSON ``{"error": {"parameter": ..., "message": ...}}`` (as the API).
 
 ``/print/atlas.pdf?paper=A4`` (also ``layers``, ``radius``, ``symbols``) serves the 17-page atlas kept in
 ``var/print/``; when it is not there yet, the request starts drawing it in a background thread and answers
 202 with the job's status and ``Retry-After``. ``/print/atlas/status?paper=A4`` reports the job: ``idle``,
 ``running`` (``pages_done`` / ``pages_total``), ``done`` (``download_url``) or ``error`` (``error``). The
-``/print`` page polls it and shows the progress, then the download link.
+``/print`` page polls it and shows the progress, then the download link. When an atlas is finished, the
+older atlases of its paper size (other registry snapshots or other arguments) are deleted from ``var/print/``.
 """
 
 from __future__ import annotations
@@ -25,43 +27,47 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file, url_for
 
-from stations import printing
+from stations import cartography, geo, sheet_layers
+from stations.errors import CJKFontError, PrintError
+from stations.limits import LIMITS
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("print_views", __name__)
 
-WEB_MAX_DPI = 300
+WEB_MAX_DPI = int(LIMITS["web_sheet_dpi"].hi)
+WEB_DEFAULT_DPI = int(LIMITS["web_sheet_dpi"].default)
+
+
+@bp.errorhandler(CJKFontError)
+def _no_font(exc: CJKFontError):
+    """No CJK font on the server: a 500 in the API's error shape, naming the fix."""
+    log.error("print: %s", exc)
+    return jsonify({"error": {"parameter": None, "message": str(exc)}}), 500
 
 
 def _context():
-    """A printing context over the app's loaded stations, cached per registry snapshot."""
+    """A cartography context over the app's loaded stations with the analysis layers of
+    :mod:`stations.sheet_layers`, cached per registry snapshot."""
     from webmap import get_store
 
     snap = get_store().snapshot()
-    return snap.cached(("printing", "context"), lambda: printing.Context(stations=snap.gdf))
+    return snap.cached(("printing", "context"), lambda: sheet_layers.context(snap.gdf))
 
 
-def _bad(message: str, parameter: str | None, status: int = 400):
-    resp = jsonify({"error": {"parameter": parameter, "message": message}})  # the API's error shape
-    resp.status_code = status
-    return resp
-
-
-def _repeated(*names: str):
-    """A 400 for the first single-valued parameter given more than once (``paper=A4&paper=A3``), else None."""
+def _single(*names: str) -> None:
+    """Raise :class:`PrintError` for the first single-valued parameter given more than once (``paper=A4&paper=A3``)."""
     for name in names:
         if len(request.args.getlist(name)) > 1:
-            return _bad(f"{name}: given more than once", name)
-    return None
+            raise PrintError(f"{name}: given more than once", param=name)
 
 
 def _areas():
-    geo = printing._geography()
-    prefs = sorted(geo.prefecture_names.items())
+    g = geo.geography()
+    prefs = sorted(g.prefecture_names.items())
     by_pref: dict[str, list[tuple[str, str]]] = {}
-    for code, name in sorted(geo.county_names.items()):
-        by_pref.setdefault(geo.county_prefecture.get(code, ""), []).append((code, name))
+    for code, name in sorted(g.county_names.items()):
+        by_pref.setdefault(g.county_prefecture.get(code, ""), []).append((code, name))
     return [
         {"adcode": code, "name": name, "counties": by_pref.get(code, [])}
         for code, name in prefs
@@ -79,8 +85,8 @@ def print_page():
         areas, error = [], f"{type(exc).__name__}: {exc}"
     if areas and lang() == "en":  # English place names where the geography has them (the sheets stay Chinese)
         try:
-            geo = printing._geography()
-            en = {str(a): str(n) for frame in (geo.prefectures, geo.counties)
+            g = geo.geography()
+            en = {str(a): str(n) for frame in (g.prefectures, g.counties)
                   for a, n in zip(frame["adcode"], frame["name_en"]) if isinstance(n, str) and n.strip()}
         except Exception:
             en = {}
@@ -89,18 +95,18 @@ def print_page():
     try:
         from webmap import get_store
 
-        demo = printing._is_demo(get_store().gdf)
+        demo = cartography.is_demo(get_store().gdf)
     except Exception:
         demo = False
     return render_template(
         "print.html",
         show_demo_banner=demo,
         areas=areas,
-        layers=printing.LAYERS,
-        default_layers=printing.DEFAULT_LAYERS,
-        papers=list(printing.PAPERS),
-        symbols=list(printing.SYMBOLS),
-        radius=int(printing.DEFAULT_RADIUS_M),
+        layers=cartography.LAYERS,
+        default_layers=cartography.DEFAULT_LAYERS,
+        papers=list(cartography.PAPERS),
+        symbols=list(cartography.SYMBOLS),
+        radius=int(cartography.DEFAULT_RADIUS_M),
         error=error,
     )
 
@@ -109,36 +115,25 @@ def print_page():
 def sheet(fmt: str):
     fmt = fmt.lower()
     if fmt not in ("pdf", "png"):
-        return _bad(f"format: unknown file type {fmt!r}; use sheet.pdf or sheet.png", "format", 404)
+        raise PrintError(f"format: unknown file type {fmt!r}; use sheet.pdf or sheet.png", param="format", status=404)
     args = request.args
-    if (bad := _repeated("area", "paper", "orientation", "radius", "symbols", "dpi")) is not None:
-        return bad
+    _single("area", "paper", "orientation", "radius", "symbols", "dpi")
     layers = args.getlist("layers")
-    layers_arg = ",".join(layers) if layers else None
-    try:
-        req = printing.validate(
-            args.get("area", "yunnan"),
-            args.get("paper", "A4"),
-            args.get("orientation", "portrait"),
-            layers_arg,
-            args.get("radius", printing.DEFAULT_RADIUS_M),
-            args.get("symbols", printing.DEFAULT_SYMBOLS),
-        )
-        dpi = printing.parse_dpi(args.get("dpi", "150"))
-        if dpi > WEB_MAX_DPI:
-            raise printing.PrintError(f"dpi: {dpi} is out of range; give 50 to {WEB_MAX_DPI}", param="dpi")
-    except printing.PrintError as exc:
-        return _bad(str(exc), exc.param)
+    req = cartography.validate(
+        args.get("area", "yunnan"),
+        args.get("paper", "A4"),
+        args.get("orientation", "portrait"),
+        ",".join(layers) if layers else None,
+        args.get("radius", cartography.DEFAULT_RADIUS_M),
+        args.get("symbols", cartography.DEFAULT_SYMBOLS),
+    )
+    dpi = cartography.parse_dpi(args.get("dpi", str(WEB_DEFAULT_DPI)), max_dpi=WEB_MAX_DPI)
     t0 = time.perf_counter()
     buf = io.BytesIO()
-    try:
-        info = printing.make_sheet(
-            req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=_context(),
-            symbols=req.symbols,
-        )
-    except printing.CJKFontError as exc:
-        log.error("print: %s", exc)
-        return _bad(str(exc), None, 500)
+    info = cartography.make_sheet(
+        req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=_context(),
+        symbols=req.symbols,
+    )
     log.info("print %s %s %s %s in %.2f s", req.area, req.paper, req.orientation, fmt, time.perf_counter() - t0)
     buf.seek(0)
     name = f"yizhan-{req.area}-{req.paper}-{req.orientation}" + ("-services" if req.symbols == "services" else "") + f".{fmt}"
@@ -188,12 +183,13 @@ _ATLAS_JOBS: dict[str, AtlasJob] = {}
 
 def _atlas_args():
     """Validated (paper, layers, radius, symbols) of an atlas request, or raises PrintError."""
+    _single("paper", "radius", "symbols")
     args = request.args
-    paper = printing.parse_paper(args.get("paper", "A4"))
+    paper = cartography.parse_paper(args.get("paper", "A4"))
     layers_list = args.getlist("layers")
-    layers = printing.parse_layers(",".join(layers_list) if layers_list else None)
-    radius = printing.parse_radius(args.get("radius", printing.DEFAULT_RADIUS_M))
-    symbols = printing.parse_symbols(args.get("symbols", printing.DEFAULT_SYMBOLS))
+    layers = cartography.parse_layers(",".join(layers_list) if layers_list else None)
+    radius = cartography.parse_radius(args.get("radius", cartography.DEFAULT_RADIUS_M))
+    symbols = cartography.parse_symbols(args.get("symbols", cartography.DEFAULT_SYMBOLS))
     return paper, layers, radius, symbols
 
 
@@ -203,7 +199,7 @@ def _atlas_target(paper, layers, radius, symbols) -> tuple[str, Path]:
     from webmap import get_store
 
     snap = get_store().snapshot()
-    extra = "" if symbols == printing.DEFAULT_SYMBOLS else f"|{symbols}"
+    extra = "" if symbols == cartography.DEFAULT_SYMBOLS else f"|{symbols}"
     key = hashlib.sha1(f"{snap.loaded_at}|{paper}|{','.join(layers)}|{radius}{extra}".encode()).hexdigest()[:16]
     try:
         folder = config.var_dir() / "print"
@@ -216,9 +212,9 @@ def _atlas_target(paper, layers, radius, symbols) -> tuple[str, Path]:
 
 def _atlas_query(paper, layers, radius, symbols) -> dict:
     query = {"paper": paper, "radius": f"{radius:g}"}
-    if tuple(layers) != printing.DEFAULT_LAYERS:
+    if tuple(layers) != cartography.DEFAULT_LAYERS:
         query["layers"] = ",".join(layers)
-    if symbols != printing.DEFAULT_SYMBOLS:
+    if symbols != cartography.DEFAULT_SYMBOLS:
         query["symbols"] = symbols
     return query
 
@@ -247,6 +243,27 @@ def _status(job: AtlasJob | None, paper: str, key: str, path: Path, query: dict)
     return body
 
 
+def _prune_atlases(latest: Path, paper: str) -> list[Path]:
+    """Delete the atlases of ``paper`` in ``latest``'s folder that are older than ``latest`` (other data
+    versions or other layers, radius or symbols): only the latest atlas of each paper size is kept.
+    Returns the files deleted."""
+    deleted = []
+    try:
+        newest = latest.stat().st_mtime
+    except OSError:
+        return deleted
+    for path in latest.parent.glob(f"atlas-{paper}-*.pdf"):
+        try:
+            if path != latest and path.stat().st_mtime <= newest:
+                path.unlink()
+                deleted.append(path)
+        except OSError:  # already gone, or not ours to delete: leave it
+            continue
+    if deleted:
+        log.info("atlas %s: deleted %d older %s atlas(es)", latest.name, len(deleted), paper)
+    return deleted
+
+
 def _run_atlas(app, job: AtlasJob, layers, radius, symbols) -> None:
     tmp = job.path.with_name(job.path.stem + f".{threading.get_ident()}.part")
 
@@ -257,9 +274,10 @@ def _run_atlas(app, job: AtlasJob, layers, radius, symbols) -> None:
         with app.app_context():
             context = _context()  # the app's stations, cached per registry snapshot
         with open(tmp, "wb") as fh:  # a file object: make_atlas checks the suffix of paths only
-            printing.make_atlas(job.paper, fh, progress=False, layers=layers, radius=radius, symbols=symbols,
+            cartography.make_atlas(job.paper, fh, progress=False, layers=layers, radius=radius, symbols=symbols,
                                 context=context, on_page=on_page)
         tmp.replace(job.path)
+        _prune_atlases(job.path, job.paper)
         job.state = "done"
         job.pages_done = job.pages_total
         log.info("atlas %s drawn in %.1f s", job.path.name, time.time() - job.started)
@@ -288,12 +306,7 @@ def _accepted(body: dict, status: int = 202):
 def atlas():
     """The 17-page atlas (cover + 16 prefecture sheets) as a PDF when it has been drawn for this registry
     snapshot and these arguments; otherwise 202 and a background job that draws it (see :func:`atlas_status`)."""
-    if (bad := _repeated("paper", "radius", "symbols")) is not None:
-        return bad
-    try:
-        paper, layers, radius, symbols = _atlas_args()
-    except printing.PrintError as exc:
-        return _bad(str(exc), exc.param)
+    paper, layers, radius, symbols = _atlas_args()
     key, path = _atlas_target(paper, layers, radius, symbols)
     query = _atlas_query(paper, layers, radius, symbols)
 
@@ -324,12 +337,7 @@ def atlas():
 def atlas_status():
     """JSON status of the atlas for ``paper`` (and ``layers``, ``radius``, ``symbols``): ``state`` is idle (not
     started), running (``pages_done`` of ``pages_total``), done (``download_url``) or error (``error``)."""
-    if (bad := _repeated("paper", "radius", "symbols")) is not None:
-        return bad
-    try:
-        paper, layers, radius, symbols = _atlas_args()
-    except printing.PrintError as exc:
-        return _bad(str(exc), exc.param)
+    paper, layers, radius, symbols = _atlas_args()
     key, path = _atlas_target(paper, layers, radius, symbols)
     with _ATLAS_LOCK:
         job = _ATLAS_JOBS.get(paper)

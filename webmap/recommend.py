@@ -34,6 +34,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from stations import coverage as C
 from stations import siting as S
+from stations.cartography.charts import coverage_curve
 from stations.errors import CandidateFileError, InputError
 from stations.limits import LIMITS
 from webmap import openapi, state
@@ -258,7 +259,7 @@ def curve(fmt: str):
 
     rec = state.recommendation(_args())
     with tempfile.TemporaryDirectory() as tmp:
-        S.coverage_curve(rec, Path(tmp) / f"curve.{fmt}", lang=lang())
+        coverage_curve(rec, Path(tmp) / f"curve.{fmt}", lang=lang())
         data = (Path(tmp) / f"curve.{fmt}").read_bytes()
     return Response(data, mimetype="image/png" if fmt == "png" else "image/svg+xml")
 

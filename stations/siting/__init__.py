@@ -55,7 +55,6 @@ public is importable from ``stations.siting``.
 from __future__ import annotations
 
 from ..errors import CandidateFileError, SitingError
-from ._curve import coverage_curve  # temporary: the curve moves to stations/cartography/charts.py
 from .candidates import (MAX_CANDIDATE_ROWS, MAX_DEFAULT_CANDIDATES, candidates_from_frame, default_candidates,
                          read_candidates)
 from .exact import MAX_EXACT_NNZ
@@ -83,6 +82,5 @@ __all__ = [
     "Recommendation",
     "recommended_sites",
     "whatif",
-    "coverage_curve",
     "SITE_COLUMNS",
 ]

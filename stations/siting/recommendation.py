@@ -17,7 +17,6 @@ from ..demand import load_demand
 from ..errors import SitingError
 from ..export import atomic_path, format_from_path, write_table
 from ..registry import Registry
-from ._curve import coverage_curve
 from .candidates import _locate
 from .model import MaxCover
 from .scenario import with_added_sites
@@ -112,6 +111,8 @@ class Recommendation:
         return out
 
     def curve(self, out, lang: str = "zh") -> list[Path]:
+        from ..cartography.charts import coverage_curve  # the chart is drawn by cartography (which never imports siting)
+
         return coverage_curve(self, out, lang=lang)
 
     def export(self, out, fmt: str | None = None, geography: C.Geography | None = None) -> list[Path]:

@@ -1,4 +1,8 @@
-"""The coverage-versus-N curve (kept verbatim from siting.py; it moves to stations/cartography/charts.py)."""
+"""Charts: the coverage-versus-N curve of a siting recommendation.
+
+Drawn with matplotlib's object API (a ``Figure`` with an Agg canvas, never pyplot's global figures) under
+the render lock, so server threads can draw it while others draw sheets.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +12,28 @@ from typing import Mapping
 
 import numpy as np
 
+from .fonts import RENDER_LOCK, find_cjk_font
+
 log = logging.getLogger(__name__)
 
 
 def _cjk_family() -> str | None:
     try:
-        from ..printing import find_cjk_font
-
         return find_cjk_font().family
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - no usable CJK font: the curve is labelled in English
         log.info("no CJK font for the curve (%s): English labels", exc)
         return None
 
 
-def coverage_curve(rec: Recommendation, out, lang: str = "zh") -> list[Path]:
+def coverage_curve(rec, out, lang: str = "zh") -> list[Path]:
     """The coverage-versus-N curve of the greedy order (covered % after 0..N new sites), with the exact
-    optimum marked when it was run. Written as ``out`` (PNG or SVG by suffix) and its sibling in the other
-    format. Chinese labels with a CJK font when one is installed, English otherwise."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    optimum marked when it was run. ``rec`` is a :class:`stations.siting.Recommendation` (its ``solution``,
+    ``exact``, ``mode`` and ``model.radius`` in metres are read). Written as ``out`` (PNG or SVG by suffix)
+    and its sibling in the other format; returns the paths written. Chinese labels with a CJK font when one
+    is installed, English otherwise."""
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     out = Path(out)
     family = _cjk_family() if lang == "zh" else None
@@ -37,8 +42,10 @@ def coverage_curve(rec: Recommendation, out, lang: str = "zh") -> list[Path]:
     y = 100.0 * sol.cumulative() / sol.total if sol.total > 0 else np.zeros(sol.n + 1)
     x = np.arange(len(y))
     rc = {"font.family": [family, "DejaVu Sans"]} if zh else {}
-    with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=150)
+    with RENDER_LOCK, mpl.rc_context(rc):
+        fig = Figure(figsize=(7.5, 4.5), dpi=150)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
         ax.plot(x, y, color="#1f5fa8", lw=1.8, label="贪心算法" if zh else "greedy")
         ax.axhline(y[0], color="#999", lw=0.8, ls="--")
         if rec.exact is not None and rec.exact.n:
@@ -65,5 +72,4 @@ def coverage_curve(rec: Recommendation, out, lang: str = "zh") -> list[Path]:
             p.parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(p, format=p.suffix.lstrip(".").lower() or "png")
             written.append(p)
-        plt.close(fig)
     return written

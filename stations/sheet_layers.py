@@ -1,0 +1,68 @@
+"""The analysis layers of the map sheets: coverage, gaps and recommended sites, computed by
+:mod:`stations.coverage` and :mod:`stations.siting` and handed to :mod:`stations.cartography` as data.
+
+:func:`compute_analysis` is the analysis provider the app, the command line and the atlas job give to
+``cartography.Context`` (:func:`context` builds such a context). Each part degrades on its own: when a
+computation fails (the demand model cannot be built here, for example), its layer stays ``None`` and a note
+says so on the sheet. The coverage table (covered % per area) is always attempted, since the statistics box
+shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from . import coverage, siting
+from .cartography import RECOMMENDED_N, AnalysisLayers, Context, buffer_coverage, without_coverage
+
+__all__ = ["compute_analysis", "context"]
+
+
+def context(stations=None) -> Context:
+    """A cartography :class:`Context` over ``stations`` (default: the registry) whose analysis layers come
+    from :func:`compute_analysis`."""
+    return Context(stations=stations, analysis_provider=compute_analysis)
+
+
+def compute_analysis(stations, radius: float, layers: Sequence[str]) -> AnalysisLayers:
+    """Coverage layer, per-area table and gaps from :mod:`stations.coverage` (``radius`` in metres);
+    recommended sites (the province-wide greedy ranking, top :data:`RECOMMENDED_N`) from
+    :mod:`stations.siting`. Any part that fails leaves a note instead of failing the sheet."""
+    result = AnalysisLayers()
+    try:
+        res = coverage.compute_coverage(stations, radius=float(radius))
+    except Exception as exc:  # noqa: BLE001 - e.g. the demand model cannot be built here
+        return without_coverage(f"覆盖率计算不可用（{type(exc).__name__}）", stations, radius, layers, result)
+    try:
+        tables = [coverage.coverage_table(res, by=level) for level in ("province", "prefecture", "county")]
+        result.table = pd.concat(tables, ignore_index=True)
+        result.table["adcode"] = result.table["adcode"].astype(str)
+    except Exception as exc:  # noqa: BLE001
+        result.notes.append(f"覆盖率统计不可用（{type(exc).__name__}）")
+    if "coverage" in layers:
+        try:
+            result.coverage = coverage.coverage_layer(res)
+            result.coverage_source = "stations.coverage"
+        except Exception:  # noqa: BLE001 - the plain station buffers stand in
+            result.coverage = buffer_coverage(stations, radius)
+            result.coverage_source = "buffers"
+    if "gaps" in layers:
+        try:
+            result.gaps = coverage.find_gaps(res)
+        except Exception as exc:  # noqa: BLE001
+            result.notes.append(f"覆盖缺口图层不可用（{type(exc).__name__}）")
+    if "recommended" in layers:
+        result.recommended = _recommended(stations, radius, result)
+    return result
+
+
+def _recommended(stations, radius, result: AnalysisLayers):
+    """Recommended new sites (points, EPSG:4326), or None with a note."""
+    try:
+        frame = siting.recommended_sites(RECOMMENDED_N, radius=float(radius), stations=stations)
+    except Exception as exc:  # noqa: BLE001
+        result.notes.append(f"建议新增站点计算失败（{type(exc).__name__}）")
+        return None
+    return frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
