@@ -929,3 +929,22 @@ def test_real_forms(text, expected):
 def test_real_forms_refused(text, fragment):
     with pytest.raises(HoursParseError, match=fragment):
         parse_hours(text)
+
+
+def test_hours_column_answers_like_the_plain_column():
+    from stations.hours import HoursColumn
+
+    texts = ["24小时", "周一至周五 9:00-17:00，法定节假日休息", "18:00-02:00", "营业时间不详", "工作日 9:00-17:00"]
+    js = [parse_hours(t).to_json() for t in texts] * 3 + [None, "", float("nan")]
+    col = HoursColumn(pd.Series(js))
+    assert len(col) == len(js)
+    for when in ("2025-10-01T10:00", "2025-10-11T10:00", "2025-10-09T01:00", "2025-10-09T12:00"):
+        assert open_mask(col, on(when)).tolist() == open_mask(js, on(when)).tolist(), when
+    assert open_24_7_mask(col).tolist() == open_24_7_mask(js).tolist()
+    assert unknown_mask(col).tolist() == unknown_mask(js).tolist()
+    assert unknown_mask(col).sum() == 3 + 3
+    bad = HoursColumn(["{bad", js[0]])
+    with pytest.raises(HoursParseError, match="not valid JSON"):
+        open_mask(bad, on("2025-10-09T10:00"))
+    assert open_mask(bad, on("2025-10-09T10:00"), errors="closed").tolist() == [False, True]
+    assert open_mask(HoursColumn([]), on("2025-10-09T10:00")).shape == (0,)

@@ -61,12 +61,13 @@ open and is described as 营业时间不详 / hours unknown. Times are Asia/Shan
 daylight saving). ``hours_json`` in the station table is :meth:`OpeningHours.to_json` (version 2; version
 1 is still read); :func:`refresh_hours_json` brings rows stored by an older parser up to date.
 :func:`open_mask`, :func:`open_at_mask`, :func:`open_24_7_mask` and :func:`unknown_mask` answer for a
-whole column. Anything unreadable raises :class:`HoursParseError` naming the part and the reason.
+whole column (a :class:`HoursColumn` reads a column once for many questions). Anything unreadable raises
+:class:`HoursParseError` naming the part and the reason.
 """
 
 from stations.errors import HoursParseError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
-from .columns import (open_24_7_mask, open_at_mask, open_mask, refresh_hours_column, refresh_hours_json,
+from .columns import (HoursColumn, open_24_7_mask, open_at_mask, open_mask, refresh_hours_column, refresh_hours_json,
                       resolve_open_at, unknown_mask)
 from .holidays import calendar_years, day_kind, holiday_name
 from .model import DAY_MINUTES, JSON_VERSION, SHANGHAI, OpeningHours, Season, to_shanghai
@@ -75,6 +76,7 @@ from .parser import parse_hours
 __all__ = [
     "HoursParseError",
     "OpeningHours",
+    "HoursColumn",
     "Season",
     "parse_hours",
     "open_mask",

@@ -21,7 +21,7 @@ from stations.errors import HoursParseError, InputError
 from .model import JSON_VERSION, SHANGHAI, OpeningHours, _clock, hours_from_json, to_shanghai
 from .parser import parse_hours
 
-__all__ = ["open_mask", "open_at_mask", "open_24_7_mask", "unknown_mask", "resolve_open_at",
+__all__ = ["HoursColumn", "open_mask", "open_at_mask", "open_24_7_mask", "unknown_mask", "resolve_open_at",
            "refresh_hours_json", "refresh_hours_column"]
 
 
@@ -44,43 +44,69 @@ def _as_array(hours) -> np.ndarray:
     return values
 
 
+class HoursColumn:
+    """A column of hours read once: ``pandas.factorize`` of the values and one :class:`OpeningHours` per
+    distinct value. Every question after that costs one answer per distinct value plus an array take,
+    whatever the number of rows, so an index that asks "open at …?" for many moments keeps one of these
+    (``HoursColumn(frame["hours_json"])``) and passes it to :func:`open_mask` and the other helpers.
+    """
+
+    def __init__(self, hours):
+        values = _as_array(hours)
+        if values.size:
+            self.codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        else:
+            self.codes, uniques = np.zeros(0, dtype=np.intp), []
+        self.hours: list[OpeningHours | None] = []  # None: missing or unreadable
+        self.problems: list[HoursParseError | None] = []  # why a value could not be read
+        for v in uniques:
+            oh, problem = None, None
+            if isinstance(v, OpeningHours):
+                oh = v
+            elif isinstance(v, str):
+                if v.strip():
+                    try:
+                        oh = _cached_hours(v)
+                    except HoursParseError as exc:
+                        problem = exc
+            else:
+                problem = HoursParseError("hours value must be a JSON string, got %(type)s: %(value)s",
+                                          type=type(v).__name__, value=repr(v)[:80])
+            self.hours.append(oh)
+            self.problems.append(problem)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def answer(self, fn: Callable[[OpeningHours], bool], errors: str = "raise", missing: bool = False,
+               unreadable: bool | None = None) -> np.ndarray:
+        """``fn`` for each distinct value, spread over the rows; ``missing`` for None/NaN/""; unreadable
+        values raise (``errors="raise"``) or get ``unreadable`` (default: ``missing``)."""
+        if errors not in ("raise", "closed"):
+            raise ValueError(f"errors must be 'raise' or 'closed', got {errors!r}")
+        unreadable = missing if unreadable is None else unreadable
+        if not len(self.codes):
+            return np.zeros(0, dtype=bool)
+        answers = np.full(len(self.hours) + 1, missing, dtype=bool)  # last slot: missing (code -1)
+        for i, (oh, problem) in enumerate(zip(self.hours, self.problems)):
+            if problem is not None:
+                if errors == "raise":
+                    raise problem
+                answers[i] = unreadable
+            elif oh is not None:
+                answers[i] = fn(oh)
+        return answers[self.codes]
+
+
 def _per_value(hours, answer: Callable[[OpeningHours], bool], errors: str, missing: bool,
                unreadable: bool | None = None) -> np.ndarray:
-    """``answer`` for each distinct value; ``missing`` for None/NaN/""; unreadable values raise
-    (``errors="raise"``) or get ``unreadable`` (default: ``missing``)."""
-    if errors not in ("raise", "closed"):
-        raise ValueError(f"errors must be 'raise' or 'closed', got {errors!r}")
-    unreadable = missing if unreadable is None else unreadable
-    values = _as_array(hours)
-    if values.size == 0:
-        return np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    answers = np.full(len(uniques) + 1, missing, dtype=bool)  # last slot: missing (code -1)
-    for i, v in enumerate(uniques):
-        if isinstance(v, OpeningHours):
-            oh = v
-        elif isinstance(v, str):
-            if not v.strip():
-                continue
-            try:
-                oh = _cached_hours(v)
-            except HoursParseError:
-                if errors == "raise":
-                    raise
-                answers[i] = unreadable
-                continue
-        else:
-            if errors == "raise":
-                raise HoursParseError("hours value must be a JSON string, got %(type)s: %(value)s",
-                                      type=type(v).__name__, value=repr(v)[:80])
-            answers[i] = unreadable
-            continue
-        answers[i] = answer(oh)
-    return answers[codes]
+    column = hours if isinstance(hours, HoursColumn) else HoursColumn(hours)
+    return column.answer(answer, errors, missing, unreadable)
 
 
 def open_mask(hours, at: datetime, errors: str = "raise") -> np.ndarray:
-    """Boolean array: which of ``hours`` say open at ``at`` (naive = Asia/Shanghai).
+    """Boolean array: which of ``hours`` (a column, or a prepared :class:`HoursColumn`) say open at ``at``
+    (naive = Asia/Shanghai).
 
     The date counts (seasons, official holidays, make-up working days). Missing values (None, NaN, "")
     and "hours unknown" count as not open. ``errors="closed"`` treats unreadable values as not open
