@@ -358,7 +358,7 @@ def _read_rules(text: str, whole: str) -> _Parsed:
             rules.append(cur)
         cur = None
 
-    def joined_to_previous(m: re.Match) -> bool:
+    def joined_to_previous(this_kind: str, m: re.Match) -> bool:
         """Days and a holiday word make one list only when joined by a conjunction (周末及节假日, 周六、周日、
         节假日, Su,PH is OSM's list): after a comma or a bracket they are separate (8:30-17:30，周一至周五，
         法定节假日休息)."""
@@ -366,13 +366,13 @@ def _read_rules(text: str, whole: str) -> _Parsed:
             return False
         between = text[toks[content[-1]][1].end():m.start()]
         return bool(re.fullmatch(r"\s*(?:、|&|\+|及|和|与|以及|and)?\s*", between, _FLAGS)) or (
-            between.strip() == "," and toks[content[-1]][0] == "DAYS_EN" and kind == "HOLIDAY"
+            between.strip() == "," and toks[content[-1]][0] == "DAYS_EN" and this_kind == "HOLIDAY"
             and m.group(0).upper() == "PH")
 
     def next_content(i: int) -> str | None:
-        for kind, _m in toks[i + 1:]:
-            if kind not in ("SEP", "FILLER"):
-                return kind
+        for k, _m in toks[i + 1:]:
+            if k not in ("SEP", "FILLER"):
+                return k
         return None
 
     def take_last_range_as_break(word: str) -> bool:
@@ -397,7 +397,7 @@ def _read_rules(text: str, whole: str) -> _Parsed:
                 workdays = True
             is_hol = w == "非工作日"
             if (cur is not None and cur.explicit and not cur.has_content and not cur.for_break
-                    and (not cur.holiday or joined_to_previous(m))):
+                    and (not cur.holiday or joined_to_previous(kind, m))):
                 cur.days = cur.days | days
                 cur.holiday = cur.holiday or is_hol
                 cur.label = f"{cur.label} {word}"
@@ -406,7 +406,7 @@ def _read_rules(text: str, whole: str) -> _Parsed:
                 cur = _Rule(days, True, word, holiday=is_hol)
         elif kind == "HOLIDAY":
             if (cur is not None and cur.explicit and not cur.has_content and not cur.for_break
-                    and joined_to_previous(m)):
+                    and joined_to_previous(kind, m)):
                 cur.holiday = True
                 cur.label = f"{cur.label} {word}"
             else:
@@ -447,8 +447,7 @@ def _read_rules(text: str, whole: str) -> _Parsed:
             if pending_break is not None:
                 raise err("lunch break %(word)s has no times", word=repr(pending_break[1]))
             if word == "除外" and cur is not None and cur.holiday and not cur.has_content and len(content) >= 2:
-                before = toks[content[-2]][0] if len(content) >= 2 else None
-                if before == "CLOSED" and rules and rules[-1].closed and rules[-1].explicit:
+                if toks[content[-2]][0] == "CLOSED" and rules and rules[-1].closed and rules[-1].explicit:
                     raise err("closing days lifted on public holidays (%(part)s) are not supported: give the "
                               "holiday hours instead, e.g. 法定节假日 9:00-17:00",
                               part=repr(f"{rules[-1].label}…{cur.label}除外"))
