@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import config
+from .hours import refresh_hours_column, refresh_hours_json
 from .schema import COLUMNS, SERVICE_KEYS, metadata, stations_table
 from stations.errors import RegistryError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
@@ -143,9 +144,15 @@ class Registry:
             return conn.execute(sa.select(sa.func.count()).select_from(stations_table)).scalar_one()
 
     def load(self) -> gpd.GeoDataFrame:
-        """All stations as a GeoDataFrame in EPSG:4326, ordered by id."""
+        """All stations as a GeoDataFrame in EPSG:4326, ordered by id.
+
+        ``hours_json`` written by an older hours parser is read again from ``opening_hours``
+        (:func:`stations.hours.refresh_hours_json`; unreadable hours become "hours unknown"). The stored
+        rows are not changed.
+        """
         with self.engine.connect() as conn:
             df = pd.read_sql(sa.select(stations_table).order_by(self._order_by_id()), conn)
+        df["hours_json"] = refresh_hours_column(df["opening_hours"], df["hours_json"])
         return to_geodataframe(df)
 
     def get(self, station_id: str) -> dict | None:
@@ -187,7 +194,7 @@ class Registry:
                     if not rec.get("updated_at"):
                         rec["updated_at"] = stamp
                     to_insert.append(rec)
-                elif any(_differs(old[c], rec[c]) for c in compare):
+                elif any(_differs(_as_loaded(old, c), _as_loaded(rec, c)) for c in compare):
                     rec["updated_at"] = rec.get("updated_at") or stamp
                     if rec["updated_at"] == old["updated_at"]:
                         rec["updated_at"] = stamp
@@ -231,6 +238,13 @@ class Registry:
             if records:
                 conn.execute(stations_table.insert(), records)
         return len(records)
+
+
+def _as_loaded(row: dict, col: str):
+    """A row's value as load() gives it: hours_json from an older parser counts as its refreshed form."""
+    if col == "hours_json":
+        return refresh_hours_json(row.get("opening_hours"), row.get("hours_json"))
+    return row[col]
 
 
 def _differs(a, b) -> bool:
