@@ -502,7 +502,8 @@ def round_table(t: pd.DataFrame) -> pd.DataFrame:
 EXPORT_FORMATS = ("csv", "xlsx", "geojson", "gpkg")
 
 
-def _format_of(path: Path, fmt: str | None) -> str:
+def export_format(path: Path, fmt: str | None) -> str:
+    """The export format of ``path`` (or ``fmt`` when given): csv, xlsx, geojson or gpkg; else :class:`ExportError`."""
     fmt_given = bool(fmt)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     fmt = {"json": "geojson", "xls": "xlsx"}.get(fmt, fmt)
@@ -516,7 +517,7 @@ def export_table(table: pd.DataFrame, out, fmt: str | None = None, geography: Ge
     """Write a coverage table as CSV (UTF-8 with BOM), XLSX, GeoJSON or GeoPackage (the last two with the
     area polygons)."""
     out = Path(out)
-    fmt = _format_of(out, fmt)
+    fmt = export_format(out, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     t = round_table(table)
     if fmt == "csv":
@@ -548,7 +549,7 @@ def export_gaps(gaps: gpd.GeoDataFrame, out, fmt: str | None = None) -> Path:
     """Write gaps as GeoJSON / GeoPackage (polygons), CSV UTF-8 with BOM or XLSX (centre lon/lat, no
     polygon)."""
     out = Path(out)
-    fmt = _format_of(out, fmt)
+    fmt = export_format(out, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     g = gaps.copy()
     g["uncovered_workers"] = g["uncovered_workers"].astype(float).round(1)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
+from pathlib import Path
+
 import click
 from tqdm import tqdm
 
@@ -81,7 +83,7 @@ def _check_out(out):
     if out is None:
         return
     try:
-        C._format_of(__import__("pathlib").Path(out), None)
+        C.export_format(Path(out), None)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--out") from None
 

@@ -132,7 +132,7 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
         click.echo("exact: not run (instance too large)")
     if target_pct is not None:
         click.echo(f"target {target_pct:g}%: {'reached' if s['reached'] else 'NOT reached'} with {s['sites']} sites; {s['guarantee']}")
-    show = S._rounded_sites(rec.sites).drop(columns="geometry").head(10)
+    show = S.rounded_sites(rec.sites).drop(columns="geometry").head(10)
     if len(show):
         click.echo(show[["rank", "gain_workers", "cumulative_pct", "county_adcode", "lon", "lat", "nearest_station_id",
                          "nearest_station_m"]].to_string(index=False))

@@ -199,7 +199,7 @@ def upload_demand():
             d = load_demand_file(path, weight=weight)
         except DemandFileError as exc:
             message = str(exc).replace(str(path), f.filename).replace(path.name, f.filename)  # no server paths
-            raise InputError(message, param="weight" if exc.column is not None and exc.column == weight else "file") from None
+            raise InputError(message, param=exc.param or "file", row=exc.row, column=exc.column) from None
     token = state.add_demand_set(d, f.filename)
     inside = d["county_adcode"].notna()
     return jsonify({

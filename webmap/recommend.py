@@ -37,6 +37,7 @@ from stations import siting as S
 from stations.cartography.charts import coverage_curve
 from stations.errors import CandidateFileError, InputError
 from stations.limits import LIMITS
+from stations.validation import in_bbox
 from webmap import openapi, state
 from webmap.params import Params, choice, finite
 from webmap.responses import DOWNLOAD_TYPES, attachment, clean, gaps_geojson, geojson, json_text
@@ -182,7 +183,7 @@ def _added_sites(add) -> tuple[list[tuple[float, float]], list[str | None]]:
             raise InputError(f"add[{k}] must be [lon, lat] or [lon, lat, \"hours\"] (WGS-84 degrees), got {pt!r:.80}",
                              param="add")
         lon, lat = float(pt[0]), float(pt[1])
-        if not (97.0 <= lon <= 106.5 and 20.8 <= lat <= 29.5):
+        if not in_bbox(lon, lat):
             raise InputError(f"add[{k}] ({lon:g}, {lat:g}) is outside Yunnan (WGS-84 lon, lat)", param="add")
         h = pt[2] if len(pt) == 3 else None
         if h is not None:

@@ -60,7 +60,7 @@ from .candidates import (MAX_CANDIDATE_ROWS, MAX_DEFAULT_CANDIDATES, candidates_
 from .exact import MAX_EXACT_NNZ
 from .model import ONE_MINUS_INV_E, MaxCover
 from .recommendation import SITE_COLUMNS, Recommendation, recommend, recommended_sites
-from .recommendation import _rounded_sites, _sites_frame  # noqa: F401 (webmap.cli_recommend prints rounded sites)
+from .recommendation import _sites_frame, rounded_sites  # noqa: F401
 from .scenario import NEW_ID_PREFIX, whatif, with_added_sites
 from .solution import Solution
 
@@ -80,6 +80,7 @@ __all__ = [
     "with_added_sites",
     "recommend",
     "Recommendation",
+    "rounded_sites",
     "recommended_sites",
     "whatif",
     "SITE_COLUMNS",

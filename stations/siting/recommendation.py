@@ -121,7 +121,7 @@ class Recommendation:
         gets two siblings: ``<stem>-prefectures.csv`` and ``<stem>-counties.csv``."""
         out = Path(out)
         fmt = format_from_path(out, fmt)
-        sites = _rounded_sites(self.sites)
+        sites = rounded_sites(self.sites)
         written = [out]
         if fmt == "csv":
             write_table(sites, "csv", out)
@@ -152,7 +152,7 @@ class Recommendation:
         return written
 
 
-def _rounded_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def rounded_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     s = sites.copy()
     for col, nd in (("gain_workers", 2), ("cumulative_covered", 1), ("cumulative_pct", 3), ("lon", 6), ("lat", 6),
                     ("lon_gcj02", 6), ("lat_gcj02", 6), ("nearest_station_m", 1)):
