@@ -136,3 +136,17 @@ def test_only_config_reads_the_environment():
         if "os.environ" in text or "os.getenv" in text:
             offenders.append(module)
     assert not offenders, f"modules reading the environment directly: {offenders}"
+
+
+def test_readme_configuration_table_matches_the_settings():
+    """Every variable of ``stations.config.SETTINGS`` has a row in the README's configuration table, and the
+    table names no variable that the settings do not declare."""
+    import re
+
+    from stations.config import SETTINGS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Configuration (environment variables)", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.M)
+    declared = [s.env for s in SETTINGS]
+    assert sorted(rows) == sorted(declared), f"README rows {rows} vs SETTINGS {declared}"
