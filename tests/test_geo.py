@@ -4,7 +4,6 @@ and the proof that the boundaries are WGS-84 (not GCJ-02) against an independent
 from __future__ import annotations
 
 import json
-import math
 
 import geopandas as gpd
 import numpy as np
@@ -255,24 +254,8 @@ def test_places_table(counties):
 
 # --- the CRS proof --------------------------------------------------------------------------------------------
 def _wgs84_to_gcj02(lon, lat):
-    try:
-        from stations.coords import wgs84_to_gcj02
-    except ImportError:  # pragma: no cover - the local fallback (the classic published algorithm)
-        a, ee = 6378245.0, 0.00669342162296594323
-        x, y = np.asarray(lon, float) - 105.0, np.asarray(lat, float) - 35.0
-        dlat = (-100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(abs(x))
-                + (20 * np.sin(6 * x * math.pi) + 20 * np.sin(2 * x * math.pi)) * 2 / 3
-                + (20 * np.sin(y * math.pi) + 40 * np.sin(y / 3 * math.pi)) * 2 / 3
-                + (160 * np.sin(y / 12 * math.pi) + 320 * np.sin(y * math.pi / 30)) * 2 / 3)
-        dlon = (300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(abs(x))
-                + (20 * np.sin(6 * x * math.pi) + 20 * np.sin(2 * x * math.pi)) * 2 / 3
-                + (20 * np.sin(x * math.pi) + 40 * np.sin(x / 3 * math.pi)) * 2 / 3
-                + (150 * np.sin(x / 12 * math.pi) + 300 * np.sin(x / 30 * math.pi)) * 2 / 3)
-        rad = np.radians(np.asarray(lat, float))
-        magic = 1 - ee * np.sin(rad) ** 2
-        dlat = dlat * 180 / ((a * (1 - ee)) / (magic * np.sqrt(magic)) * math.pi)
-        dlon = dlon * 180 / (a / np.sqrt(magic) * np.cos(rad) * math.pi)
-        return np.asarray(lon, float) + dlon, np.asarray(lat, float) + dlat
+    from stations.coords import wgs84_to_gcj02
+
     return wgs84_to_gcj02(lon, lat)
 
 
