@@ -280,7 +280,7 @@ def test_isochrones_are_nested_and_follow_the_streets(river, tmp_path):
     assert inside(550, 150, 2) and inside(550, 0, 2) and not inside(550, 0, 1)
     # 15 minutes: a street strip, not a circle: far less than the 1,125 m disc
     assert iso["area_km2"].iloc[2] < 0.5 * np.pi * 1.125 ** 2
-    assert "OpenStreetMap" in iso["attribution"].iloc[0]
+    assert iso["attribution"].iloc[0].startswith("SYNTHETIC street network")
     assert "SYNTHETIC" in iso["network"].iloc[0]
     for suffix in ("geojson", "gpkg"):
         path = N.export_isochrones(iso, tmp_path / f"iso.{suffix}")
@@ -346,5 +346,9 @@ def test_manifest_is_readable_json_beside_the_graph(river, var_dir):
     m = json.loads((var_dir / "network" / "manifest.json").read_text(encoding="utf-8"))
     assert m == N.read_manifest()
     assert m["synthetic"] is True and m["generator"].startswith("yizhan-synthetic")
-    assert "© OpenStreetMap contributors" in m["attribution"]
+    assert "no OpenStreetMap data" in m["attribution"] and "合成路网" in m["attribution_zh"]
+    from stations.network.build import attribution
+
+    assert attribution(False) == N.ATTRIBUTION and "© OpenStreetMap contributors" in N.ATTRIBUTION
+    assert "ODbL" in N.ATTRIBUTION and "OpenStreetMap 贡献者" in attribution(False, "zh")
     assert m["nodes"] == 9 and m["reader"].startswith("pyosmium")

@@ -139,7 +139,7 @@ def isochrones(network: WalkNetwork, lon, lat, minutes: Sequence[float] = DEFAUL
     columns ``label``, ``minutes``, ``distance_m``, ``stations`` (how many of the points reach the network),
     ``area_km2``, ``network``, ``attribution``, geometry (WGS-84). Raises :class:`NetworkError` when no point
     reaches the network."""
-    from .build import ATTRIBUTION, describe
+    from .build import attribution, describe
 
     bands = parse_minutes(minutes)
     lon = np.atleast_1d(np.asarray(lon, float))
@@ -157,7 +157,7 @@ def isochrones(network: WalkNetwork, lon, lat, minutes: Sequence[float] = DEFAUL
         dists.append(limit)
     gs = gpd.GeoSeries(polys, crs=C.metric_crs())
     area = gs.to_crs(C.equal_area_crs()).area.to_numpy() / 1e6
-    text = network.manifest.get("attribution", ATTRIBUTION)
+    text = network.manifest.get("attribution") or attribution(network.synthetic)
     source = describe(network.manifest) if network.manifest.get("built_at") else repr(network)
     return gpd.GeoDataFrame({
         "label": label, "minutes": list(bands), "distance_m": np.round(dists, 1), "stations": int(snap.ok.sum()),
