@@ -352,3 +352,26 @@ def test_manifest_is_readable_json_beside_the_graph(river, var_dir):
     assert attribution(False) == N.ATTRIBUTION and "© OpenStreetMap contributors" in N.ATTRIBUTION
     assert "ODbL" in N.ATTRIBUTION and "OpenStreetMap 贡献者" in attribution(False, "zh")
     assert m["nodes"] == 9 and m["reader"].startswith("pyosmium")
+
+
+# ------------------------------------------------------------------------------------------ finder
+
+
+def test_finder_ranks_candidates_by_walking(river):
+    w, net = river
+    user = w.lonlat(0, 0)
+    # straight-line order: across the river (300 m), then along the south bank (450 m)
+    cands = [w.lonlat(0, 300), w.lonlat(-450, 0)]
+    straight = [GEOD.inv(*user, *c)[2] for c in cands]
+    rk = N.rank_by_walk(net, *user, [c[0] for c in cands], [c[1] for c in cands], straight, k=2)
+    assert list(rk.order) == [1, 0]
+    assert rk.walk_m[1] == pytest.approx(450.0, abs=0.5) and rk.walk_m[0] == pytest.approx(1400.0, abs=0.5)
+    assert rk.minutes[1] == pytest.approx(6.0, abs=0.01)
+    # the second walk (1,400 m) is longer than the farthest candidate's straight line (450 m): a station
+    # outside the candidates could be nearer on foot, so the ranking does not claim to be exact
+    assert rk.exact is False
+    # the nearest walk alone (450 m) is shorter than the farthest candidate's straight line (700 m):
+    # nothing outside the candidates can beat it
+    far = w.lonlat(-700, 0)
+    one = N.rank_by_walk(net, *user, [cands[1][0], far[0]], [cands[1][1], far[1]], [straight[1], 700.0], k=1)
+    assert one.exact is True and one.order[0] == 0
