@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: bump when the stored arrays change meaning (part of the reuse key)
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 #: connected fragments shorter than this in total (metres) are left out of the graph
 MIN_COMPONENT_M = 300.0
 #: share of walkable nodes that must lie inside Yunnan's polygon for an extract to be accepted
@@ -168,16 +168,23 @@ def _osmium():
     return osmium
 
 
+_UNDEFINED = 2147483647  # libosmium's undefined coordinate: a node the extract does not hold
+
+
 def _read_ways(path: Path, progress: Callable[[int], None] | None = None) -> _Ways:
-    """Every walkable way of the extract with its node ids and locations (one streaming pass)."""
+    """Every walkable way of the extract with its node ids and locations (one streaming pass).
+
+    The inner loop is the build's hot spot (one iteration per way node): it reads pyosmium's node list
+    through its internal accessor when present (a quarter faster than the public iterator), and leaves
+    nodes without a location (clipped extracts) to be dropped with their segments afterwards."""
     from array import array
 
     osmium = _osmium()
     refs, xs, ys = array("q"), array("i"), array("i")
+    ra, xa, ya = refs.append, xs.append, ys.append
     starts = array("q", [0])
     classes = array("B")
     highway_ways = 0
-    missing = 0
     walkable = F.walkable
     cls = F.highway_class
     try:
@@ -193,24 +200,29 @@ def _read_ways(path: Path, progress: Callable[[int], None] | None = None) -> _Wa
         seen = 0
         for way in fp:
             highway_ways += 1
-            tags = dict(way.tags)
+            tags = way.tags  # read lazily by key (TagList.get), never copied
             if not walkable(tags):
                 continue
-            c = cls(tags)
-            for n in way.nodes:
-                loc = n.location
-                if loc.valid():
-                    refs.append(n.ref)
-                    xs.append(loc.x)
-                    ys.append(loc.y)
-                else:  # a node the extract does not hold: the way is cut there
-                    missing += 1
-                    if len(refs) > starts[-1]:
-                        starts.append(len(refs))
-                        classes.append(c)
+            nodes = way.nodes
+            lst = getattr(nodes, "_list", None)
+            if lst is not None:
+                data = nodes._pyosmium_data
+                get = lst.get
+                for i in range(lst.size(data)):
+                    nd = get(data, i)
+                    loc = nd.location
+                    ra(nd.ref)
+                    xa(loc.x)
+                    ya(loc.y)
+            else:  # another pyosmium: the public iterator
+                for nd in nodes:
+                    loc = nd.location
+                    ra(nd.ref)
+                    xa(loc.x)
+                    ya(loc.y)
             if len(refs) > starts[-1]:
                 starts.append(len(refs))
-                classes.append(c)
+                classes.append(cls(tags))
             seen += 1
             if progress is not None and seen % 5000 == 0:
                 progress(seen)
@@ -222,9 +234,7 @@ def _read_ways(path: Path, progress: Callable[[int], None] | None = None) -> _Wa
             raise _err("extract %(path)s is truncated or damaged (%(detail)s); download it again",
                        path=str(path), detail=text) from None
         raise _err("cannot read extract %(path)s: %(detail)s", path=str(path), detail=text) from None
-    if missing:
-        log.info("%s: %d way nodes have no location in the extract (ways cut there)", path, missing)
-    return _Ways(
+    out = _Ways(
         refs=np.frombuffer(refs, dtype=np.int64) if refs else np.zeros(0, np.int64),
         x=np.frombuffer(xs, dtype=np.int32) if xs else np.zeros(0, np.int32),
         y=np.frombuffer(ys, dtype=np.int32) if ys else np.zeros(0, np.int32),
@@ -233,6 +243,10 @@ def _read_ways(path: Path, progress: Callable[[int], None] | None = None) -> _Wa
         highway_ways=highway_ways,
         generator=generator,
     )
+    missing = int(np.count_nonzero(out.x == _UNDEFINED))
+    if missing:
+        log.info("%s: %d way nodes have no location in the extract (their segments are left out)", path, missing)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -250,6 +264,8 @@ class GraphArrays:
     edge_v: np.ndarray  # int32
     edge_len: np.ndarray  # float32 metres (geodesic)
     edge_class: np.ndarray  # uint8, index into filter.CLASS_NAMES
+    csr_indptr: np.ndarray | None = None  # int64 (n_nodes + 1): symmetric adjacency row pointers ...
+    csr_edge: np.ndarray | None = None  # int32 (2 x n_edges): ... and the edge in each slot (graph.csr_slots)
 
 
 def _segments(ways: _Ways) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -260,7 +276,8 @@ def _segments(ways: _Ways) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = np.arange(n - 1, dtype=np.int64)
     last_of_way = np.zeros(n, dtype=bool)
     last_of_way[ways.way_start[1:] - 1] = True  # the last node of a way starts no segment
-    keep = ~last_of_way[:-1]
+    located = ways.x != _UNDEFINED
+    keep = ~last_of_way[:-1] & located[:-1] & located[1:]  # a node the extract lacks cuts its way there
     a = a[keep]
     way_of = np.searchsorted(ways.way_start, a, side="right") - 1
     return a, a + 1, ways.way_class[way_of]
@@ -311,6 +328,9 @@ def graph_arrays(ways: _Ways) -> tuple[GraphArrays, dict]:
         edge_class=ecls[keep_edge].astype(np.uint8),
     )
     counts["components"] = int(keep_comp.sum())
+    from .graph import csr_slots
+
+    arrays.csr_indptr, arrays.csr_edge = csr_slots(arrays.edge_u, arrays.edge_v, len(arrays.node_id))
     return arrays, counts
 
 
@@ -350,14 +370,27 @@ def read_manifest(path: Path | None = None) -> dict | None:
         return None
 
 
+def _savez(fh, **arrays) -> None:
+    """``numpy.savez_compressed`` at zlib level 1: the same ``.npz`` that ``numpy.load`` reads, written about
+    four times faster than numpy's default level for a few per cent more bytes (the build's write step was
+    dominated by compression)."""
+    import zipfile
+
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, np.asanyarray(arr), allow_pickle=False)
+
+
 def _write_atomic(arrays: GraphArrays, manifest: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         with tmp.open("wb") as fh:
-            np.savez_compressed(
+            _savez(
                 fh, node_id=arrays.node_id, node_x=arrays.node_x, node_y=arrays.node_y, edge_u=arrays.edge_u,
                 edge_v=arrays.edge_v, edge_len=arrays.edge_len, edge_class=arrays.edge_class,
+                csr_indptr=arrays.csr_indptr, csr_edge=arrays.csr_edge,
                 manifest=np.frombuffer(json.dumps(manifest, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
             )
             fh.flush()

@@ -3,7 +3,9 @@
 The finder already has the nearest stations by geodesic distance (:class:`stations.nearest.NearestIndex`).
 :func:`rank_by_walk` takes those candidates (ask for about three times as many as will be shown), measures
 the walk to each with one bounded search around the user (:meth:`WalkNetwork.distances_from_point`) and
-orders them by walking distance. The ranking is *exact* (no station outside the candidates could walk
+orders them by walking distance. The search goes at most :data:`SEARCH_CAP_M` (an hour's walk): a station
+beyond it keeps only its straight-line figure (walking distance ``inf``), so a request in the countryside
+costs no more than one in town. The ranking is *exact* (no station outside the candidates could walk
 nearer) when the k-th walking distance is no longer than the straight-line distance of the farthest
 candidate, because a walk is never shorter than the straight line; :class:`WalkRanking` says whether it
 is. The route to the chosen station is :meth:`WalkNetwork.route` (a GeoJSON LineString via
@@ -18,12 +20,14 @@ import numpy as np
 
 from .graph import MAX_SNAP_M, WALK_M_PER_MIN, WalkNetwork
 
-__all__ = ["WalkRanking", "rank_by_walk", "SEARCH_FLOOR_M", "SEARCH_FACTOR"]
+__all__ = ["WalkRanking", "rank_by_walk", "SEARCH_FLOOR_M", "SEARCH_FACTOR", "SEARCH_CAP_M"]
 
 #: the walking search around the user reaches at least this far ...
 SEARCH_FLOOR_M = 2000.0
-#: ... and this many times the straight-line distance of the k-th candidate
+#: ... and this many times the straight-line distance of the k-th candidate ...
 SEARCH_FACTOR = 3.0
+#: ... but never farther than this (an hour's walk at 4.5 km/h; farther stations keep their straight-line figure)
+SEARCH_CAP_M = 4500.0
 
 
 @dataclass
@@ -50,7 +54,7 @@ def rank_by_walk(network: WalkNetwork, lon: float, lat: float, cand_lon, cand_la
     if n == 0:
         return WalkRanking(np.zeros(0, int), np.zeros(0), straight, 0.0, True)
     kth = float(np.sort(straight)[min(k, n) - 1])
-    search = max(SEARCH_FLOOR_M, SEARCH_FACTOR * kth)
+    search = min(max(SEARCH_FLOOR_M, SEARCH_FACTOR * kth), SEARCH_CAP_M)
     walk = network.distances_from_point(lon, lat, cand_lon, cand_lat, search, max_snap_m)
     order = np.lexsort((straight, walk))
     shown = walk[order[:min(k, n)]]

@@ -56,7 +56,7 @@ DEFAULT_DISTANCE_M = DEFAULT_MINUTES * WALK_M_PER_MIN  # 1,125 m
 #: points farther than this from every walkable segment cannot reach the network (they are reported)
 MAX_SNAP_M = 500.0
 #: spacing of the segment samples in the snapping k-d tree (affects speed only, never the result)
-SAMPLE_SPACING_M = 40.0
+SAMPLE_SPACING_M = 100.0
 #: inflation of metric search radii so that the LCC's scale error (< 0.5 % even at Yunnan's edges) can
 #: never leave out a node that is within reach on the ground
 _RADIUS_SLACK = 1.01
@@ -166,15 +166,21 @@ class WalkNetwork:
         x, y = fwd.transform(self.lon, self.lat)
         self.xy = np.column_stack([np.asarray(x), np.asarray(y)])
         n = self.n_nodes
-        # symmetric CSR, both directions (pedestrians ignore oneway)
-        rows = np.concatenate([self.u, self.v])
-        cols = np.concatenate([self.v, self.u])
-        w = np.concatenate([self.length, self.length])
-        self.csr = sparse.csr_matrix((w, (rows, cols)), shape=(n, n))
-        self.csr.sort_indices()
-        self._node_tree = None
-        self._sample_tree = None
+        # symmetric CSR, both directions (pedestrians ignore oneway); the slot -> edge map comes with the
+        # stored network (computed once at build time), else it is computed here
+        indptr, slot_edge = arrays.csr_indptr, arrays.csr_edge
+        if indptr is None or slot_edge is None:
+            indptr, slot_edge = csr_slots(self.u, self.v, n)
+        self.csr_edge = np.asarray(slot_edge, dtype=np.int64)
+        row = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        ue = self.u[self.csr_edge]
+        nbr = np.where(ue == row, self.v[self.csr_edge], ue).astype(np.int32)
+        self.csr = sparse.csr_matrix((self.length[self.csr_edge], nbr, np.asarray(indptr, dtype=np.int64)), shape=(n, n))
+        self.degree = np.diff(self.csr.indptr)
+        self._tree = None
+        self._tree_node = None
         self._sample_edge = None
+        self._component = None
 
     # ------------------------------------------------------------------------------------------- basics
 
@@ -185,26 +191,33 @@ class WalkNetwork:
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic"))
 
-    @property
-    def node_tree(self) -> cKDTree:
-        if self._node_tree is None:
-            self._node_tree = cKDTree(self.xy)
-        return self._node_tree
-
-    def _samples(self):
-        if self._sample_tree is None:
-            k = np.maximum(1, np.ceil(self.length / SAMPLE_SPACING_M).astype(np.int64))
-            edge = np.repeat(np.arange(self.n_edges), k)
-            start = np.cumsum(k) - k
-            frac = (np.arange(len(edge)) - np.repeat(start, k) + 0.5) / np.repeat(k, k)
+    def _index(self):
+        """One k-d tree (metric frame) over every node followed by interior samples of the segments longer
+        than :data:`SAMPLE_SPACING_M`, so that every point of every segment lies within half a spacing of
+        a tree point belonging to that segment (a node stands for all its segments)."""
+        if self._tree is None:
+            seg = np.hypot(*(self.xy[self.v] - self.xy[self.u]).T) if self.n_edges else np.zeros(0)
+            k = np.maximum(1, np.ceil(seg / SAMPLE_SPACING_M).astype(np.int64))
+            inner = k - 1  # interior samples per segment, at i / k for i = 1 .. k - 1
+            edge = np.repeat(np.arange(self.n_edges), inner)
+            start = np.cumsum(inner) - inner
+            frac = (np.arange(len(edge)) - np.repeat(start, inner) + 1) / np.repeat(k, inner)
             a, b = self.xy[self.u[edge]], self.xy[self.v[edge]]
-            pts = a + (b - a) * frac[:, None]
+            self._tree_node = np.flatnonzero(self.degree > 0)  # nodes that end a segment
+            pts = np.concatenate([self.xy[self._tree_node], a + (b - a) * frac[:, None]])
             self._sample_edge = edge
-            self._sample_tree = cKDTree(pts)
-            # the largest distance from a point of a segment to its nearest sample, in the metric frame
-            seg = np.hypot(*(self.xy[self.v] - self.xy[self.u]).T)
-            self._sample_half = float((seg / k).max() / 2.0) if self.n_edges else 0.0
-        return self._sample_tree, self._sample_edge, self._sample_half
+            self._half = float((seg / k).max() / 2.0) if self.n_edges else 0.0
+            self._tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
+        return self._tree, self._sample_edge, self._half
+
+    @property
+    def component(self) -> np.ndarray:
+        """Connected-component label of each node."""
+        if self._component is None:
+            from scipy.sparse.csgraph import connected_components
+
+            self._component = connected_components(self.csr, directed=False)[1]
+        return self._component
 
     def to_metric(self, lon, lat) -> np.ndarray:
         fwd, _ = _metric_transformers()
@@ -224,7 +237,7 @@ class WalkNetwork:
                    float(max_snap_m))
         if n == 0 or self.n_edges == 0:
             return out
-        tree, sample_edge, half = self._samples()
+        tree, sample_edge, half = self._index()
         p = self.to_metric(lon, lat)
         good = np.isfinite(p).all(axis=1)
         d0 = np.full(n, np.inf)
@@ -234,8 +247,8 @@ class WalkNetwork:
         todo = np.flatnonzero(good & (d0 - half <= max_snap_m * _RADIUS_SLACK + _RADIUS_PAD_M))
         if len(todo) == 0:
             return out
-        k = 16
-        dk, ik = tree.query(p[todo], k=min(k, tree.n), distance_upper_bound=bound[todo][:, None].max(), workers=-1)
+        k = 12
+        dk, ik = tree.query(p[todo], k=min(k, tree.n), distance_upper_bound=float(bound[todo].max()), workers=-1)
         dk = np.asarray(dk).reshape(len(todo), -1)
         ik = np.asarray(ik).reshape(len(todo), -1)
         pts_i, samp_i = [], []
@@ -244,14 +257,21 @@ class WalkNetwork:
         rr, cc = np.nonzero(inside & ~full[:, None])
         pts_i.append(todo[rr])
         samp_i.append(ik[rr, cc])
-        for j in np.flatnonzero(full):  # more than k samples within the bound: ask for all of them
+        for j in np.flatnonzero(full):  # more than k tree points within the bound: ask for all of them
             hits = tree.query_ball_point(p[todo[j]], bound[todo[j]])
             pts_i.append(np.full(len(hits), todo[j]))
             samp_i.append(np.asarray(hits, dtype=np.int64))
         pi = np.concatenate(pts_i)
-        ei = sample_edge[np.concatenate(samp_i)]
-        pair = np.unique(pi * self.n_edges + ei)
-        pi, ei = pair // self.n_edges, pair % self.n_edges
+        si = np.concatenate(samp_i)
+        n_tn = len(self._tree_node)
+        is_node = si < n_tn
+        # a node stands for every segment it ends; an interior sample for its own segment
+        nodes = self._tree_node[si[is_node]]
+        cnt = self.degree[nodes]
+        slots = _gather_ranges(self.csr.indptr[nodes], cnt)
+        pi = np.concatenate([np.repeat(pi[is_node], cnt), pi[~is_node]])
+        ei = np.concatenate([self.csr_edge[slots], sample_edge[si[~is_node] - n_tn]])
+        # (a pair may appear twice, through both ends of a segment: harmless, the minimum is taken below)
         a = self.xy[self.u[ei]]
         b = self.xy[self.v[ei]]
         ab = b - a
@@ -304,11 +324,8 @@ class WalkNetwork:
         """The graph restricted to ``nodes`` (sorted global ids), in local numbering, without touching the
         rest of the graph (cost proportional to the sub-graph)."""
         indptr, indices, data = self.csr.indptr, self.csr.indices, self.csr.data
-        starts, ends = indptr[nodes], indptr[nodes + 1]
-        counts = ends - starts
-        total = int(counts.sum())
-        offs = np.cumsum(counts) - counts
-        pos = np.arange(total) - np.repeat(offs, counts) + np.repeat(starts, counts)
+        starts, counts = indptr[nodes], indptr[nodes + 1] - indptr[nodes]
+        pos = _gather_ranges(starts, counts)
         row = np.repeat(np.arange(len(nodes)), counts)
         col = indices[pos]
         loc = np.searchsorted(nodes, col)
@@ -319,8 +336,9 @@ class WalkNetwork:
         return sparse.csr_matrix((w, loc.astype(np.int32), sub_indptr), shape=(len(nodes), len(nodes)))
 
     def _nodes_within(self, centre_xy: np.ndarray, radius_m: float) -> np.ndarray:
-        hits = self.node_tree.query_ball_point(centre_xy, radius_m * _RADIUS_SLACK + _RADIUS_PAD_M)
-        return np.unique(np.asarray(hits, dtype=np.int64))
+        tree, _, _ = self._index()
+        hits = np.asarray(tree.query_ball_point(centre_xy, radius_m * _RADIUS_SLACK + _RADIUS_PAD_M), dtype=np.int64)
+        return np.unique(self._tree_node[hits[hits < len(self._tree_node)]])
 
     @staticmethod
     def _local(nodes: np.ndarray, glob: np.ndarray) -> np.ndarray:
@@ -493,6 +511,9 @@ class WalkNetwork:
         _, _, straight = _GEOD.inv(lon0, lat0, lon1, lat1)
         straight = float(straight)
         s, t = snaps.take([0]), snaps.take([1])
+        comp = self.component
+        if comp[self.u[s.edge[0]]] != comp[self.u[t.edge[0]]]:
+            return None  # no walk joins them (e.g. two towns whose streets do not meet)
         # both feet on one segment: the direct walk along it
         best_len, best_coords = np.inf, None
         if s.edge[0] == t.edge[0]:
@@ -551,6 +572,26 @@ class WalkNetwork:
             path.append(nodes[k])
             k = int(pred[k])
         return float(length), path[::-1]
+
+
+def csr_slots(u: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The symmetric adjacency of undirected edges ``u-v`` as CSR row pointers and, for each slot, the edge
+    index (rows in node order; the neighbour is the edge's other end)."""
+    u = np.asarray(u, np.int64)
+    v = np.asarray(v, np.int64)
+    rows = np.concatenate([u, v])
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return indptr, (order % max(len(u), 1)).astype(np.int32)
+
+
+def _gather_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + c)`` for each (s, c), vectorised."""
+    counts = np.asarray(counts, np.int64)
+    total = int(counts.sum())
+    offs = np.cumsum(counts) - counts
+    return np.arange(total, dtype=np.int64) - np.repeat(offs, counts) + np.repeat(np.asarray(starts, np.int64), counts)
 
 
 def distance_limit(distance_m=None, minutes=None, speed_kmh: float = WALK_SPEED_KMH) -> float:
