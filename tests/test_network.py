@@ -375,3 +375,17 @@ def test_finder_ranks_candidates_by_walking(river):
     far = w.lonlat(-700, 0)
     one = N.rank_by_walk(net, *user, [cands[1][0], far[0]], [cands[1][1], far[1]], [straight[1], 700.0], k=1)
     assert one.exact is True and one.order[0] == 0
+
+
+def test_network_result_fits_the_straight_line_tables(river):
+    """The later integration is a switch: stations.coverage.coverage_table takes the network result as it is,
+    and its covered area is the walkable area (not the 1,125 m disc)."""
+    from stations.coverage import coverage_table
+
+    w, net = river
+    st = stations([w.lonlat(0, 300)])
+    d = demand([w.lonlat(0, 0), w.lonlat(-300, 300)], workers=[10.0, 30.0])
+    t = coverage_table(N.network_coverage(net, st, d), "county").set_index("adcode").loc["530102"]
+    assert t["workers"] == 40.0 and t["workers_covered"] == 30.0 and t["covered_pct"] == pytest.approx(75.0)
+    disc = np.pi * 1.125 ** 2
+    assert 0 < t["area_covered_km2"] < 0.5 * disc

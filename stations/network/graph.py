@@ -157,8 +157,8 @@ class WalkNetwork:
         self.manifest = dict(manifest or {})
         self.lon = arrays.node_x.astype(np.float64) / 1e7
         self.lat = arrays.node_y.astype(np.float64) / 1e7
-        self.u = arrays.edge_u.astype(np.int64)
-        self.v = arrays.edge_v.astype(np.int64)
+        self.u = np.asarray(arrays.edge_u)  # int32 as stored (indexing needs no wider type)
+        self.v = np.asarray(arrays.edge_v)
         self.length = arrays.edge_len.astype(np.float64)
         self.n_nodes = len(self.lon)
         self.n_edges = len(self.u)
@@ -171,11 +171,13 @@ class WalkNetwork:
         indptr, slot_edge = arrays.csr_indptr, arrays.csr_edge
         if indptr is None or slot_edge is None:
             indptr, slot_edge = csr_slots(self.u, self.v, n)
-        self.csr_edge = np.asarray(slot_edge, dtype=np.int64)
-        row = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        self.csr_edge = np.asarray(slot_edge)
+        row = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
         ue = self.u[self.csr_edge]
         nbr = np.where(ue == row, self.v[self.csr_edge], ue).astype(np.int32)
-        self.csr = sparse.csr_matrix((self.length[self.csr_edge], nbr, np.asarray(indptr, dtype=np.int64)), shape=(n, n))
+        # int32 indices and pointers (scipy's csgraph works in int32: no conversion per search)
+        ptr_type = np.int32 if len(nbr) < 2**31 - 1 else np.int64
+        self.csr = sparse.csr_matrix((self.length[self.csr_edge], nbr, np.asarray(indptr, dtype=ptr_type)), shape=(n, n))
         self.degree = np.diff(self.csr.indptr)
         self._tree = None
         self._tree_node = None
@@ -315,7 +317,7 @@ class WalkNetwork:
         w = np.column_stack([w_u, w_v]).ravel()
         keep = idx >= 0  # an end outside a local sub-graph is left out
         counts = keep.reshape(-1, 2).sum(axis=1)
-        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)]).astype(base.indptr.dtype, copy=False)
         indices = np.concatenate([base.indices, idx[keep]]).astype(base.indices.dtype, copy=False)
         data = np.concatenate([base.data, w[keep]])
         return sparse.csr_matrix((data, indices, indptr), shape=(n + s, n + s))
@@ -332,7 +334,7 @@ class WalkNetwork:
         locc = np.minimum(loc, len(nodes) - 1)
         keep = (loc < len(nodes)) & (nodes[locc] == col)
         row, loc, w = row[keep], loc[keep], data[pos[keep]]
-        sub_indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=len(nodes)))])
+        sub_indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=len(nodes)))]).astype(np.int32)
         return sparse.csr_matrix((w, loc.astype(np.int32), sub_indptr), shape=(len(nodes), len(nodes)))
 
     def _nodes_within(self, centre_xy: np.ndarray, radius_m: float) -> np.ndarray:
