@@ -389,3 +389,21 @@ def test_network_result_fits_the_straight_line_tables(river):
     assert t["workers"] == 40.0 and t["workers_covered"] == 30.0 and t["covered_pct"] == pytest.approx(75.0)
     disc = np.pi * 1.125 ** 2
     assert 0 < t["area_covered_km2"] < 0.5 * disc
+
+
+@pytest.mark.parametrize("seg", [
+    (39500.0, 5003.0, 40500.0, 5003.0),  # east-west, across a raster tile border (40 km)
+    (19000.0, 19000.0, 21000.0, 21003.0),  # diagonal, across a tile corner
+    (-503.0, 2.0, -497.0, 1800.0),  # north-south, across the projection's origin column
+])
+def test_dissolved_street_area_matches_the_exact_buffer(seg):
+    """The raster dissolve behind isochrones: within a cell's half-diagonal of the exact 50 m buffer of a
+    street, area within 1 %, one polygon even where raster tiles meet."""
+    from stations.network.isochrones import RASTER_CELL_M, _polygon
+
+    line = shapely.linestrings(np.array(seg).reshape(2, 2))
+    exact = shapely.buffer(line, 50.0, quad_segs=64)
+    got = _polygon(np.array([seg]), 50.0)
+    assert got.geom_type == "Polygon"
+    assert shapely.hausdorff_distance(got, exact) <= RASTER_CELL_M * np.sqrt(0.5) + 1e-6
+    assert got.area == pytest.approx(exact.area, rel=0.01)

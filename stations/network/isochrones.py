@@ -8,9 +8,10 @@ Construction (the "sausage buffer" of network-buffer studies, e.g. Oliver, Schuu
 2. the *reachable parts of streets*: an edge ``u-v`` of length ``L`` reached at ``du`` and ``dv`` is walkable
    for ``T - du`` metres from ``u`` and ``T - dv`` metres from ``v`` (the whole edge when these meet), plus the
    station's own segment on both sides of its foot and its access leg from the station to the street;
-3. each part is buffered by :data:`STREET_BUFFER_M` (50 m: the street and the buildings fronting it, where a
-   worker stands when making a delivery; the width the network-buffer literature uses) in
-   ``stations.geo.METRIC_CRS`` and the buffers are dissolved into one (Multi)Polygon per band.
+3. the area within :data:`STREET_BUFFER_M` (50 m: the street and the buildings fronting it, where a worker
+   stands when making a delivery; the width the network-buffer literature uses) of those parts, in
+   ``stations.geo.METRIC_CRS``, dissolved into one (Multi)Polygon per band on a 10 m raster (see
+   :func:`_polygon` for why a raster and how exact).
 
 Bands are cumulative: the 10-minute area contains the 5-minute one. Areas are computed in
 ``stations.geo.EQUAL_AREA_CRS`` (km²). Results are WGS-84 GeoDataFrames; :func:`export_isochrones` writes
@@ -35,7 +36,10 @@ __all__ = ["STREET_BUFFER_M", "DEFAULT_BANDS", "isochrones", "reach_polygon_metr
 
 STREET_BUFFER_M = 50.0
 DEFAULT_BANDS = (5.0, 10.0, 15.0)
-_QUAD_SEGS = 4
+#: raster cell of the dissolve (metres); outlines are exact to within half its diagonal
+RASTER_CELL_M = 10.0
+#: raster tile side (metres): at most 2,000 x 2,000 cells (about 150 MB of work) at a time
+RASTER_TILE_M = 20_000.0
 MAX_BANDS = 6
 MAX_MINUTES = 60.0
 
@@ -114,12 +118,93 @@ def _pieces(network: WalkNetwork, node_d: np.ndarray, src: Snap, limit: float) -
     return np.concatenate(parts)
 
 
-def _polygon(segments: np.ndarray, width: float):
+def _polygon(segments: np.ndarray, width: float, cell: float | None = None):
+    """The area within ``width`` metres of the street parts (metric x0, y0, x1, y1 rows), one (Multi)Polygon.
+
+    Raster dissolve, chosen after measuring: buffering the street parts and dissolving them with GEOS took
+    24 s for 100 stations and 208 s for 3,676 stations in a 211,600-node city (buffering them as one
+    MultiLineString two orders of magnitude longer still); this takes seconds. The parts are sampled every
+    half cell onto a grid of :data:`RASTER_CELL_M` cells aligned on the metric CRS's origin (remembering one
+    street part through each marked cell); a Euclidean distance transform (``scipy.ndimage``, with the index
+    of the nearest marked cell) finds, for every cell, the street part nearest to it, and a cell belongs to
+    the area when its centre is within ``width`` of that part. GDAL's polygoniser (``rasterio.features.shapes``) turns the cells into
+    polygons, tile by tile (:data:`RASTER_TILE_M` squares, each computed over its occupied extent with a
+    margin), joined with ``shapely.union_all`` (every vertex is a whole multiple of the cell, so tiles meet
+    exactly). The outline follows the cell edges: within a cell (10 m) of the exact buffer, with the area
+    unbiased (tested against 2wL + πw²). Nested bands stay nested: their masks are."""
     if len(segments) == 0:
         return shapely.Polygon()
-    lines = shapely.linestrings(segments.reshape(-1, 2, 2))
-    merged = shapely.line_merge(shapely.multilinestrings(lines))
-    return shapely.buffer(merged, width, quad_segs=_QUAD_SEGS)
+    from rasterio.features import shapes
+    from rasterio.transform import Affine
+    from scipy.ndimage import distance_transform_edt
+
+    cell = float(cell or RASTER_CELL_M)
+    a, b = segments[:, :2], segments[:, 2:]
+    length = np.hypot(*(b - a).T)
+    k = np.maximum(1, np.ceil(length / (cell / 2.0)).astype(np.int64))
+    seg = np.repeat(np.arange(len(segments)), k + 1)
+    start = np.cumsum(k + 1) - (k + 1)
+    t = (np.arange(len(seg)) - np.repeat(start, k + 1)) / np.repeat(k, k + 1)
+    pts = a[seg] + (b[seg] - a[seg]) * t[:, None]
+    ij = np.floor(pts / cell).astype(np.int64)  # (column, row) of each sample's cell
+    base = ij.min(axis=0)
+    span = int(ij[:, 1].max() - base[1]) + 1
+    _, first = np.unique((ij[:, 0] - base[0]) * span + (ij[:, 1] - base[1]), return_index=True)
+    cells, cseg = ij[first], seg[first]  # occupied cells, and a street part through each
+    n = int(round(RASTER_TILE_M / cell))  # cells per tile side
+    pad = int(np.ceil(width / cell)) + 2
+    tcol = np.floor_divide(cells[:, 0], n)
+    trow = np.floor_divide(cells[:, 1], n)
+    # every tile whose padded square holds an occupied cell
+    lo_c, hi_c = np.floor_divide(cells[:, 0] - pad, n), np.floor_divide(cells[:, 0] + pad, n)
+    lo_r, hi_r = np.floor_divide(cells[:, 1] - pad, n), np.floor_divide(cells[:, 1] + pad, n)
+    tiles = {(int(c), int(r)) for cc, rr in ((lo_c, lo_r), (lo_c, hi_r), (hi_c, lo_r), (hi_c, hi_r))
+             for c, r in set(zip(cc.tolist(), rr.tolist()))} if len(set(zip(tcol.tolist(), trow.tolist()))) > 1 or \
+        (lo_c != hi_c).any() or (lo_r != hi_r).any() else {(int(tcol[0]), int(trow[0]))}
+    parts = []
+    for tx, ty in sorted(tiles):
+        sel = ((cells[:, 0] >= tx * n - pad) & (cells[:, 0] < tx * n + n + pad)
+               & (cells[:, 1] >= ty * n - pad) & (cells[:, 1] < ty * n + n + pad))
+        if not sel.any():
+            continue
+        cs, ss = cells[sel], cseg[sel]
+        # the window: the occupied cells' extent plus the margin, clipped to the padded tile
+        c0 = max(int(cs[:, 0].min()) - pad, tx * n - pad)
+        c1 = min(int(cs[:, 0].max()) + pad + 1, tx * n + n + pad)
+        r0 = max(int(cs[:, 1].min()) - pad, ty * n - pad)
+        r1 = min(int(cs[:, 1].max()) + pad + 1, ty * n + n + pad)
+        shape = (r1 - r0, c1 - c0)
+        rows, cols = (r1 - 1) - cs[:, 1], cs[:, 0] - c0  # raster rows run north to south
+        empty = np.ones(shape, dtype=bool)  # True = no street (the transform measures to False cells)
+        empty[rows, cols] = False
+        sid = np.zeros(shape, dtype=np.int64)
+        sid[rows, cols] = ss
+        dist, (ri, ci) = distance_transform_edt(empty, return_indices=True)
+        rr, cc = np.nonzero(dist <= width / cell + 1.5)
+        centre = np.column_stack([(c0 + cc + 0.5) * cell, (r1 - 1 - rr + 0.5) * cell])
+        j = sid[ri[rr, cc], ci[rr, cc]]  # the street part through the nearest marked cell
+        pa, ab = a[j], b[j] - a[j]
+        den = (ab * ab).sum(axis=1)
+        tt = np.clip(((centre - pa) * ab).sum(axis=1) / np.where(den > 0, den, 1.0), 0.0, 1.0)
+        ok = np.hypot(*(centre - pa - ab * tt[:, None]).T) <= width
+        near = np.zeros(shape, dtype=bool)
+        near[rr[ok], cc[ok]] = True
+        # keep the part inside the tile proper
+        k0, k1 = max(c0, tx * n), min(c1, tx * n + n)
+        q0, q1 = max(r0, ty * n), min(r1, ty * n + n)
+        if k0 >= k1 or q0 >= q1:
+            continue
+        core = near[(r1 - q1):(r1 - q0), (k0 - c0):(k1 - c0)]
+        if not core.any():
+            continue
+        transform = Affine(cell, 0.0, k0 * cell, 0.0, -cell, q1 * cell)
+        for geom, _ in shapes(core.astype(np.uint8), mask=core, transform=transform, connectivity=4):
+            parts.append(shapely.geometry.shape(geom))
+    if not parts:
+        return shapely.Polygon()
+    if len(tiles) == 1:
+        return shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
+    return shapely.union_all(np.asarray(parts, dtype=object))  # tiles meet along their edges
 
 
 def reach_polygon_metric(network: WalkNetwork, lon, lat, limit_m: float, width_m: float = STREET_BUFFER_M,
