@@ -6,7 +6,6 @@ The network is a synthetic grid town written by the test (``write_grid_extract``
 
 from __future__ import annotations
 
-import json
 
 import geopandas as gpd
 import numpy as np
