@@ -25,7 +25,7 @@ from typing import Iterable
 __all__ = [
     "YizhanError", "InputError", "RowError", "LimitError",
     "ImportFileError", "DemandFileError", "CandidateFileError", "PrintError", "SitingError",
-    "HoursParseError", "UnknownServiceError", "ExportError",
+    "HoursParseError", "UnknownServiceError", "ExportError", "NetworkBuildError", "NetworkError",
     "RegistryError", "CJKFontError",
 ]
 
@@ -173,6 +173,22 @@ class ExportError(InputError):
     """An export that cannot be written as asked (unknown format, unwritable path)."""
 
     def __init__(self, message: str, param: str | None = "format", **kw):
+        super().__init__(message, param=param, **kw)
+
+
+class NetworkBuildError(InputError):
+    """An OpenStreetMap extract that cannot become the walking network (not an OSM file, truncated, outside
+    Yunnan, no walkable ways); the stored network is left as it was."""
+
+    def __init__(self, message: str, param: str | None = "extract", **kw):
+        super().__init__(message, param=param, **kw)
+
+
+class NetworkError(InputError):
+    """A walking-network request that cannot be answered (bad minutes or distance, a point that cannot
+    reach the network); ``param`` names the parameter."""
+
+    def __init__(self, message: str, param: str | None = None, **kw):
         super().__init__(message, param=param, **kw)
 
 
