@@ -384,9 +384,7 @@ def test_png_sheet(ctx, tmp_path):
 @needs_poppler
 def test_atlas_has_cover_and_16_prefecture_sheets(ctx, tmp_path):
     out = tmp_path / "atlas.pdf"
-    t0 = time.perf_counter()
-    info = cartography.make_atlas("A4", out, progress=False, context=ctx)
-    seconds = time.perf_counter() - t0
+    info = cartography.make_atlas("A4", out, progress=False, context=ctx)  # its time is measured in bench/bench_atlas.py
     assert info.pages == 17
     assert pdf_pages(out) == 17
     cover = pdf_text(out, 1, 1)
@@ -398,7 +396,6 @@ def test_atlas_has_cover_and_16_prefecture_sheets(ctx, tmp_path):
     assert "昆明市工会驿站分布图" in page2 and "第 2 页 / 共 17 页" in page2
     last = pdf_text(out, 17, 17)
     assert "迪庆藏族自治州工会驿站分布图" in last and "第 17 页 / 共 17 页" in last
-    assert seconds < 90, f"atlas took {seconds:.0f} s"
 
 
 # ------------------------------------------------------------------------------------------------ web and CLI

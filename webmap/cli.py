@@ -211,6 +211,9 @@ main.add_command(gaps_cmd)
 from webmap.cli_recommend import recommend_cmd  # noqa: E402  (issue 5: recommendations)
 
 main.add_command(recommend_cmd)
+from webmap.cli_network import network_group  # noqa: E402  (issue 13: the walking network)
+
+main.add_command(network_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -195,7 +195,7 @@ def coverage_cmd(minutes, distance, hour, weekday, demand_file, by, out, db):
 
     if out is not None:
         try:
-            C._format_of(Path(out), None)
+            C.export_format(Path(out), None)
         except ValueError as exc:
             _fail(f"--out: {exc}")
     try:
