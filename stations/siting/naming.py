@@ -87,7 +87,7 @@ def place_names(lon, lat, county_adcode=None, geography=None) -> tuple[np.ndarra
     if n == 0:
         return zh_out, en_out
     g = geography or geo.geography()
-    codes = np.full(n, None, dtype=object) if county_adcode is None else pd.Series(county_adcode, dtype=object).to_numpy()
+    codes = np.full(n, None, dtype=object) if county_adcode is None else np.array(list(county_adcode), dtype=object)
     missing = np.array([c is None or (isinstance(c, float) and np.isnan(c)) or str(c) in ("", "None", "nan") for c in codes])
     if missing.any():
         codes[missing] = geo.locate_counties(lon[missing], lat[missing]) if g is geo.geography() else None

@@ -224,14 +224,20 @@ def _pair_move(st: _State, a: int, b: int, tol: float):
     if len(pool) < 2:
         return 0.0, None, None, fp
     pool = pool[np.lexsort((pool, -g[pool]))][:_POOL]
-    if g[pool[0]] + g[pool[1]] - loss <= tol:
+    # a pair (i, j) adds at most g_i + g_j: keep the candidates that could pay for the loss with the best partner
+    partner = np.where(np.arange(len(pool)) == 0, g[pool[1]], g[pool[0]])
+    pool = pool[g[pool] + partner - loss > tol]
+    if len(pool) < 2:
         return 0.0, None, None, fp
     where = np.full(len(C), -1, dtype=np.int64)
     where[pool] = np.arange(len(pool))
     keep = (where[rowid] >= 0) & (u > 0)
-    pts, local = np.unique(cols[keep], return_inverse=True)
+    pc, pr = cols[keep], where[rowid[keep]]
+    _, local, counts = np.unique(pc, return_inverse=True, return_counts=True)
+    shared = counts[local] >= 2  # only points two pool candidates cover make an overlap
+    pts, local = np.unique(pc[shared], return_inverse=True)
     D = np.zeros((len(pool), len(pts)))
-    D[where[rowid[keep]], local] = 1.0
+    D[pr[shared], local] = 1.0
     gp = g[pool]
     val = gp[:, None] + gp[None, :] - (D * w[pts]) @ D.T
     np.fill_diagonal(val, -np.inf)
