@@ -149,3 +149,20 @@ def test_coverage_table_gains_load_columns_at_the_end(worked):
         assert other["load_workers"].eq(0).all() and other["load_max_station"].isna().all()
     shown = C.round_table(C.coverage_table(res, "county")).set_index("adcode").loc["530102"]
     assert shown["load_per_station"] == 53.0 and shown["access_per_1000"] == pytest.approx(10.526)
+
+
+def test_api_access(client):
+    """The app over the fixture registry and the bundled demand: the 2SFCA layer and the most loaded stations,
+    whose loads add up to the covered workers of /api/coverage."""
+    r = client.get("/api/access?radius=1000")
+    assert r.status_code == 200
+    b = r.get_json()
+    assert b["resolution"] == 7 and b["points"] and all(len(p) == 4 and p[2] >= 0 for p in b["points"])
+    top = b["top_loaded"]
+    assert top and [t["load_workers"] for t in top] == sorted((t["load_workers"] for t in top), reverse=True)
+    assert {"id", "name", "load_workers", "catchment_workers", "ratio_per_1000"} <= set(top[0])
+    cov = client.get("/api/coverage?radius=1000&by=province").get_json()["summary"]
+    assert b["load_workers"] == pytest.approx(cov["workers_covered"], abs=1)
+    assert cov["load_workers"] == pytest.approx(cov["workers_covered"], abs=1) and cov["access_per_1000"] > 0
+    bad = client.get("/api/access?radius=5")
+    assert bad.status_code == 400 and bad.get_json()["error"]["parameter"] == "radius"

@@ -8,6 +8,9 @@
                                   ``swap_objective``, ``improvement_workers`` / ``improvement_pct`` and, when the
                                   exact solver ran, ``exact_objective``, ``gap`` (the greedy's) and ``swap_gap``;
                                   each site has ``place_zh`` / ``place_en`` (county and nearest town or seat)
+``GET /api/access``               ``?radius=&rural_radius=&hour=&weekday=&demand=ID`` -> load and 2SFCA
+                                  (:mod:`stations.access`): the accessibility layer on H3 resolution 7 and the
+                                  most loaded stations
 ``POST /api/candidates``          multipart ``file`` (CSV / XLSX / GeoJSON / GeoPackage, at most
                                   :data:`MAX_UPLOAD_BYTES`), optional ``crs`` = wgs84 | gcj02 | bd09 -> ``{"id", "count"}``;
                                   kept in memory (the last :data:`MAX_CANDIDATE_SETS` sets)
@@ -33,8 +36,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 
+from stations import access as S_access
 from stations import coverage as C
 from stations import siting as S
 from stations.cartography.charts import coverage_curve
@@ -43,7 +49,7 @@ from stations.limits import LIMITS
 from stations.validation import in_bbox
 from webmap import openapi, state
 from webmap.params import Params, choice, finite
-from webmap.responses import DOWNLOAD_TYPES, attachment, clean, gaps_geojson, geojson, json_text
+from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +149,53 @@ def api_recommend():
     if rec.mode == "set-cover":
         body.update({k: s.get(k) for k in ("reached", "bound_ratio", "lower_bound_sites", "greedy_sites")})
     return geojson(body)
+
+
+ACCESS_RESOLUTION = 7  # H3 resolution of the 2SFCA layer (as the demand heat layer)
+TOP_LOADED = 20
+
+
+@bp.get("/api/access")
+def api_access():
+    """Load and 2SFCA (:mod:`stations.access`) for the coverage question: the accessibility layer (demand cells
+    aggregated to H3 resolution 7: worker-weighted mean stations per 1,000 workers in reach) and the most
+    loaded stations."""
+    import h3
+
+    args = Params.query().coverage()
+
+    def build():
+        acc = state.access(args)
+        d = state.coverage(args).demand
+        cells = d["h3"].astype(str).to_numpy() if "h3" in d.columns else np.full(len(d), "")
+        parents = [h3.cell_to_parent(c, ACCESS_RESOLUTION) if h3.is_valid_cell(c) else None for c in cells]
+        w = d["workers"].to_numpy(float)
+        df = pd.DataFrame({"p": parents, "w": w, "wa": w * acc.access_per_1000, "a": acc.access_per_1000}).dropna(subset=["p"])
+        g = df.groupby("p").agg(w=("w", "sum"), wa=("wa", "sum"), a=("a", "mean"))
+        score = np.where(g["w"] > 0, g["wa"] / g["w"].where(g["w"] > 0, 1.0), g["a"])
+        ll = np.array([h3.cell_to_latlng(c) for c in g.index]).reshape(-1, 2)
+        top = S_access.top_loaded(acc, TOP_LOADED)
+        names = state.snapshot().gdf.set_index("id")
+        rows = []
+        for r in top.to_dict(orient="records"):
+            rows.append({"id": r["id"], "name": clean(names["name"].get(r["id"])) if "name" in names.columns else None,
+                         "county_adcode": clean(r["county_adcode"]), "lon": round(float(r["lon"]), 6),
+                         "lat": round(float(r["lat"]), 6), "load_workers": round(float(r["load_workers"]), 1),
+                         "load_cells": int(r["load_cells"]), "catchment_workers": round(float(r["catchment_workers"]), 1),
+                         "ratio_per_1000": round(float(r["ratio_per_1000"]), 3)})
+        s = acc.stations
+        return {
+            "radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
+            "demand": args.demand, "unit": "stations per 1,000 workers within the service radius (2SFCA)",
+            "resolution": ACCESS_RESOLUTION,
+            "points": [[round(x, 4), round(y, 4), round(float(a), 3), round(float(wk), 1)]
+                       for (y, x), a, wk in zip(ll, score, g["w"].to_numpy())],
+            "stations": int(len(s)), "load_workers": round(float(s["load_workers"].sum()), 1),
+            "load_mean": round(float(s["load_workers"].mean()), 1) if len(s) else None,
+            "top_loaded": rows,
+        }
+
+    return json_text(state.cached(("planner-access", *args.key), lambda: dumps(build())))
 
 
 @bp.post("/api/candidates")
@@ -314,6 +367,13 @@ OPENAPI_PATHS = {
                                              "exact=1", **openapi.GEOJSON},
                       "400": {**_ERR, "description": f"bad parameter, n > {MAX_N}, target not reachable, "
                                                       f"or the {state.MAX_SECONDS:g} s run-time limit reached"}}}},
+    "/api/access": {"get": {
+        "summary": "Load on stations and 2SFCA accessibility: the layer (H3 resolution 7) and the most loaded stations",
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND],
+        "responses": {"200": {"description": "{unit, resolution, points: [[lon, lat, access_per_1000, workers]], stations, "
+                                             "load_workers, load_mean, top_loaded: [{id, name, county_adcode, lon, lat, "
+                                             "load_workers, load_cells, catchment_workers, ratio_per_1000}]}"},
+                      "400": _ERR}}},
     "/api/candidates": {"post": {
         "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory",
         "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
