@@ -17,7 +17,9 @@ Building blocks for siting (MCLP, issue 5):
 * :func:`compute_coverage` -- everything at once, as a :class:`CoverageResult`.
 
 Maps and print: :func:`coverage_layer` dissolves the station buffers (computed in ``METRIC_CRS``) into one
-layer and returns it in WGS-84. Tables: :func:`coverage_table`. Gaps: :func:`find_gaps` (from
+layer and returns it in WGS-84. Tables: :func:`coverage_table` (with load per station and 2SFCA
+accessibility from :mod:`stations.access`, ``CoverageResult.access()``), shown and downloaded through
+:func:`round_table`, whose rounding keeps totals (:mod:`stations.rounding`). Gaps: :func:`find_gaps` (from
 :mod:`stations.gaps`). Files: :func:`export_table`, :func:`export_gaps` (CSV UTF-8 with BOM, XLSX, GeoJSON,
 GeoPackage).
 """
