@@ -313,8 +313,8 @@ def improve(model, start: Solution, deadline: float | None = None, time_limit: f
     sel = np.asarray(slots, dtype=np.int64)
     swaps = pair_swaps = 0
     local_optimum = True
-    if len(sel) and sp.A.shape[1]:
-        st = _State(sp, sel)
+    st = _State(sp, sel) if len(sel) and sp.A.shape[1] else None
+    if st is not None and not (st.cnt > 0).all():  # else every reachable worker is covered already
         tol = 1e-9 * max(model.total, 1.0)
         cache: dict = {}
         while True:
