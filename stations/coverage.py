@@ -17,7 +17,9 @@ Building blocks for siting (MCLP, issue 5):
 * :func:`compute_coverage` -- everything at once, as a :class:`CoverageResult`.
 
 Maps and print: :func:`coverage_layer` dissolves the station buffers (computed in ``METRIC_CRS``) into one
-layer and returns it in WGS-84. Tables: :func:`coverage_table`. Gaps: :func:`find_gaps` (from
+layer and returns it in WGS-84. Tables: :func:`coverage_table` (with load per station and 2SFCA
+accessibility from :mod:`stations.access`, ``CoverageResult.access()``), shown and downloaded through
+:func:`round_table`, whose rounding keeps totals (:mod:`stations.rounding`). Gaps: :func:`find_gaps` (from
 :mod:`stations.gaps`). Files: :func:`export_table`, :func:`export_gaps` (CSV UTF-8 with BOM, XLSX, GeoJSON,
 GeoPackage).
 """
@@ -42,6 +44,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from . import geo, hours as H
+from .access import AccessResult, accessibility
+from .rounding import hierarchical_rounding, largest_remainder, round_within  # noqa: F401 (largest_remainder re-exported)
 from .errors import ExportError, InputError
 from .gaps import find_gaps
 from .limits import RADIUS_M as RADIUS_LIMIT
@@ -66,6 +70,9 @@ __all__ = [
     "compute_coverage",
     "coverage_layer",
     "coverage_table",
+    "round_table",
+    "largest_remainder",
+    "ADDITIVE_DIGITS",
     "find_gaps",
     "export_table",
     "export_gaps",
@@ -99,7 +106,17 @@ TABLE_COLUMNS = (
     "area_covered_pct",
     "median_distance_m",
     "p90_distance_m",
+    # load and 2SFCA (stations.access), added at the end so that the columns above keep their places
+    "load_workers",
+    "load_per_station",
+    "load_max_station",
+    "access_per_1000",
 )
+
+#: the additive columns and their decimals: rounded so that counties add up to their prefecture and
+#: prefectures to the province as shown (:func:`round_table`)
+ADDITIVE_DIGITS = (("urban_residents", 0), ("workers", 0), ("workers_covered", 0), ("area_km2", 1),
+                   ("area_covered_km2", 2), ("load_workers", 0))
 
 
 def _geo():
@@ -199,6 +216,7 @@ class CoverageResult:
     hour: int | None
     weekday: int = 2
     _layer_metric: object = field(default=None, repr=False)
+    _access: object = field(default=None, repr=False)
 
     @property
     def workers(self) -> float:
@@ -225,6 +243,13 @@ class CoverageResult:
         dist, idx = nearest_station(slon, slat, dlon, dlat)
         r = self.demand["radius_m"].to_numpy(float)[idx]
         return np.where(dist <= 2000, r, max(float(v) for v in self.radius.values()))
+
+    def access(self) -> AccessResult:
+        """Load per active station and the 2SFCA accessibility of each demand cell
+        (:func:`stations.access.accessibility`, catchment = the service radius of each cell), computed once."""
+        if self._access is None:
+            self._access = accessibility(self)
+        return self._access
 
     def layer_metric(self):
         """Dissolved coverage (one (Multi)Polygon) in METRIC_CRS."""
@@ -417,6 +442,11 @@ def _county_base(result: CoverageResult, counties: gpd.GeoDataFrame, pref: pd.Da
     c["workers_covered"] = c["adcode"].map(pd.Series(w * cov).groupby(dc.to_numpy()).sum()).fillna(0.0).to_numpy()
     c["area_km2"] = shapely.area(_county_areas(counties)[0]) / 1e6
     c["area_covered_km2"] = _area_covered_by_county(result, counties)
+    acc = result.access()
+    load = pd.Series(acc.stations["load_workers"].to_numpy(float)).groupby(st_codes.to_numpy())
+    c["load_workers"] = c["adcode"].map(load.sum()).fillna(0.0).to_numpy()
+    c["load_max_station"] = c["adcode"].map(load.max()).to_numpy(float)  # NaN: no active station
+    c["_access_workers"] = c["adcode"].map(pd.Series(w * acc.access_per_1000).groupby(dc.to_numpy()).sum()).fillna(0.0).to_numpy()
     return c, dc
 
 
@@ -438,12 +468,15 @@ def coverage_table(result: CoverageResult, by: str = "county", geography: Geogra
     c, dc = memo[id(counties)]
     w = d["workers"].to_numpy(float)
 
-    additive = ["stations", "urban_residents", "workers", "workers_covered", "area_km2", "area_covered_km2"]
+    additive = ["stations", "urban_residents", "workers", "workers_covered", "area_km2", "area_covered_km2", "load_workers",
+                "_access_workers"]
     if by == "county":
         t = c.assign(level="county", parent_adcode=c["prefecture_adcode"])
         groups = dc.to_numpy()
     elif by == "prefecture":
-        t = c.groupby("prefecture_adcode", sort=True)[additive].sum().reset_index().rename(columns={"prefecture_adcode": "adcode"})
+        grouped = c.groupby("prefecture_adcode", sort=True)
+        t = grouped[additive].sum().reset_index().rename(columns={"prefecture_adcode": "adcode"})
+        t["load_max_station"] = grouped["load_max_station"].max().to_numpy()
         names = pref.reindex(t["adcode"])
         t["name"] = names["name_zh"].to_numpy()
         t["name_en"] = names["name_en"].to_numpy() if "name_en" in names.columns else t["name"]
@@ -453,6 +486,7 @@ def coverage_table(result: CoverageResult, by: str = "county", geography: Geogra
     else:
         prov = geo.province.iloc[0]
         t = pd.DataFrame([c[additive].sum()])
+        t["load_max_station"] = c["load_max_station"].max()
         t["adcode"] = str(prov.get("adcode", "530000"))
         t["name"] = prov.get("name_zh", "云南省")
         t["name_en"] = prov.get("name_en", "Yunnan")
@@ -472,24 +506,44 @@ def coverage_table(result: CoverageResult, by: str = "county", geography: Geogra
         t["covered_pct"] = np.where(t["workers"] > 0, 100.0 * t["workers_covered"] / t["workers"], np.nan)
         t["area_covered_pct"] = np.where(t["area_km2"] > 0, 100.0 * t["area_covered_km2"] / t["area_km2"], np.nan)
         t["stations_per_10k_urban"] = np.where(t["urban_residents"] > 0, 1e4 * t["stations"] / t["urban_residents"], np.nan)
+        t["load_per_station"] = np.where(t["stations"] > 0, t["load_workers"] / t["stations"], np.nan)
+        t["access_per_1000"] = np.where(t["workers"] > 0, t["_access_workers"] / t["workers"], np.nan)
     t["stations"] = t["stations"].astype(int)
-    return t[list(TABLE_COLUMNS)].sort_values("adcode").reset_index(drop=True)
+    out = t[list(TABLE_COLUMNS)].sort_values("adcode").reset_index(drop=True)
+    if "rounded" not in memo:
+        memo["rounded"] = hierarchical_rounding(c, str(geo.province.iloc[0].get("adcode", "530000")), ADDITIVE_DIGITS)
+    out.attrs["rounded"] = memo["rounded"]
+    return out
 
 
 def round_table(t: pd.DataFrame) -> pd.DataFrame:
-    """Rounded for display / export (workers to whole people, percentages to 0.1, km² to 0.01, m to 1)."""
+    """Rounded for display and every download (workers and residents to whole people, percentages to 0.1,
+    areas to 0.1 / 0.01 km², metres to 1, accessibility to 0.001 per 1,000 workers) so that the table adds up
+    as shown: the additive columns (:data:`ADDITIVE_DIGITS`) are rounded by largest remainder
+    (:mod:`stations.rounding`) down the hierarchy (province, prefectures, counties) attached by
+    :func:`coverage_table`, so a county table, a
+    prefecture table and the province row agree with each other; a table without it (built elsewhere) is
+    rounded the same way within itself (its total, its ``parent_adcode`` groups, their rows)."""
+    rounded = t.attrs.get("rounded") or {}
     t = t.copy()
+    for col, nd in ADDITIVE_DIGITS:
+        if col not in t.columns:
+            continue
+        exact = t[col].astype(float)
+        m = rounded.get(col)
+        if m is not None and t["adcode"].astype(str).isin(m.keys()).all():
+            t[col] = t["adcode"].astype(str).map(m).astype(float).where(exact.notna())
+        else:
+            t[col] = round_within(t, col, nd)
     for col, nd in (
-        ("urban_residents", 0),
-        ("workers", 0),
-        ("workers_covered", 0),
         ("covered_pct", 1),
-        ("area_km2", 1),
-        ("area_covered_km2", 2),
         ("area_covered_pct", 2),
         ("stations_per_10k_urban", 3),
         ("median_distance_m", 0),
         ("p90_distance_m", 0),
+        ("load_per_station", 0),
+        ("load_max_station", 0),
+        ("access_per_1000", 3),
     ):
         if col in t.columns:
             t[col] = t[col].astype(float).round(nd)

@@ -425,3 +425,73 @@ def test_station_on_a_county_border_counts_where_locate_counties_puts_it():
     expected = geo.locate_counties(p.x, p.y)[0]
     assert expected == "530102"
     assert table["stations"].sum() == 1 and table.loc[expected, "stations"] == 1
+
+
+# ------------------------------------------------------------------------------------------- tables add up after rounding
+
+
+def test_largest_remainder_by_hand():
+    from stations.rounding import largest_remainder
+
+    # three thirds of 1: floors 0, 0, 0; one unit left, to the first of the equal remainders
+    assert largest_remainder([1 / 3, 1 / 3, 1 / 3], 1).tolist() == [1.0, 0.0, 0.0]
+    # 1.6 + 2.7 + 3.7 = 8.0: floors 1, 2, 3 (6); two units to the largest remainders .7 and .7
+    assert largest_remainder([1.6, 2.7, 3.7], 8).tolist() == [1.0, 3.0, 4.0]
+    # rounding each on its own would give 2 + 3 + 4 = 9
+    assert sum(round(x) for x in (1.6, 2.7, 3.7)) == 9
+    # decimals, and NaN left alone
+    assert largest_remainder([0.125, 0.125, np.nan, 0.25], 0.5, 2).tolist()[:2] == [0.13, 0.12]
+    assert np.isnan(largest_remainder([1.0, np.nan], 1)[1])
+
+
+@given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=40), st.integers(0, 2))
+def test_largest_remainder_keeps_the_total(values, digits):
+    from stations.rounding import largest_remainder, round_half_up
+
+    total = round_half_up(sum(values), digits)
+    r = largest_remainder(values, total, digits)
+    assert sum(r) == pytest.approx(total, abs=10.0 ** -digits / 100)
+    unit = 10.0 ** -digits
+    assert all(abs(a - b) < unit * (1 + 1e-9) for a, b in zip(r, values))  # each to its floor or ceiling
+
+
+def test_round_table_without_the_hierarchy_adds_up_within_itself():
+    t = pd.DataFrame({"adcode": ["1", "2", "3", "4"], "parent_adcode": ["A", "A", "B", "B"],
+                      "workers": [1.6, 2.7, 3.7, 0.4]})
+    shown = C.round_table(t)
+    assert shown["workers"].sum() == 8  # round(8.4)
+    assert shown["workers"].tolist() == [1.0, 3.0, 4.0, 0.0]  # A: 4.3 -> 4 (1 + 3), B: 4.1 -> 4 (4 + 0)
+
+
+@pytest.mark.slow
+def test_demo_tables_add_up_after_rounding(demo_db_url, tmp_path):
+    """The demo registry and the bundled demand (1,000,000 workers): every rounded table, as shown and as
+    downloaded, has counties adding up to their prefecture and prefectures to the province, for every additive
+    column; rounded on their own the counties' workers add up to 1,000,004."""
+    from stations.demand import load_demand
+    from stations.registry import Registry
+
+    r = C.compute_coverage(Registry(demo_db_url).load(), load_demand(), radius=1000)
+    exact = {by: C.coverage_table(r, by) for by in C.LEVELS}
+    assert exact["county"]["workers"].round(0).sum() != exact["province"]["workers"].round(0).iloc[0]  # the old way
+    shown = {by: C.round_table(t) for by, t in exact.items()}
+    C.export_table(exact["county"], tmp_path / "c.csv")
+    downloaded = pd.read_csv(tmp_path / "c.csv", encoding="utf-8-sig", dtype={"adcode": str, "parent_adcode": str})
+    prov = shown["province"].iloc[0]
+    pref = shown["prefecture"].set_index("adcode")
+    assert prov["workers"] == 1_000_000
+    for col, nd in C.ADDITIVE_DIGITS:
+        assert pref[col].sum() == pytest.approx(prov[col], abs=1e-6), col
+        for county in (shown["county"], downloaded):
+            assert county[col].sum() == pytest.approx(prov[col], abs=1e-6), col
+            sums = county.groupby("parent_adcode")[col].sum()
+            assert np.allclose(sums.reindex(pref.index).to_numpy(), pref[col].to_numpy(), atol=1e-6), col
+            assert np.allclose(county[col], county[col].round(nd))
+        # every shown value is its exact value's floor or ceiling
+        diff = (shown["county"][col] - exact["county"][col]).abs()
+        assert (diff < 10.0 ** -nd + 1e-9).all(), col
+    # the JSON rows of the planner are the same rounding
+    from webmap.responses import table_rows
+
+    rows = table_rows(exact["county"])
+    assert sum(row["workers"] for row in rows) == 1_000_000

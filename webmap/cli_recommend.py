@@ -117,6 +117,10 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
     click.echo(f"after:  {s['after']['workers_covered']:,.0f} ({s['after']['covered_pct']:.2f}%) with {s['sites']} new sites")
     click.echo(f"greedy (lazy): +{s['greedy_objective']:,.0f} workers in {s['greedy_time_s']:.3f} s"
                + (f"; upper bound on the optimum +{s['greedy_upper_bound']:,.0f}" if n is not None and s["greedy_upper_bound"] is not None else ""))
+    if s.get("swap_objective") is not None:
+        click.echo(f"greedy + swaps: +{s['swap_objective']:,.0f} workers (+{s['improvement_workers']:,.0f}, "
+                   f"{s['improvement_pct']:.2f}% over the greedy; {s['swaps']} swaps, {s['pair_swaps']} pair exchanges) "
+                   f"in {s['swap_time_s']:.3f} s; sites from: {s['method']}")
     if n is not None:
         click.echo(s["guarantee"])
     if rec.exact is not None and target_pct is not None:
@@ -127,13 +131,14 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
                       and s["exact_status"] != "optimal" else ""))
     elif rec.exact is not None:
         click.echo(f"exact (HiGHS): +{s['exact_objective']:,.0f} workers, {s['exact_status']}, {s['exact_time_s']:.1f} s; "
-                   f"greedy gap {100 * s['gap']:.2f}%")
+                   f"greedy gap {100 * s['gap']:.2f}%"
+                   + (f", greedy + swaps gap {100 * s['swap_gap']:.2f}%" if s.get("swap_gap") is not None else ""))
     elif exact:
         click.echo("exact: not run (instance too large)")
     if target_pct is not None:
         click.echo(f"target {target_pct:g}%: {'reached' if s['reached'] else 'NOT reached'} with {s['sites']} sites; {s['guarantee']}")
     show = S.rounded_sites(rec.sites).drop(columns="geometry").head(10)
     if len(show):
-        click.echo(show[["rank", "gain_workers", "cumulative_pct", "county_adcode", "lon", "lat", "nearest_station_id",
+        click.echo(show[["rank", "place_zh", "gain_workers", "cumulative_pct", "lon", "lat", "nearest_station_id",
                          "nearest_station_m"]].to_string(index=False))
     click.echo(f"wrote {', '.join(str(p) for p in written)} [{time.perf_counter() - t0:.1f} s]")

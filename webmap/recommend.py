@@ -3,8 +3,14 @@
 ``GET /api/recommend``            ``?n=|target_pct=&radius=&rural_radius=&hour=&weekday=&demand=ID&candidates=default|ID&exact=0|1``
                                   -> GeoJSON FeatureCollection of the sites in the order chosen (``rank``,
                                   ``gain_workers`` ...), plus ``before`` / ``after`` covered totals and pct, the
-                                  before/after rows by prefecture, ``method``, ``greedy_objective`` and, when the
-                                  exact solver ran, ``exact_objective`` and ``gap``
+                                  before/after rows by prefecture, ``method`` (``greedy+swap``: the greedy improved
+                                  by swaps; ``exact`` when the exact solver covers more), ``greedy_objective``,
+                                  ``swap_objective``, ``improvement_workers`` / ``improvement_pct`` and, when the
+                                  exact solver ran, ``exact_objective``, ``gap`` (the greedy's) and ``swap_gap``;
+                                  each site has ``place_zh`` / ``place_en`` (county and nearest town or seat)
+``GET /api/access``               ``?radius=&rural_radius=&hour=&weekday=&demand=ID`` -> load and 2SFCA
+                                  (:mod:`stations.access`): the accessibility layer on H3 resolution 7 and the
+                                  most loaded stations
 ``POST /api/candidates``          multipart ``file`` (CSV / XLSX / GeoJSON / GeoPackage, at most
                                   :data:`MAX_UPLOAD_BYTES`), optional ``crs`` = wgs84 | gcj02 | bd09 -> ``{"id", "count"}``;
                                   kept in memory (the last :data:`MAX_CANDIDATE_SETS` sets)
@@ -30,8 +36,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 
+from stations import access as S_access
 from stations import coverage as C
 from stations import siting as S
 from stations.cartography.charts import coverage_curve
@@ -40,7 +49,7 @@ from stations.limits import LIMITS
 from stations.validation import in_bbox
 from webmap import openapi, state
 from webmap.params import Params, choice, finite
-from webmap.responses import DOWNLOAD_TYPES, attachment, clean, gaps_geojson, geojson, json_text
+from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +63,8 @@ MAX_WHATIF_ADD = int(LIMITS["whatif_add"].hi)
 MAX_WHATIF_CLOSE = int(LIMITS["whatif_close"].hi)
 MAX_HOURS_CHARS = int(LIMITS["whatif_hours_chars"].hi)
 UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".geojson", ".json", ".gpkg")
-SITE_PROPS = ("rank", "gain_workers", "cumulative_covered", "cumulative_pct", "candidate_id", "name", "county_adcode",
-              "prefecture_adcode", "lon", "lat", "lon_gcj02", "lat_gcj02", "nearest_station_id", "nearest_station_m")
+SITE_PROPS = ("rank", "gain_workers", "cumulative_covered", "cumulative_pct", "candidate_id", "name", "place_zh", "place_en",
+              "county_adcode", "prefecture_adcode", "lon", "lat", "lon_gcj02", "lat_gcj02", "nearest_station_id", "nearest_station_m")
 _SITE_DIGITS = (("gain_workers", 2), ("cumulative_covered", 1), ("cumulative_pct", 3), ("lon", 6), ("lat", 6),
                 ("lon_gcj02", 6), ("lat_gcj02", 6), ("nearest_station_m", 1))
 
@@ -120,6 +129,8 @@ def api_recommend():
         "before": _totals(rec.before), "after": _totals(rec.after),
         "greedy_objective": s["greedy_objective"], "greedy_upper_bound": s["greedy_upper_bound"],
         "greedy_time_s": s["greedy_time_s"],
+        **{k: s[k] for k in ("swap_objective", "improvement_workers", "improvement_pct", "swaps", "pair_swaps",
+                             "swap_time_s", "swap_local_optimum", "swap_status") if k in s},
         "prefectures": state.recommendation_rows(args),
         "elapsed_s": round(time.perf_counter() - t0, 3),
     }
@@ -128,7 +139,8 @@ def api_recommend():
                                           "exact_time_s", "gap_sites")})
     elif rec.exact is not None:
         body.update(exact_objective=s["exact_objective"], exact_status=s["exact_status"],
-                    exact_upper_bound=s["exact_upper_bound"], exact_time_s=s["exact_time_s"], gap=s["gap"])
+                    exact_upper_bound=s["exact_upper_bound"], exact_time_s=s["exact_time_s"], gap=s["gap"],
+                    swap_gap=s.get("swap_gap"))
     elif args.exact:
         body.update(exact_objective=None, exact_status="not run: instance too large for the exact solver", gap=None)
         if rec.mode == "set-cover":
@@ -137,6 +149,53 @@ def api_recommend():
     if rec.mode == "set-cover":
         body.update({k: s.get(k) for k in ("reached", "bound_ratio", "lower_bound_sites", "greedy_sites")})
     return geojson(body)
+
+
+ACCESS_RESOLUTION = 7  # H3 resolution of the 2SFCA layer (as the demand heat layer)
+TOP_LOADED = 20
+
+
+@bp.get("/api/access")
+def api_access():
+    """Load and 2SFCA (:mod:`stations.access`) for the coverage question: the accessibility layer (demand cells
+    aggregated to H3 resolution 7: worker-weighted mean stations per 1,000 workers in reach) and the most
+    loaded stations."""
+    import h3
+
+    args = Params.query().coverage()
+
+    def build():
+        acc = state.access(args)
+        d = state.coverage(args).demand
+        cells = d["h3"].astype(str).to_numpy() if "h3" in d.columns else np.full(len(d), "")
+        parents = [h3.cell_to_parent(c, ACCESS_RESOLUTION) if h3.is_valid_cell(c) else None for c in cells]
+        w = d["workers"].to_numpy(float)
+        df = pd.DataFrame({"p": parents, "w": w, "wa": w * acc.access_per_1000, "a": acc.access_per_1000}).dropna(subset=["p"])
+        g = df.groupby("p").agg(w=("w", "sum"), wa=("wa", "sum"), a=("a", "mean"))
+        score = np.where(g["w"] > 0, g["wa"] / g["w"].where(g["w"] > 0, 1.0), g["a"])
+        ll = np.array([h3.cell_to_latlng(c) for c in g.index]).reshape(-1, 2)
+        top = S_access.top_loaded(acc, TOP_LOADED)
+        names = state.snapshot().gdf.set_index("id")
+        rows = []
+        for r in top.to_dict(orient="records"):
+            rows.append({"id": r["id"], "name": clean(names["name"].get(r["id"])) if "name" in names.columns else None,
+                         "county_adcode": clean(r["county_adcode"]), "lon": round(float(r["lon"]), 6),
+                         "lat": round(float(r["lat"]), 6), "load_workers": round(float(r["load_workers"]), 1),
+                         "load_cells": int(r["load_cells"]), "catchment_workers": round(float(r["catchment_workers"]), 1),
+                         "ratio_per_1000": round(float(r["ratio_per_1000"]), 3)})
+        s = acc.stations
+        return {
+            "radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
+            "demand": args.demand, "unit": "stations per 1,000 workers within the service radius (2SFCA)",
+            "resolution": ACCESS_RESOLUTION,
+            "points": [[round(x, 4), round(y, 4), round(float(a), 3), round(float(wk), 1)]
+                       for (y, x), a, wk in zip(ll, score, g["w"].to_numpy())],
+            "stations": int(len(s)), "load_workers": round(float(s["load_workers"].sum()), 1),
+            "load_mean": round(float(s["load_workers"].mean()), 1) if len(s) else None,
+            "top_loaded": rows,
+        }
+
+    return json_text(state.cached(("planner-access", *args.key), lambda: dumps(build())))
 
 
 @bp.post("/api/candidates")
@@ -227,7 +286,8 @@ def api_whatif():
     scenario = S.with_added_sites(snap.gdf, [p[0] for p in pts], [p[1] for p in pts], close=close, hours=hours)
     after = C.compute_coverage(scenario, state.demand(args.demand), args.spec, hour, weekday)
     out = {
-        "add": [[p[0], p[1], h or "24小时"] for p, h in zip(pts, hours)], "close": close, "radius": radius,
+        "add": [[p[0], p[1], h or "24小时"] for p, h in zip(pts, hours)],
+        "added": _added_names(scenario, len(pts)), "close": close, "radius": radius,
         "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": args.demand,
         "before": _totals(before), "after": _totals(after),
         "delta_workers_covered": round(after.workers_covered - before.workers_covered, 1),
@@ -238,6 +298,16 @@ def api_whatif():
     }
     out["elapsed_s"] = round(time.perf_counter() - t0, 3)
     return json_text(out)
+
+
+def _added_names(scenario, k: int) -> list[dict]:
+    """The hypothetical stations of a what-if with their place names (the last ``k`` rows of the scenario)."""
+    if not k:
+        return []
+    new = scenario.iloc[len(scenario) - k:]
+    return [{"id": r["id"], "lon": round(float(r["lon"]), 6), "lat": round(float(r["lat"]), 6), "place_zh": r["place_zh"],
+             "place_en": r["place_en"], "county_adcode": clean(r["county_adcode"])}
+            for r in new[["id", "lon", "lat", "place_zh", "place_en", "county_adcode"]].to_dict(orient="records")]
 
 
 @bp.get("/recommend/download/sites.<fmt>")
@@ -286,13 +356,24 @@ OPENAPI_PATHS = {
     "/api/recommend": {"get": {
         "summary": "Recommended new station sites (maximal covering / set covering), in the order chosen",
         "parameters": _REC_PARAMS,
-        "responses": {"200": {"description": "GeoJSON FeatureCollection; features carry rank, gain_workers (marginal), "
+        "responses": {"200": {"description": "GeoJSON FeatureCollection; features carry rank, place_zh / place_en "
+                                             "(county and nearest town or county seat), gain_workers (marginal), "
                                              "cumulative_covered, county_adcode, lon/lat (WGS-84), lon_gcj02/lat_gcj02, "
                                              "nearest_station_id, nearest_station_m; top level: before, after "
-                                             "(workers_covered, covered_pct), prefectures, method, greedy_objective, "
-                                             "exact_objective and gap when exact=1", **openapi.GEOJSON},
+                                             "(workers_covered, covered_pct), prefectures, method (greedy+swap by "
+                                             "default, exact when it covers more), greedy_objective, swap_objective, "
+                                             "improvement_workers / improvement_pct (swaps over the greedy), swaps, "
+                                             "pair_swaps, swap_time_s; exact_objective, gap (greedy) and swap_gap when "
+                                             "exact=1", **openapi.GEOJSON},
                       "400": {**_ERR, "description": f"bad parameter, n > {MAX_N}, target not reachable, "
                                                       f"or the {state.MAX_SECONDS:g} s run-time limit reached"}}}},
+    "/api/access": {"get": {
+        "summary": "Load on stations and 2SFCA accessibility: the layer (H3 resolution 7) and the most loaded stations",
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND],
+        "responses": {"200": {"description": "{unit, resolution, points: [[lon, lat, access_per_1000, workers]], stations, "
+                                             "load_workers, load_mean, top_loaded: [{id, name, county_adcode, lon, lat, "
+                                             "load_workers, load_cells, catchment_workers, ratio_per_1000}]}"},
+                      "400": _ERR}}},
     "/api/candidates": {"post": {
         "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory",
         "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
@@ -315,7 +396,7 @@ OPENAPI_PATHS = {
             "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "default": 2},
             "gaps_limit": {"type": "integer", "default": int(LIMITS["whatif_gaps"].default)},
             "demand": {"type": "string", "description": "id of an uploaded demand set (POST /api/coverage/demand)"}}}}}},
-        "responses": {"200": {"description": "{before, after, delta_workers_covered, prefectures: [...], gaps: FeatureCollection}"},
+        "responses": {"200": {"description": "{before, after, delta_workers_covered, added: [{id, lon, lat, place_zh, place_en, county_adcode}], prefectures: [...], gaps: FeatureCollection}"},
                       "400": _ERR}}},
     "/recommend/download/sites.{fmt}": {"get": {
         "summary": "Download the recommended sites (CSV UTF-8 with BOM, XLSX with before/after sheets, GeoJSON, GeoPackage)",

@@ -1,7 +1,7 @@
 """The planner's shared state, for the planner and recommend blueprints alike (one app each).
 
 - the registry snapshot (:func:`snapshot`) and its per-snapshot memo, which holds the analyses: coverage
-  (:func:`coverage`), tables (:func:`table`), gaps (:func:`gaps`), siting models and recommendations
+  (:func:`coverage`), tables (:func:`table`), load and 2SFCA (:func:`access`), gaps (:func:`gaps`), siting models and recommendations
   (:func:`recommendation`) and their before/after rows, each keyed by the question asked (never by an
   object's ``id``), so the planner page, the downloads and the recommendations agree;
 - the demand in use (:func:`demand`: the configured or bundled model, or an uploaded set by id) and the
@@ -213,6 +213,14 @@ def table(args: CoverageArgs, by: str):
     res = coverage(args)
     with _COMPUTE:
         return snapshot().cached(("planner-table", *args.key, by), lambda: C.coverage_table(res, by, geography()))
+
+
+def access(args: CoverageArgs):
+    """Load per active station and 2SFCA per demand cell (:class:`stations.access.AccessResult`) for ``args``,
+    computed once per coverage result."""
+    res = coverage(args)
+    with _COMPUTE:
+        return res.access()
 
 
 def gaps(args: CoverageArgs):

@@ -24,6 +24,11 @@ Solvers, all on one :class:`MaxCover`:
   ``1 - 1/e`` (63.2 %) of the optimum (Nemhauser, Wolsey & Fisher 1978). Each greedy run also reports a
   data-dependent upper bound on the optimum: ``f(S_k) + sum of the n largest marginal gains at S_k``
   (submodularity), taken at the start and at the end of the run.
+* :func:`improve` (:mod:`~stations.siting.swap`; :meth:`MaxCover.solve_greedy_swap` runs both) -- local search
+  after the greedy: 1-for-1 swaps (vertex substitution, Teitz & Bart 1968, with the fast swap evaluation of
+  Whitaker 1983 on the sparse matrix) and 2-for-2 exchanges of neighbouring sites, until neither covers more
+  or the deadline. Never worse than the greedy; on the bundled model it closes most of the greedy's gap to
+  the optimum (``docs/siting.md``, ``bench/bench_siting.py``). It is the default answer of :func:`recommend`.
 * :meth:`MaxCover.solve_exact` -- the MCLP integer program (Church & ReVelle 1974) solved with HiGHS
   (``highspy``): ``max sum_j w_j y_j`` s.t. ``y_j <= sum_{i covers j} x_i``, ``sum_i x_i <= n``,
   ``x`` binary, ``0 <= y <= 1``. The instance is reduced first: only candidates with a positive gain, only
@@ -37,7 +42,8 @@ Solvers, all on one :class:`MaxCover`:
   ``H(m) <= 1 + ln m`` bound, ``m`` the most units one site covers. The result states the bound and a lower
   bound on OPT (``ceil(k / bound)`` and the fewest sites whose single-site gains could add up to the need).
 
-Outputs: :class:`Recommendation` (from :func:`recommend`) -- the ranked sites (rank, marginal
+Outputs: :class:`Recommendation` (from :func:`recommend`) -- the ranked sites (rank, place name in Chinese
+and English (:func:`place_names`: county and nearest GeoNames town or county seat), marginal
 ``gain_workers``, cumulative covered, county, WGS-84 and GCJ-02 coordinates, nearest existing station and
 its geodesic distance), the coverage before and after (:class:`stations.coverage.CoverageResult`), the
 before/after tables by prefecture and county (:func:`stations.coverage.coverage_table`), the
@@ -47,6 +53,7 @@ For the print sheets: :func:`recommended_sites` ``(n, radius=1000, hour=None) ->
 
 Modules: :mod:`~stations.siting.model` (:class:`MaxCover`, the greedy solvers), :mod:`~stations.siting.exact`
 (the HiGHS integer programs), :mod:`~stations.siting.solution` (:class:`Solution`),
+:mod:`~stations.siting.swap` (the local search), :mod:`~stations.siting.naming` (place names),
 :mod:`~stations.siting.candidates`, :mod:`~stations.siting.scenario` (what-if),
 :mod:`~stations.siting.recommendation` (:func:`recommend`, :class:`Recommendation`, downloads). Everything
 public is importable from ``stations.siting``.
@@ -59,10 +66,12 @@ from .candidates import (MAX_CANDIDATE_ROWS, MAX_DEFAULT_CANDIDATES, candidates_
                          read_candidates)
 from .exact import MAX_EXACT_NNZ
 from .model import ONE_MINUS_INV_E, MaxCover
+from .naming import place_names
 from .recommendation import SITE_COLUMNS, Recommendation, recommend, recommended_sites
 from .recommendation import _sites_frame, rounded_sites  # noqa: F401
 from .scenario import NEW_ID_PREFIX, whatif, with_added_sites
 from .solution import Solution
+from .swap import SWAP_TIME_LIMIT, improve
 
 __all__ = [
     "MAX_DEFAULT_CANDIDATES",
@@ -84,4 +93,7 @@ __all__ = [
     "recommended_sites",
     "whatif",
     "SITE_COLUMNS",
+    "SWAP_TIME_LIMIT",
+    "improve",
+    "place_names",
 ]

@@ -23,6 +23,7 @@ from ..errors import SitingError
 from .candidates import default_candidates
 from .exact import ExactSolvers
 from .solution import Solution
+from .swap import SWAP_TIME_LIMIT, improve
 
 __all__ = ["ONE_MINUS_INV_E", "MaxCover"]
 
@@ -232,21 +233,37 @@ class MaxCover(ExactSolvers):
 
     def _ranked(self, method: str, chosen) -> Solution:
         """A solution for a given set of sites, ordered greedily within the set (each next the one adding the
-        most), so ``gains`` are marginal and sum to the set's coverage."""
+        most; ties to the earlier in ``chosen``), so ``gains`` are marginal and sum to the set's coverage.
+        Lazy evaluation (as :meth:`solve_greedy`): the same order as recomputing every gain at every step."""
         chosen = [int(c) for c in chosen]
         w = self.w_open.copy()
-        A = self.A
+        indptr, indices = self.A.indptr, self.A.indices
+        heap = [(-float(w[indices[indptr[i]:indptr[i + 1]]].sum()), p) for p, i in enumerate(chosen)]
+        heapq.heapify(heap)
+        fresh_at = [0] * len(chosen)
         order, gains = [], []
-        left = list(chosen)
-        while left:
-            g = [float(w[A.indices[A.indptr[i]:A.indptr[i + 1]]].sum()) for i in left]
-            k = int(np.argmax(g))
-            i = left.pop(k)
-            order.append(i)
-            gains.append(g[k])
-            w[A.indices[A.indptr[i]:A.indptr[i + 1]]] = 0.0
+        while heap:
+            negg, p = heapq.heappop(heap)
+            i = chosen[p]
+            if fresh_at[p] == len(order):
+                order.append(i)
+                gains.append(-negg)
+                w[indices[indptr[i]:indptr[i + 1]]] = 0.0
+            else:
+                fresh_at[p] = len(order)
+                heapq.heappush(heap, (-float(w[indices[indptr[i]:indptr[i + 1]]].sum()), p))
         return Solution(method, np.asarray(order, dtype=np.int64), np.asarray(gains, dtype=float), self.base_covered,
                         self.total)
+
+    def solve_greedy_swap(self, n: int, progress: Callable[[int, int], None] | None = None, deadline: float | None = None,
+                          time_limit: float | None = None, pairs: bool = True) -> Solution:
+        """The lazy greedy (:meth:`solve_greedy`, which raises :class:`TimeoutError` past ``deadline``), then the
+        swap local search of :func:`stations.siting.swap.improve` until a local optimum, ``deadline`` or
+        ``time_limit`` seconds (default :data:`~stations.siting.swap.SWAP_TIME_LIMIT`): method ``greedy+swap``,
+        never worse than the greedy."""
+        greedy = self.solve_greedy(n, progress=progress, deadline=deadline)
+        return improve(self, greedy, deadline=deadline, time_limit=SWAP_TIME_LIMIT if time_limit is None else time_limit,
+                       pairs=pairs)
 
     # ---- set covering
 

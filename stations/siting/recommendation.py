@@ -19,8 +19,10 @@ from ..export import atomic_path, format_from_path, write_table
 from ..registry import Registry
 from .candidates import _locate
 from .model import MaxCover
+from .naming import place_names
 from .scenario import with_added_sites
 from .solution import Solution
+from .swap import SWAP_TIME_LIMIT, improve
 
 __all__ = ["SITE_COLUMNS", "Recommendation", "recommend", "recommended_sites"]
 
@@ -28,6 +30,8 @@ SITE_COLUMNS = (
     "rank",
     "candidate_id",
     "name",
+    "place_zh",
+    "place_en",
     "gain_workers",
     "cumulative_covered",
     "cumulative_pct",
@@ -47,13 +51,14 @@ class Recommendation:
     """The answer to one siting request."""
 
     model: MaxCover
-    solution: Solution  # the one the sites come from (greedy, or exact when it is better)
+    solution: Solution  # the one the sites come from (greedy+swap by default, or exact when it is better)
     greedy: Solution
     exact: Solution | None
     sites: gpd.GeoDataFrame
     before: C.CoverageResult
     after: C.CoverageResult
     mode: str = "max-cover"  # or "set-cover"
+    swap: Solution | None = None  # the greedy improved by swaps (max-cover with swaps on)
 
     def summary(self) -> dict:
         s = {
@@ -70,6 +75,12 @@ class Recommendation:
             "greedy_time_s": round(self.greedy.time_s, 4),
             "candidates": int(self.model.n_candidates),
         }
+        if self.swap is not None:
+            x = self.swap.extra
+            s.update(swap_objective=round(self.swap.objective, 3), swap_time_s=round(x["swap_time_s"], 4),
+                     improvement_workers=round(x["improvement_workers"], 3), improvement_pct=round(x["improvement_pct"], 4),
+                     swaps=int(x["swaps"]), pair_swaps=int(x["pair_swaps"]), swap_local_optimum=bool(x["local_optimum"]),
+                     swap_status=self.swap.status)
         if self.exact is not None and self.mode == "set-cover":
             s.update(greedy_sites=int(self.greedy.n), exact_sites=int(self.exact.n) if self.exact.extra.get("reached") else None,
                      exact_status=self.exact.status, exact_lower_bound_sites=self.exact.extra.get("lower_bound_sites"),
@@ -81,6 +92,9 @@ class Recommendation:
                      exact_time_s=round(self.exact.time_s, 3),
                      gap=round((self.exact.objective - self.greedy.objective) / self.exact.objective, 6)
                      if self.exact.objective > 0 else 0.0)
+            if self.swap is not None:
+                s["swap_gap"] = (round((self.exact.objective - self.swap.objective) / self.exact.objective, 6)
+                                 if self.exact.objective > 0 else 0.0)
         if self.mode == "set-cover":
             for k in ("reached", "target_pct", "bound_ratio", "lower_bound_sites", "guarantee"):
                 s[k] = self.greedy.extra.get(k)
@@ -89,9 +103,10 @@ class Recommendation:
                 s["lower_bound_sites"] = int(self.exact.n)
         else:
             ub = self.greedy.upper_bound
+            best = self.solution.objective
             s["guarantee"] = ("greedy maximal covering (Nemhauser, Wolsey & Fisher 1978): at least (1 - 1/e) = 63.2% of the "
-                              "optimum" + (f"; here at least {100 * self.greedy.objective / ub:.1f}% of the upper bound "
-                                           f"+{ub:,.0f}" if ub else ""))
+                              "optimum" + (" (swaps only add to it)" if self.swap is not None else "")
+                              + (f"; here at least {100 * best / ub:.1f}% of the upper bound +{ub:,.0f}" if ub else ""))
         return s
 
     def tables(self, by: str = "prefecture", geography: C.Geography | None = None) -> pd.DataFrame:
@@ -153,6 +168,7 @@ class Recommendation:
 
 
 def rounded_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The sites rounded for display and downloads (workers to 0.01, coordinates to 6 decimals, metres to 0.1)."""
     s = sites.copy()
     for col, nd in (("gain_workers", 2), ("cumulative_covered", 1), ("cumulative_pct", 3), ("lon", 6), ("lat", 6),
                     ("lon_gcj02", 6), ("lat_gcj02", 6), ("nearest_station_m", 1)):
@@ -178,10 +194,12 @@ def _sites_frame(model: MaxCover, sol: Solution) -> gpd.GeoDataFrame:
     county = c["county_adcode"].to_numpy(dtype=object) if "county_adcode" in c.columns else _locate(lon, lat)
     pref = (c["prefecture_adcode"].to_numpy(dtype=object) if "prefecture_adcode" in c.columns
             else np.array([None if x is None else str(x)[:4] + "00" for x in county], dtype=object))
+    place_zh, place_en = place_names(lon, lat, county)
     df = pd.DataFrame({
         "rank": np.arange(1, len(c) + 1),
         "candidate_id": c["candidate_id"].astype(str).to_numpy() if "candidate_id" in c.columns else sol.order.astype(str),
         "name": c["name"].astype(str).to_numpy() if "name" in c.columns else [""] * len(c),
+        "place_zh": place_zh, "place_en": place_en,
         "gain_workers": sol.gains,
         "cumulative_covered": cum,
         "cumulative_pct": 100.0 * cum / sol.total if sol.total > 0 else np.zeros(len(cum)),
@@ -199,10 +217,17 @@ def recommend(stations: pd.DataFrame, demand: gpd.GeoDataFrame | None = None, n:
               target_pct: float | None = None, radius=C.DEFAULT_RADIUS_M, hour: int | None = None, weekday: int = 2,
               candidates: pd.DataFrame | None = None, exact: bool | str = False, time_limit: float = 60.0,
               progress: Callable[[int, int], None] | None = None, deadline: float | None = None,
-              max_sites: int | None = None, model: MaxCover | None = None) -> Recommendation:
+              max_sites: int | None = None, model: MaxCover | None = None, swaps: bool = True,
+              swap_time_limit: float = SWAP_TIME_LIMIT) -> Recommendation:
     """Recommend sites: the best ``n`` (maximal covering) or the fewest reaching ``target_pct`` (set
-    covering; ``max_sites`` caps it). ``exact``: False, True, or ``"auto"`` (only when the reduced instance
-    is within :data:`MAX_EXACT_NNZ`); when the exact solver finds more than the greedy, its sites are used."""
+    covering; ``max_sites`` caps it).
+
+    Maximal covering: the lazy greedy, then (``swaps``, the default) the swap local search of
+    :func:`stations.siting.swap.improve` until a local optimum, ``deadline`` (``time.perf_counter()``; the
+    greedy raises :class:`TimeoutError` past it, the swaps stop and keep what they found) or
+    ``swap_time_limit`` seconds: the answer's method is ``greedy+swap`` and its summary carries the
+    improvement. ``exact``: False, True, or ``"auto"`` (only when the reduced instance is within
+    :data:`MAX_EXACT_NNZ`), warm-started with the best heuristic answer; when it finds more, its sites are used."""
     if (n is None) == (target_pct is None):
         raise SitingError("give either n (number of sites) or target_pct (coverage target), not both",
                           param="n" if n is None else "target_pct")
@@ -210,17 +235,20 @@ def recommend(stations: pd.DataFrame, demand: gpd.GeoDataFrame | None = None, n:
         demand = load_demand()
     if model is None:
         model = MaxCover.from_geodataframes(demand, candidates, stations, radius, hour, weekday)
-    ex = None
+    ex = sw = None
     if n is not None:
         greedy = model.solve_greedy(n, progress=progress, deadline=deadline)
         chosen = greedy
+        if swaps:
+            sw = improve(model, greedy, deadline=deadline, time_limit=swap_time_limit)
+            chosen = sw
         if exact:
             try:
-                ex = model.solve_exact(n, time_limit=time_limit, warm_start=greedy)
+                ex = model.solve_exact(n, time_limit=time_limit, warm_start=chosen)
             except SitingError:
                 if exact != "auto":
                     raise
-            if ex is not None and ex.objective > greedy.objective + model._tol():
+            if ex is not None and ex.objective > chosen.objective + model._tol():
                 chosen = ex
         mode = "max-cover"
     else:
@@ -240,17 +268,17 @@ def recommend(stations: pd.DataFrame, demand: gpd.GeoDataFrame | None = None, n:
     after_st = with_added_sites(stations, sites["lon"].to_numpy(), sites["lat"].to_numpy(),
                                 county_adcode=sites["county_adcode"].to_numpy())
     after = C.compute_coverage(after_st, demand, radius, hour, weekday)
-    return Recommendation(model, chosen, greedy, ex, sites, before, after, mode)
+    return Recommendation(model, chosen, greedy, ex, sites, before, after, mode, swap=sw)
 
 
 def recommended_sites(n: int, radius=C.DEFAULT_RADIUS_M, hour: int | None = None, *, stations=None, demand=None,
                       candidates=None) -> gpd.GeoDataFrame:
-    """The ``n`` recommended sites (greedy, default town-cell candidates, the registry's stations and the
-    bundled demand unless given) as a GeoDataFrame in EPSG:4326 with :data:`SITE_COLUMNS` -- for the print
-    sheets and anyone else."""
+    """The ``n`` recommended sites (greedy + swaps, as the planner's default answer; default town-cell
+    candidates, the registry's stations and the bundled demand unless given) as a GeoDataFrame in EPSG:4326
+    with :data:`SITE_COLUMNS` -- for the print sheets and anyone else."""
     if stations is None:
         stations = Registry().load()
     if demand is None:
         demand = load_demand()
     model = MaxCover.from_geodataframes(demand, candidates, stations, radius, hour)
-    return _sites_frame(model, model.solve_greedy(n, bound=False))
+    return _sites_frame(model, model.solve_greedy_swap(n))

@@ -10,6 +10,7 @@ from .. import coverage as C
 from ..errors import SitingError
 from ..hours import HoursParseError, OpeningHours, parse_hours
 from .candidates import _locate
+from .naming import place_names
 
 __all__ = ["NEW_ID_PREFIX", "with_added_sites", "whatif"]
 
@@ -51,7 +52,8 @@ def _hours_of(hours, k: int) -> tuple[list[str], list[str]]:
 
 def with_added_sites(stations: pd.DataFrame | None, lon, lat, ids=None, county_adcode=None, close=None,
                      hours=None) -> gpd.GeoDataFrame:
-    """``stations`` plus hypothetical open stations at (lon, lat) (ids ``NEW-001``...), with the stations whose
+    """``stations`` plus hypothetical open stations at (lon, lat) (ids ``NEW-001``..., named by place in
+    ``place_zh`` / ``place_en``: :func:`stations.siting.naming.place_names`), with the stations whose
     ids are in ``close`` set to ``closed``. ``hours``: None (every new station open 24 hours) or one entry per
     new station: None (24 hours), opening-hours text (parsed by :func:`stations.hours.parse_hours`) or an
     :class:`~stations.hours.OpeningHours`. A copy: nothing is written anywhere."""
@@ -66,9 +68,11 @@ def with_added_sites(stations: pd.DataFrame | None, lon, lat, ids=None, county_a
         if county_adcode is None:
             county_adcode = _locate(lon, lat)
         codes = pd.Series(county_adcode, dtype=object).to_numpy()
+        place_zh, place_en = place_names(lon, lat, codes)
         new = pd.DataFrame({
             "id": list(ids) if ids is not None else [f"{NEW_ID_PREFIX}{i + 1:03d}" for i in range(len(lon))],
             "name": [f"建议站点 {i + 1}" for i in range(len(lon))],
+            "place_zh": place_zh, "place_en": place_en,
             "lon": lon, "lat": lat,
             "county_adcode": codes,
             "prefecture_adcode": [None if c is None else str(c)[:4] + "00" for c in codes],
