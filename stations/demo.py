@@ -252,8 +252,9 @@ def write_demo_csv(path: str | Path | None = None, seed: int = SEED, progress: b
     return write_table(df, "csv", path or demo_csv_path())
 
 
-def load_demo(registry, path: str | Path | None = None) -> int:
-    """Validate the bundled demo CSV through the importer and replace the registry with it."""
+def load_demo(registry, path: str | Path | None = None, *, actor: str = "system") -> int:
+    """Validate the bundled demo CSV through the importer and replace the registry with it (each station an
+    audit entry of ``actor``, source ``demo``)."""
     from .importer import read_stations
 
     result = read_stations(path or demo_csv_path())
@@ -261,4 +262,4 @@ def load_demo(registry, path: str | Path | None = None) -> int:
         raise ValueError(f"the demo file has {len(result.errors)} invalid rows, first: {result.errors[0]}")
     valid = result.valid.copy()
     valid["source"] = DEMO_SOURCE
-    return registry.replace_all(valid)
+    return registry.replace_all(valid, actor=actor, source="demo", reason="synthetic demo set")

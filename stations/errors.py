@@ -25,7 +25,7 @@ from typing import Iterable
 __all__ = [
     "YizhanError", "InputError", "RowError", "LimitError",
     "ImportFileError", "DemandFileError", "CandidateFileError", "PrintError", "SitingError",
-    "HoursParseError", "UnknownServiceError", "ExportError",
+    "HoursParseError", "UnknownServiceError", "ExportError", "AccessError", "EditConflictError",
     "RegistryError", "CJKFontError",
 ]
 
@@ -174,6 +174,20 @@ class ExportError(InputError):
 
     def __init__(self, message: str, param: str | None = "format", **kw):
         super().__init__(message, param=param, **kw)
+
+
+class AccessError(InputError):
+    """An official asked for something her role or area does not allow (an editor of 昆明市 changing a station
+    in 大理州, a viewer saving anything). HTTP 403; the registry is unchanged."""
+
+    status = 403
+
+
+class EditConflictError(InputError):
+    """A save based on a version of a station (or a preview of a file) that someone else has changed since:
+    refused, naming what changed, so nothing is overwritten silently. HTTP 409."""
+
+    status = 409
 
 
 class RegistryError(YizhanError, RuntimeError):
