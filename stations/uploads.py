@@ -129,9 +129,11 @@ def apply(registry, user: User, upload_id: str, *, reason: str = "", lang: str =
 
 
 def discard(registry, user: User, upload_id: str) -> None:
+    """Drop a pending upload (its owner's or, for an administrator, anyone's)."""
+    t = uploads_table.c
+    mine = sa.true() if user.is_admin else t.username == user.name
     with registry.write("discard upload") as conn:
-        conn.execute(uploads_table.update().where(uploads_table.c.id == str(upload_id)[:40],
-                                                  uploads_table.c.status == "pending")
+        conn.execute(uploads_table.update().where(t.id == str(upload_id)[:40], t.status == "pending", mine)
                      .values(status="discarded"))
 
 
