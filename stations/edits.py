@@ -67,9 +67,9 @@ def normalise(fields: Mapping, *, crs: str = "wgs84", station_id: str | None = N
     check = check_lonlat([lon_raw], [lat_raw], [1], ("lon", "lat"), crs=crs)
     for kind, err in check.problems:
         if kind == "number":
-            param = "lat" if err.column == "lat" else "lon"
-            raise InputError("%(axis)s is missing or not a number", param=param,
-                             axis="latitude" if param == "lat" else "longitude")
+            if err.column == "lat":
+                raise InputError("the latitude is missing or not a number", param="lat")
+            raise InputError("the longitude is missing or not a number", param="lon")
         if kind == "swapped":
             raise InputError("latitude and longitude appear swapped (longitude %(lon)s, latitude %(lat)s)",
                              param="lon", lon=str(lon_raw)[:20], lat=str(lat_raw)[:20])

@@ -222,6 +222,9 @@ main.add_command(gaps_cmd)
 from webmap.cli_recommend import recommend_cmd  # noqa: E402  (issue 5: recommendations)
 
 main.add_command(recommend_cmd)
+from webmap.cli_users import user_cmd  # noqa: E402  (issue 10: officials' accounts)
+
+main.add_command(user_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

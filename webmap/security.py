@@ -87,11 +87,10 @@ def init_app(app: Flask) -> None:
     env = stations_config.settings()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.config.get("VAR_DIR"))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "yizhan_session")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_MAX)
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    # Flask has defaults for these (no SameSite, 31 days): ours replace them
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="yizhan_session",
+                      PERMANENT_SESSION_LIFETIME=SESSION_MAX, REMEMBER_COOKIE_HTTPONLY=True,
+                      REMEMBER_COOKIE_SAMESITE="Lax")
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(SESSION_MAX.total_seconds()))
     app.config.setdefault("RATELIMIT_STORAGE_URI", env.ratelimit_storage)
