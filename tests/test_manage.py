@@ -23,12 +23,12 @@ PASSWORD = "correct horse battery"
 DALI = {"lon": "100.2250", "lat": "25.5916"}
 
 
-@pytest.fixture
-def db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'manage.sqlite'}"
-    reg = Registry(url)
-    rows = fixture_stations()
-    reg.replace_all(rows)
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory) -> str:
+    """The fixture stations, one Dali station and five accounts, built once (argon2 hashing is slow on purpose)."""
+    path = tmp_path_factory.mktemp("manage") / "template.sqlite"
+    reg = Registry(f"sqlite:///{path}")
+    reg.replace_all(fixture_stations())
     users = Users(reg)
     users.add("root", PASSWORD, "admin")
     users.add("km", PASSWORD, "editor", "530100")
@@ -40,8 +40,20 @@ def db(tmp_path):
 
     edits.create(reg, User.system(), {"name": "大理测试驿站（示例）", **DALI, "opening_hours": "24小时",
                                       "services": ["water"], "host": "union"})
+    with reg.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     reg.engine.dispose()
-    return url
+    return str(path)
+
+
+@pytest.fixture
+def db(template_db, tmp_path):
+    """A fresh copy of the template registry for one test."""
+    import shutil
+
+    path = tmp_path / "manage.sqlite"
+    shutil.copyfile(template_db, path)
+    return f"sqlite:///{path}"
 
 
 def make_app(url, **config):
