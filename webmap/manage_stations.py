@@ -53,6 +53,7 @@ def _map_config() -> dict:
     tiles = tile_config(current_app.config.get("TILES"), current_app.config.get("TIANDITU_KEY", ""))
     return {"tiles": [dict(layer) for layer in tiles.layers], "crs": tiles.crs,
             "outlines": url_for("api.outlines", level="__LEVEL__"), "outline_levels": outlines_available(),
+            "stations": url_for("api.stations", fields="compact", limit=10000),
             "bounds": [list(YUNNAN_BOUNDS[0]), list(YUNNAN_BOUNDS[1])],
             "strings": {"picked": _("Location set from the map (WGS-84)"),
                         "confirm_close": _("Close this station? Workers will see it as closed."),

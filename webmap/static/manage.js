@@ -38,6 +38,7 @@
     return { lon: ll.lng, lat: ll.lat };
   }
   var map = L.map(box, { zoomControl: true, attributionControl: true });
+  window.YZManage = { map: map, toDisplay: toDisplay };  // for the browser tests (a real click needs its pixel)
   if (map.attributionControl) { map.attributionControl.setPrefix(''); }
   (cfg.tiles || []).forEach(function (t) {
     L.tileLayer(t.url, { attribution: t.attr, maxZoom: t.max_zoom || 18, subdomains: t.subdomains || 'abc' }).addTo(map);
@@ -49,6 +50,17 @@
                       coordsToLatLng: function (c) { return toDisplay(c[0], c[1]); } }).addTo(map);
     }).catch(function () { /* the map works without outlines */ });
   });
+  // the registry's stations as small dots, so an editor sees what is already there (the map may have no tiles)
+  if (cfg.stations) {
+    fetch(cfg.stations).then(function (r) { return r.json(); }).then(function (fc) {
+      var renderer = L.canvas({ padding: 0.2 });
+      fc.features.forEach(function (f) {
+        var c = f.geometry.coordinates;
+        L.circleMarker(toDisplay(c[0], c[1]), { renderer: renderer, radius: 4, weight: 1, color: '#7a1c14',
+                                                fillColor: '#b3261e', fillOpacity: 0.7, interactive: false }).addTo(map);
+      });
+    }).catch(function () { /* the map works without them */ });
+  }
   var lonIn = document.getElementById('f-lon'), latIn = document.getElementById('f-lat'), crsIn = document.getElementById('f-crs');
   var marker = null;
   function place(lon, lat) {
