@@ -137,3 +137,20 @@ def test_downgrade_to_the_first_revision_and_up_again(old_url):
     assert migrations.upgrade(reg.engine) == migrations.head()
     assert _diffs(reg.engine) == []
     reg.engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///offline.sqlite", "postgresql+psycopg://u@127.0.0.1/db"])
+def test_offline_sql_script_for_a_database_administrator(url):
+    import io
+
+    from alembic import command
+    from alembic.config import Config
+
+    buf = io.StringIO()
+    cfg = Config(output_buffer=buf)
+    cfg.set_main_option("script_location", str(migrations.HERE))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.upgrade(cfg, "head", sql=True)
+    sql = buf.getvalue()
+    for piece in ("CREATE TABLE stations", "ADD COLUMN ebike", "CREATE TABLE audit_log", "CREATE TABLE users"):
+        assert piece in sql

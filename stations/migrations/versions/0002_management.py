@@ -28,10 +28,10 @@ def _indexes(table: str, *cols: str) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("stations") as batch:
-        batch.add_column(sa.Column("ebike", sa.Boolean, nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("last_verified", sa.String(10), nullable=False, server_default=""))
-        batch.add_column(sa.Column("version", sa.Integer, nullable=False, server_default="1"))
+    # plain ADD COLUMN (SQLite has it; no table copy, and offline SQL scripts work)
+    op.add_column("stations", sa.Column("ebike", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.add_column("stations", sa.Column("last_verified", sa.String(10), nullable=False, server_default=""))
+    op.add_column("stations", sa.Column("version", sa.Integer, nullable=False, server_default="1"))
 
     state = op.create_table(
         "registry_state",
