@@ -15,6 +15,7 @@ management area).
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -110,7 +111,13 @@ def submit(station_id: str):
     """Store a worker's report (201), or answer a honeypot like a success (202) storing nothing."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise LimitError("the report is larger than %(most)s bytes", param="body", most=MAX_BODY)
-    body = request.get_json(silent=True)
+    raw = request.stream.read(MAX_BODY + 1)  # a chunked body has no Content-Length: read no more than the limit
+    if len(raw) > MAX_BODY:
+        raise LimitError("the report is larger than %(most)s bytes", param="body", most=MAX_BODY)
+    try:
+        body = json.loads(raw.decode("utf-8")) if request.is_json else None
+    except (UnicodeDecodeError, ValueError):
+        body = None
     if not request.is_json or not isinstance(body, dict):
         raise InputError("send the report as a JSON object: {\"reason\": ..., \"text\": ...}", param="body",
                          status=415 if not request.is_json else 400)
