@@ -14,6 +14,10 @@
    the time until the first cluster is drawn in headless Chromium; the same for a naive Folium map with
    one ``Marker`` + popup per station in a ``MarkerCluster`` (assets served locally too) as the baseline.
 3. The same nearest query on a synthetic national-scale registry of 186,000 stations.
+4. (``--only change``) What seeing registry changes without a restart costs ``/api/nearest`` (issue 10): the
+   same in-process latency with the data-version check off (the baseline, as before issue 10), at the default
+   (at most once a second per process) and on every request; then the time for a change written by another
+   process (another engine on the same SQLite file) to show in this one, and what a rebuild costs.
 """
 
 from __future__ import annotations
@@ -88,6 +92,57 @@ def bench_in_process(url: str, n: int = 500) -> None:
             call(i)
             times.append(time.perf_counter() - t0)
         print(f"    {name:36s} median {pct(times, 50):7.2f} ms   p99 {pct(times, 99):7.2f} ms")
+
+
+def bench_change_check(url: str, n: int = 600) -> None:
+    """``/api/nearest`` with the registry change check off (baseline), every 1 s (default) and on every request."""
+    from stations import edits
+    from stations.registry import Registry
+    from stations.users import User
+    from webmap import create_app
+
+    pts = random_points(n, seed=3)
+    print(f"\n[4] /api/nearest and the registry change check (in-process, {n} random points in Yunnan)")
+    configs = (("check off (baseline, as before)", float("inf")), ("check every 1 s (default)", 1.0),
+               ("check on every request", 0.0))
+    clients = {}
+    for name, every in configs:
+        client = create_app({"DATABASE_URL": url, "TILES": "none", "REGISTRY_CHECK_SECONDS": every}).test_client()
+        for i in range(20):
+            client.get("/api/nearest", query_string={"lat": pts[i][1], "lon": pts[i][0]})
+        clients[name] = client
+    results = {name: [] for name, _ in configs}
+    rounds = 6  # interleaved, so that the machine's other load falls on all three alike
+    for r in range(rounds):
+        for name, _ in configs:
+            for i in range(r * n // rounds, (r + 1) * n // rounds):
+                t0 = time.perf_counter()
+                clients[name].get("/api/nearest", query_string={"lat": pts[i][1], "lon": pts[i][0]})
+                results[name].append(time.perf_counter() - t0)
+    for name, times in results.items():
+        print(f"    {name:36s} median {pct(times, 50):7.2f} ms   p99 {pct(times, 99):7.2f} ms   "
+              f"mean {statistics.mean(times) * 1000:7.2f} ms")
+    base = statistics.median(results["check off (baseline, as before)"])
+    for name in list(results)[1:]:
+        print(f"    {name:36s} median {statistics.median(results[name]) / base:5.2f}x the baseline")
+    # a change written elsewhere: how long until this process answers with it
+    app = create_app({"DATABASE_URL": url, "TILES": "none", "REGISTRY_CHECK_SECONDS": 1.0})
+    client = app.test_client()
+    sid = app.extensions["yizhan"].gdf["id"].iloc[0]
+    other = Registry(url)
+    rec = other.get(sid)
+    t0 = time.perf_counter()
+    edits.set_status(other, User.system("bench"), sid, rec["version"], "temp_closed" if rec["status"] == "open" else "open")
+    written = time.perf_counter()
+    while client.get(f"/api/stations/{sid}").get_json()["properties"]["status"] == rec["status"]:
+        time.sleep(0.01)
+    seen = time.perf_counter()
+    t1 = time.perf_counter()
+    app.extensions["yizhan"].reload()
+    rebuild = time.perf_counter() - t1
+    print(f"    write in another process: {1000 * (written - t0):.0f} ms; seen here {1000 * (seen - written):.0f} ms "
+          f"later (check interval 1 s); one snapshot rebuild of the registry {1000 * rebuild:.0f} ms")
+    other.engine.dispose()
 
 
 def _free_port() -> int:
@@ -310,18 +365,20 @@ def bench_national(n: int = 186_000, queries: int = 1000) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="yizhan finder benchmarks (figures printed, not asserted)")
-    ap.add_argument("--only", choices=["api", "page", "national"], action="append")
+    ap.add_argument("--only", choices=["api", "page", "national", "change"], action="append")
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each HTTP load run")
     ap.add_argument("--concurrency", type=int, default=8)
     args = ap.parse_args(argv)
-    only = set(args.only or ["api", "page", "national"])
+    only = set(args.only or ["api", "page", "national", "change"])
     with tempfile.TemporaryDirectory() as tmp:
-        url = demo_registry(Path(tmp)) if only & {"api", "page"} else None
+        url = demo_registry(Path(tmp)) if only & {"api", "page", "change"} else None
         if "api" in only:
             bench_in_process(url)
             bench_http(url, args.seconds, args.concurrency)
         if "page" in only:
             bench_page(url)
+        if "change" in only:
+            bench_change_check(url)
         if "national" in only:
             bench_national()
     return 0

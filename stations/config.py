@@ -63,6 +63,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cjk_font", "YIZHAN_CJK_FONT", "",
             "a .ttf/.otf/.ttc font with Simplified Chinese glyphs for printed sheets (default: Noto Sans CJK "
             "from `fonts-noto-cjk`)"),
+    Setting("secret_key", "YIZHAN_SECRET_KEY", "",
+            "key that signs session cookies and keys the hash of reporters' addresses; without it one is "
+            "generated into `YIZHAN_VAR_DIR/secret_key` (mode 600) on first start. Several server processes "
+            "must share it", secret=True),
+    Setting("ratelimit_storage", "YIZHAN_RATELIMIT_STORAGE", "memory://",
+            "where rate limits (reports, logins) are counted: `memory://` (per process, the default) or a "
+            "shared store such as `redis://host:6379` when several server processes serve one site"),
 )
 
 
@@ -79,6 +86,8 @@ class Settings:
     tianditu_key: str
     producer: str
     cjk_font: str
+    secret_key: str
+    ratelimit_storage: str
 
     def public(self) -> dict[str, Any]:
         """The settings with secrets masked (for logs and ``yizhan settings``)."""

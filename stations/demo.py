@@ -15,7 +15,7 @@ How it is made (all from real inputs in ``data/geo``; fixed seed, so the same fi
    :func:`stations.demand.county_seats`; weight 6, σ 1.5 km) and the county's GeoNames towns (weight 1,
    σ 0.6 km), a Gaussian scatter kept only inside the county polygon and outside the lakes.
 4. **Attributes**: host, services, hours and status drawn from shares in :data:`HOST_SHARES`,
-   :data:`SERVICE_SHARES` etc.; exactly 6.5 % open 24 hours (national figure: 12,100 of 186,100),
+   :data:`SERVICE_SHARES` etc. (e-bike charging by host, :data:`EBIKE_SHARES`, from its own random stream); exactly 6.5 % open 24 hours (national figure: 12,100 of 186,100),
    banks weekdays 09:00-17:00, many stations ten hours a day.
 
 Lakes: stations are kept out of every lake and reservoir of 1 km² or more (滇池, 洱海, 抚仙湖 among them),
@@ -51,6 +51,10 @@ SERVICE_SHARES = {
     "water": 0.96, "charging": 0.92, "microwave": 0.48, "toilet": 0.42,
     "seating": 0.90, "first_aid": 0.62, "aircon": 0.55, "wifi": 0.52,
 }
+# e-bike charging (电动车充电), by host: assumed shares (no published figure), highest where riders' union
+# stations and sanitation depots have a yard and sockets, lowest at banks and petrol stations (fire rules)
+EBIKE_SHARES = {"union": 0.55, "sanitation": 0.6, "community": 0.45, "shop": 0.3, "telecom": 0.3,
+                "gov_hall": 0.25, "other": 0.25, "bank": 0.15, "petrol": 0.05}
 # hosts whose premises usually have a toilet
 TOILET_BOOST = {"petrol": 0.85, "gov_hall": 0.8, "community": 0.6, "sanitation": 0.7}
 STATUS_SHARES = {"open": 0.95, "temp_closed": 0.03, "closed": 0.02}
@@ -233,6 +237,11 @@ def generate(seed: int = SEED, progress: bool = False) -> pd.DataFrame:
     rank = df["host"].map(lambda h: order.get(h, 9)).to_numpy() + rng.random(len(df))
     pick = np.argsort(rank, kind="stable")[:n24]
     df.loc[df.index[pick], "opening_hours"] = "24小时"
+    # e-bike charging from a stream of its own (seed + 1): adding the service moved no station and changed no
+    # other value of the published set
+    erng = np.random.default_rng(seed + 1)
+    share = df["host"].map(EBIKE_SHARES).to_numpy(dtype=float)
+    df.insert(df.columns.get_loc("charging") + 1, "ebike", erng.random(len(df)) < share)
     for key in SERVICE_KEYS:
         df[key] = df[key].map(lambda b: "是" if b else "否")
     df["source"] = DEMO_SOURCE
@@ -252,8 +261,9 @@ def write_demo_csv(path: str | Path | None = None, seed: int = SEED, progress: b
     return write_table(df, "csv", path or demo_csv_path())
 
 
-def load_demo(registry, path: str | Path | None = None) -> int:
-    """Validate the bundled demo CSV through the importer and replace the registry with it."""
+def load_demo(registry, path: str | Path | None = None, *, actor: str = "system") -> int:
+    """Validate the bundled demo CSV through the importer and replace the registry with it (each station an
+    audit entry of ``actor``, source ``demo``)."""
     from .importer import read_stations
 
     result = read_stations(path or demo_csv_path())
@@ -261,4 +271,4 @@ def load_demo(registry, path: str | Path | None = None) -> int:
         raise ValueError(f"the demo file has {len(result.errors)} invalid rows, first: {result.errors[0]}")
     valid = result.valid.copy()
     valid["source"] = DEMO_SOURCE
-    return registry.replace_all(valid)
+    return registry.replace_all(valid, actor=actor, source="demo", reason="synthetic demo set")

@@ -26,6 +26,7 @@ __all__ = [
     "YizhanError", "InputError", "RowError", "LimitError",
     "ImportFileError", "DemandFileError", "CandidateFileError", "PrintError", "SitingError",
     "HoursParseError", "UnknownServiceError", "ExportError", "NetworkBuildError", "NetworkError",
+    "AccessError", "EditConflictError",
     "RegistryError", "CJKFontError",
 ]
 
@@ -190,6 +191,20 @@ class NetworkError(InputError):
 
     def __init__(self, message: str, param: str | None = None, **kw):
         super().__init__(message, param=param, **kw)
+
+
+class AccessError(InputError):
+    """An official asked for something her role or area does not allow (an editor of 昆明市 changing a station
+    in 大理州, a viewer saving anything). HTTP 403; the registry is unchanged."""
+
+    status = 403
+
+
+class EditConflictError(InputError):
+    """A save based on a version of a station (or a preview of a file) that someone else has changed since:
+    refused, naming what changed, so nothing is overwritten silently. HTTP 409."""
+
+    status = 409
 
 
 class RegistryError(YizhanError, RuntimeError):

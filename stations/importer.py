@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import geo, hours
 from .errors import ImportFileError, RowError  # noqa: F401 (re-exported: the classes live in stations.errors)
-from .schema import COLUMNS, HOSTS, SERVICE_KEYS, SERVICES, STATUSES
+from .schema import DATA_COLUMNS, HOSTS, SERVICE_KEYS, SERVICES, STATUSES
 from .tables import read_table
 from .validation import check_lonlat
 
@@ -38,6 +38,8 @@ class ImportResult:
     rejected: pd.DataFrame | None = None
     rows_read: int = 0
     source_kind: str = ""
+    #: the file row (as a spreadsheet shows it) of each row of ``valid``, in order
+    valid_rows: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,9 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 SERVICE_ALIASES: dict[str, tuple[str, ...]] = {
     "water": ("water", "drinkingwater", "饮水", "饮用水", "喝水", "热水", "开水", "直饮水"),
     "charging": ("charging", "phonecharging", "充电", "手机充电", "充电宝"),
+    # e-bike charging is its own service: riders ask for it by name, and a phone charger does not do it
+    "ebike": ("ebike", "e-bike", "ebikecharging", "e-bikecharging", "electricbikecharging", "电动车充电",
+              "电瓶车充电", "电单车充电", "电动自行车充电", "充电桩", "电动车"),
     "microwave": ("microwave", "hotmeal", "热饭", "微波炉", "加热", "热餐", "餐食加热"),
     "toilet": ("toilet", "wc", "厕所", "卫生间", "如厕", "洗手间"),
     "seating": ("seating", "rest", "seat", "休息", "座椅", "休息区", "歇脚", "桌椅"),
@@ -319,7 +324,8 @@ def read_stations(
 
     bad_rows = {e.row for e in errors}
     good = [r for r, n in zip(rows, row_of) if n not in bad_rows]
-    valid = pd.DataFrame(good, columns=[c for c in COLUMNS if c != "updated_at"] + (["updated_at"] if now_iso else []))
+    good_rows = [n for n in row_of if n not in bad_rows]
+    valid = pd.DataFrame(good, columns=list(DATA_COLUMNS) + (["updated_at"] if now_iso else []))
     rejected = table.copy()
     rejected.insert(0, "row", row_numbers)
     reasons = {}
@@ -329,7 +335,8 @@ def read_stations(
     rejected["reason"] = rejected["row"].map(lambda r: "; ".join(reasons[r]))
     rejected = rejected[[c for c in rejected.columns if not str(c).startswith("__")]]
     errors.sort(key=lambda e: (e.row, e.column))
-    return ImportResult(valid=valid, errors=errors, rejected=rejected, rows_read=len(table), source_kind=meta.kind)
+    return ImportResult(valid=valid, errors=errors, rejected=rejected, rows_read=len(table), source_kind=meta.kind,
+                        valid_rows=good_rows)
 
 
 def _near_duplicates(rows, row_of, have, name_col, existing) -> list[RowError]:

@@ -12,6 +12,16 @@ PostgreSQL refuses and SQLite would keep) or holding a NUL character (which Post
 every store (PostgreSQL's ``COLLATE "C"``), whatever the database's collation.
 
 Coordinates are stored in WGS-84 (EPSG:4326) degrees.
+
+The schema is made and upgraded by the Alembic migrations of :mod:`stations.migrations` when a registry is
+opened (a registry made before migrations existed is upgraded in place, with its data).
+
+Every write also, in the same transaction: records each changed station in the audit log
+(:mod:`stations.audit`: who, when, which fields from what to what, why), increments the changed stations'
+``version`` (the optimistic lock of :mod:`stations.edits`) and bumps the data version in ``registry_state``
+that server processes check (:meth:`Registry.data_version`) to see a change without a restart. On SQLite a
+write transaction starts with ``BEGIN IMMEDIATE``, so two writers queue for the lock instead of one failing
+with "database is locked" when it first reads and then writes.
 """
 
 from __future__ import annotations
@@ -28,10 +38,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from . import config
+from . import audit, config, migrations
 from .hours import refresh_hours_column, refresh_hours_json
-from .schema import COLUMNS, SERVICE_KEYS, metadata, stations_table
-from stations.errors import RegistryError  # noqa: F401 (re-exported: the classes live in stations.errors)
+from .schema import COLUMNS, DATA_COLUMNS, SERVICE_KEYS, registry_state_table, stations_table
+from stations.errors import EditConflictError, RegistryError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +73,11 @@ def _engine_url(url: str) -> str:
     return url
 
 
+def engine_for(url: str) -> sa.Engine:
+    """The SQLAlchemy engine of a registry URL (public for the Alembic command line's ``env.py``)."""
+    return _engine_for(url)
+
+
 def _engine_for(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -81,10 +96,19 @@ def _engine_for(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            # SQLAlchemy's recipe for real transactions on pysqlite: the driver issues no BEGIN of its own
+            # (it would not for DDL, so a migration could not roll back), the "begin" hook below does
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # pragma: no cover - trivial
+            # writers take the write lock at once and queue for it; readers start a plain (deferred) transaction
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("yz_write") else "BEGIN")
 
     return engine
 
@@ -97,8 +121,9 @@ def to_geodataframe(df: pd.DataFrame) -> gpd.GeoDataFrame:
     for key in SERVICE_KEYS:
         df[key] = df[key].fillna(False).astype(bool)
     for col in ("id", "name", "address", "prefecture_adcode", "county_adcode", "host",
-                "opening_hours", "hours_json", "phone", "status", "source", "updated_at"):
+                "opening_hours", "hours_json", "phone", "status", "source", "updated_at", "last_verified"):
         df[col] = df[col].fillna("").astype(str)
+    df["version"] = pd.to_numeric(df["version"], errors="coerce").fillna(1).astype(np.int64)
     geometry = gpd.points_from_xy(df["lon"].to_numpy(), df["lat"].to_numpy(), crs="EPSG:4326")
     return gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
 
@@ -114,8 +139,12 @@ class Registry:
     def __init__(self, url: str | None = None):
         self.url = url or config.database_url()
         self.engine = _engine_for(self.url)
+        if self.engine.dialect.name == "sqlite" and self.url.rstrip("/").endswith(":memory:"):
+            # one connection, or every connection would see its own empty database
+            self.engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
+            _engine_hooks_for_memory(self.engine)
         try:
-            metadata.create_all(self.engine)
+            self.revision = migrations.ensure_current(self.engine)
         except sa.exc.SQLAlchemyError as exc:  # pragma: no cover - depends on the server
             raise RegistryError(f"cannot open the registry at {safe_url(self.url)}: {exc}") from exc
 
@@ -130,14 +159,25 @@ class Registry:
         return safe_url(self.url)
 
     @contextmanager
-    def _transaction(self, what: str):
-        """One write transaction; a database error rolls it back and becomes a :class:`RegistryError`."""
+    def write(self, what: str = "write"):
+        """One write transaction (SQLite: ``BEGIN IMMEDIATE``); a database error rolls it back and becomes a
+        :class:`RegistryError`; errors of ours (:class:`~stations.errors.YizhanError`) roll it back and pass."""
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                conn.execution_options(yz_write=True)
+                with conn.begin():
+                    yield conn
         except sa.exc.SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise RegistryError(f"registry {what} failed, nothing was written: {detail}") from exc
+
+    _transaction = write  # the name the older code used
+
+    def data_version(self) -> dict[str, int]:
+        """The data versions (``stations``, ``reports``): one small read, for the server's change check."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(registry_state_table.c.name, registry_state_table.c.version)).all()
+        return {name: int(version) for name, version in rows}
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -151,25 +191,36 @@ class Registry:
         rows are not changed.
         """
         with self.engine.connect() as conn:
-            df = pd.read_sql(sa.select(stations_table).order_by(self._order_by_id()), conn)
+            df = pd.read_sql(sa.select(*[stations_table.c[c] for c in COLUMNS]).order_by(self._order_by_id()), conn)
         df["hours_json"] = refresh_hours_column(df["opening_hours"], df["hours_json"])
         return to_geodataframe(df)
 
-    def get(self, station_id: str) -> dict | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(stations_table).where(stations_table.c.id == station_id)
-            ).mappings().first()
+    def get(self, station_id: str, conn=None) -> dict | None:
+        """One station's stored record (every column), or None."""
+        query = sa.select(stations_table).where(stations_table.c.id == station_id)
+        if conn is not None:
+            row = conn.execute(query).mappings().first()
+        else:
+            with self.engine.connect() as c:
+                row = c.execute(query).mappings().first()
         return dict(row) if row else None
 
-    def upsert(self, df: pd.DataFrame, *, now: datetime | None = None) -> UpsertResult:
-        """Insert or update rows by ``id`` in one transaction.
+    def upsert(self, df: pd.DataFrame, *, now: datetime | None = None, actor: str = "system",
+               source: str = "import", reason: str = "", batch: str | None = None,
+               expect: dict[str, int | None] | None = None, check=None, also=None) -> UpsertResult:
+        """Insert or update rows by ``id`` in one transaction, each change in the audit log.
 
         Rows identical to what is stored are left alone (importing the same file twice changes
-        nothing, ``updated_at`` included). ``df`` must carry every column of :data:`COLUMNS` except
-        ``updated_at``, which is set here for changed rows when missing.
+        nothing, ``updated_at`` included). ``df`` must carry every column of :data:`DATA_COLUMNS`;
+        ``updated_at`` is set here for changed rows when missing, ``version`` goes up by one, and
+        ``last_verified`` is kept. ``actor``, ``source``, ``reason`` and ``batch`` go into the audit entries.
+
+        ``expect`` (id -> version, None for "not in the registry") are the versions a preview was computed
+        against: a station changed since is an :class:`~stations.errors.EditConflictError` and nothing is
+        written. ``check(old, new)`` is called for every changed row inside the transaction (area checks);
+        whatever it raises rolls the whole write back. ``also(conn)`` runs last in the same transaction.
         """
-        missing = [c for c in COLUMNS if c not in df.columns and c != "updated_at"]
+        missing = [c for c in DATA_COLUMNS if c not in df.columns]
         if missing:
             raise RegistryError(f"rows lack columns: {', '.join(missing)}")
         stamp = (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
@@ -177,30 +228,35 @@ class Registry:
         ids = [r["id"] for r in records]
         if len(set(ids)) != len(ids):
             raise RegistryError("duplicate ids in one write")
-        compare = [c for c in COLUMNS if c != "updated_at"]
+        compare = [c for c in DATA_COLUMNS]
         inserted = updated = unchanged = 0
-        with self._transaction("upsert") as conn:  # one transaction: all rows or none
-            existing = {}
-            for chunk in _chunks(ids, 500):
-                for row in conn.execute(
-                    sa.select(stations_table).where(stations_table.c.id.in_(chunk))
-                ).mappings():
-                    existing[row["id"]] = dict(row)
-            to_insert, to_update = [], []
+        with self.write("upsert") as conn:  # one transaction: all rows and their audit entries, or none
+            existing = self._existing(conn, ids)
+            if expect is not None:
+                _check_expected(expect, existing)
+            to_insert, to_update, entries = [], [], []
             for rec in records:
                 old = existing.get(rec["id"])
+                for col in ("last_verified", "version"):
+                    rec.pop(col, None)
                 if old is None:
-                    rec.setdefault("updated_at", stamp)
                     if not rec.get("updated_at"):
                         rec["updated_at"] = stamp
+                    rec.update(last_verified="", version=1)
                     to_insert.append(rec)
                 elif any(_differs(_as_loaded(old, c), _as_loaded(rec, c)) for c in compare):
                     rec["updated_at"] = rec.get("updated_at") or stamp
                     if rec["updated_at"] == old["updated_at"]:
                         rec["updated_at"] = stamp
+                    rec.update(last_verified=old.get("last_verified") or "", version=int(old.get("version") or 1) + 1)
                     to_update.append(rec)
                 else:
                     unchanged += 1
+                    continue
+                if check is not None:
+                    check(old, rec)
+                entries.append(audit.entry(actor=actor, action="create" if old is None else "update", source=source,
+                                           before=old, after=rec, reason=reason, batch=batch, at=stamp))
             if conn.dialect.name == "postgresql" and (to_insert or to_update):
                 # new and changed rows in one INSERT ... ON CONFLICT (id) DO UPDATE, pipelined by psycopg, instead
                 # of an INSERT plus an UPDATE per row; a concurrent writer adding the same id cannot make it fail
@@ -223,21 +279,101 @@ class Registry:
                     )
                     conn.execute(stmt, [{**r, "_id": r["id"]} for r in to_update])
                     updated = len(to_update)
+            if entries:
+                audit.insert(conn, entries)
+                bump(conn, "stations", now=stamp)
+            if also is not None:
+                also(conn)
         log.info("registry upsert: %d inserted, %d updated, %d unchanged", inserted, updated, unchanged)
         return UpsertResult(inserted, updated, unchanged)
 
-    def replace_all(self, df: pd.DataFrame) -> int:
-        """Replace the whole registry with ``df`` in one transaction (used to load the demo set)."""
+    def replace_all(self, df: pd.DataFrame, *, actor: str = "system", source: str = "demo", reason: str = "") -> int:
+        """Replace the whole registry with ``df`` in one transaction (used to load the demo set).
+
+        Each station added, changed or removed is an audit entry; a station kept keeps its
+        ``last_verified`` and its version goes up when it changed.
+        """
         records = _records(df)
         stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-        for rec in records:
-            if not rec.get("updated_at"):
-                rec["updated_at"] = stamp
-        with self._transaction("replace") as conn:
+        with self.write("replace") as conn:
+            existing = {r["id"]: dict(r) for r in conn.execute(sa.select(stations_table)).mappings()}
+            entries = []
+            new_ids = set()
+            for rec in records:
+                new_ids.add(rec["id"])
+                rec.pop("version", None)
+                rec.pop("last_verified", None)
+                if not rec.get("updated_at"):
+                    rec["updated_at"] = stamp
+                old = existing.get(rec["id"])
+                if old is None:
+                    rec.update(last_verified="", version=1)
+                    entries.append(audit.entry(actor=actor, action="create", source=source, before=None, after=rec,
+                                               reason=reason, at=stamp))
+                elif any(_differs(_as_loaded(old, c), _as_loaded(rec, c)) for c in DATA_COLUMNS):
+                    rec.update(last_verified=old.get("last_verified") or "", version=int(old.get("version") or 1) + 1)
+                    entries.append(audit.entry(actor=actor, action="update", source=source, before=old, after=rec,
+                                               reason=reason, at=stamp))
+                else:
+                    rec.update(last_verified=old.get("last_verified") or "", version=int(old.get("version") or 1),
+                               updated_at=old["updated_at"])
+            for sid, old in existing.items():
+                if sid not in new_ids:
+                    entries.append(audit.entry(actor=actor, action="delete", source=source, before=old, after=None,
+                                               reason=reason, at=stamp))
             conn.execute(stations_table.delete())
             if records:
                 conn.execute(stations_table.insert(), records)
+            if entries:
+                audit.insert(conn, entries)
+            bump(conn, "stations", now=stamp)
         return len(records)
+
+    def _existing(self, conn, ids: list[str]) -> dict[str, dict]:
+        """The stored rows of ``ids``, locked for this transaction on PostgreSQL (SQLite: the write lock)."""
+        existing = {}
+        for chunk in _chunks(ids, 500):
+            query = sa.select(stations_table).where(stations_table.c.id.in_(chunk))
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            for row in conn.execute(query).mappings():
+                existing[row["id"]] = dict(row)
+        return existing
+
+
+def bump(conn, *names: str, now: str | None = None) -> None:
+    """Increment the data versions ``names`` (``stations``, ``reports``) inside the caller's transaction."""
+    stamp = now or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    for name in names:
+        conn.execute(registry_state_table.update().where(registry_state_table.c.name == name)
+                     .values(version=registry_state_table.c.version + 1, changed_at=stamp))
+
+
+def _check_expected(expect: dict[str, int | None], existing: dict[str, dict]) -> None:
+    """Refuse the write when a station changed since the versions in ``expect`` were read."""
+    stale = []
+    for sid, version in expect.items():
+        now = existing.get(sid)
+        now_version = None if now is None else int(now.get("version") or 1)
+        if now_version != version:
+            stale.append(sid)
+    if stale:
+        shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
+        raise EditConflictError(
+            "%(n)s station(s) changed after the preview was made (%(ids)s); nothing was written: make the "
+            "preview again", param="upload", n=len(stale), ids=shown)
+
+
+def _engine_hooks_for_memory(engine: sa.Engine) -> None:
+    """The same transaction hooks on an in-memory SQLite engine (doctests)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):  # pragma: no cover - trivial
+        dbapi_conn.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):  # pragma: no cover - trivial
+        conn.exec_driver_sql("BEGIN")
 
 
 def _as_loaded(row: dict, col: str):
@@ -265,8 +401,9 @@ _TEXT_LIMITS: dict[str, int | None] = {
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
-    """Plain Python rows for the driver: bool services, float coordinates, checked text."""
-    cols = [c for c in COLUMNS if c in df.columns]
+    """Plain Python rows for the driver: bool services, float coordinates, checked text (the data columns and
+    ``updated_at``; the registry sets ``last_verified`` and ``version``)."""
+    cols = [c for c in COLUMNS if c in df.columns and c not in ("last_verified", "version")]
     values = {}
     for col in cols:  # column by column: iterating a frame's rows is many times slower
         seq = df[col].tolist()

@@ -32,6 +32,9 @@ HOSTILE_ID = "YN-T-XSS"
 HOSTILE_NAME = '<img src=x onerror=alert(1)>"驿站&<b>'
 GEOD = Geod(ellps="WGS84")
 
+# the fixture's service shares (e-bike charging, added later, is every third station)
+SHARES = {"water": 0.9, "charging": 0.85, "microwave": 0.4, "toilet": 0.4, "seating": 0.9, "first_aid": 0.5,
+          "aircon": 0.3, "wifi": 0.4}
 HOURS_CHOICES = ["24小时", "08:00-22:00", "周一至周五 09:00-17:00", "周一至周日 8:30-20:30", "Mo-Fr 09:00-17:00"]
 
 
@@ -49,7 +52,8 @@ def fixture_stations() -> pd.DataFrame:
         az = float(rng.uniform(0, 360))
         dist = float(rng.uniform(150, 15000))
         lon, lat, _ = GEOD.fwd(KUNMING[0], KUNMING[1], az, dist)
-        services = {k: bool(rng.random() < p) for k, p in zip(SERVICE_KEYS, (0.9, 0.85, 0.4, 0.4, 0.9, 0.5, 0.3, 0.4))}
+        services = {k: bool(rng.random() < p) for k, p in SHARES.items()}
+        services["ebike"] = i % 3 == 0  # not from rng: adding the service moved no fixture station
         rows.append({
             "id": f"YN-T-{i:03d}", "name": f"测试驿站{i:02d}号（示例）", "address": f"昆明市五华区示例路{i + 1}号",
             "lon": round(lon, 6), "lat": round(lat, 6), "prefecture_adcode": "530100", "county_adcode": "530102",

@@ -7,8 +7,8 @@ tests run as root because the server refuses root. It is stopped and deleted at 
 The tests share one database whose collation is ICU ``zh-Hans`` when the server has ICU (what a Chinese
 production server would likely use; ``ORDER BY id`` must not depend on it); each test starts without the table.
 
-The registry tests of ``test_registry.py`` and the import/export CLI tests of ``test_import.py`` are imported
-here and run again with their ``reg`` / ``db`` fixtures pointing at PostgreSQL. Then the things only a
+The registry tests of ``test_registry.py``, the migration tests of ``test_migrations.py`` and the import/export
+CLI tests of ``test_import.py`` are imported here and run again with their ``reg`` / ``db`` fixtures pointing at PostgreSQL. Then the things only a
 real server shows: column types, a failure inside the server mid-transaction, the full demo set read back
 identical to the SQLite load, text round-tripping byte-exact, readers not blocked by an open write.
 
@@ -47,6 +47,30 @@ from test_import import (  # noqa: F401
     test_cli_import_twice_changes_nothing_and_dry_run_writes_nothing,
     test_cli_skip_invalid_writes_good_rows_and_rejects,
     write_csv,
+)
+from test_audit import (  # noqa: F401 (officials' changes, audit, reverts, reports, uploads)
+    test_create_derives_the_county_and_logs_it as test_pg_create_derives_the_county_and_logs_it,
+    test_gcj02_coordinates_are_converted as test_pg_gcj02_coordinates_are_converted,
+    test_kunming_editor_cannot_touch_dali_nor_move_hers_there as test_pg_kunming_editor_cannot_touch_dali_nor_move_hers_there,
+    test_bad_input_is_named_and_changes_nothing as test_pg_bad_input_is_named_and_changes_nothing,
+    test_second_save_of_the_same_version_is_refused_naming_what_changed as test_pg_second_save_of_the_same_version_is_refused_naming_what_changed,
+    test_revert_restores_the_exact_previous_record_and_is_logged as test_pg_revert_restores_the_exact_previous_record_and_is_logged,
+    test_revert_of_a_creation_deletes_and_its_revert_brings_it_back as test_pg_revert_of_a_creation_deletes_and_its_revert_brings_it_back,
+    test_revert_is_refused_when_a_later_change_touched_the_same_fields as test_pg_revert_is_refused_when_a_later_change_touched_the_same_fields,
+    test_close_and_reopen as test_pg_close_and_reopen,
+    test_data_version_moves_with_every_write as test_pg_data_version_moves_with_every_write,
+    test_report_resolution_sets_last_verified_and_is_audited as test_pg_report_resolution_sets_last_verified_and_is_audited,
+    test_upload_preview_changes_nothing_until_applied_then_audits_each_row as test_pg_upload_preview_changes_nothing_until_applied_then_audits_each_row,
+    test_upload_is_refused_when_a_station_changed_after_the_preview as test_pg_upload_is_refused_when_a_station_changed_after_the_preview,
+    test_a_crash_in_the_middle_of_an_upload_leaves_registry_and_log_as_before as test_pg_a_crash_in_the_middle_of_an_upload_leaves_registry_and_log_as_before,
+    test_cli_import_and_demo_load_are_audited as test_pg_cli_import_and_demo_load_are_audited,
+    test_audit_entries_carry_whole_records as test_pg_audit_entries_carry_whole_records,
+)
+from test_migrations import (  # noqa: F401
+    test_a_failing_migration_leaves_the_schema_as_it_was,
+    test_a_fresh_registry_is_made_by_the_migrations,
+    test_a_registry_made_before_migrations_upgrades_in_place_with_its_data,
+    test_downgrade_to_the_first_revision_and_up_again,
 )
 from test_registry import (  # noqa: F401
     _row,
@@ -184,10 +208,11 @@ def pg_database(pg_cluster):
 
 @pytest.fixture
 def pg_url(pg_cluster, pg_database):
-    """The tests' database, emptied for one test: no stations table (the registry creates it)."""
+    """The tests' database, emptied for one test: no tables at all (the registry's migrations make them)."""
     engine = sa.create_engine(pg_database, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS stations"))
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
     return pg_database
 
@@ -198,6 +223,12 @@ def reg(pg_url):
     r = Registry(pg_url)
     yield r
     r.engine.dispose()
+
+
+@pytest.fixture
+def old_url(pg_url):
+    """``test_migrations.py``'s fixture, on PostgreSQL."""
+    return pg_url
 
 
 @pytest.fixture
@@ -215,7 +246,7 @@ def _rows(*rows) -> pd.DataFrame:
 def test_schema_on_postgres(reg):
     insp = sa.inspect(reg.engine)
     cols = {c["name"]: c for c in insp.get_columns("stations")}
-    assert list(cols) == list(COLUMNS)
+    assert set(cols) == set(COLUMNS)  # the migrations add later columns at the end
     assert all(isinstance(cols[k]["type"], sa.Boolean) for k in SERVICE_KEYS)
     assert all(isinstance(cols[k]["type"], sa.Float) for k in ("lon", "lat"))
     with reg.engine.connect() as conn:
@@ -224,7 +255,7 @@ def test_schema_on_postgres(reg):
                                     "WHERE attrelid = 'stations'::regclass AND attname = 'lon'")).scalar_one() == "double precision"
     assert insp.get_pk_constraint("stations")["constrained_columns"] == ["id"]
     assert {tuple(i["column_names"]) for i in insp.get_indexes("stations")} >= {("prefecture_adcode",), ("county_adcode",), ("status",)}
-    Registry(reg.url)  # opening again is harmless (create_all checks first)
+    Registry(reg.url)  # opening again is harmless (the schema is at the migrations' head already)
     assert reg.count() == 0
 
 

@@ -16,6 +16,8 @@ Configuration keys (``config`` argument, defaults from the environment):
 ``RECOMMEND_MAX_SECONDS``, ``RECOMMEND_EXACT_SECONDS``  run-time limits of one recommendation (greedy; exact
                   solver), defaults from :data:`stations.limits.LIMITS`
 ``PLANNER_DEMAND``, ``PLANNER_GEOGRAPHY``  the planner's demand and geography (:mod:`webmap.state`)
+``REGISTRY_CHECK_SECONDS``  how often a process checks the registry's data version for changes (default 1)
+``SECRET_KEY``    signs sessions (default: ``YIZHAN_SECRET_KEY`` or ``var/secret_key``, :mod:`webmap.security`)
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ BLUEPRINTS: list[str] = [
     "webmap.planner:bp",
     "webmap.print_views:bp",
     "webmap.recommend:bp",  # issue 5: recommendations and what-if
+    "webmap.reports:bp",  # issue 10: workers' reports
+    "webmap.manage:bp",  # issue 10: the management area (login, report queue, audit log)
+    "webmap.manage_stations:bp",  # issue 10: the management area (stations, uploads)
 ]
 
 _COMPRESSIBLE = {
@@ -61,13 +66,32 @@ class StationStore:
 
     Attributes are swapped atomically by :meth:`reload`, so a request always sees one consistent snapshot
     (``snap = store.snapshot()``).
+
+    A change to the registry, by this process or any other serving the same database, is seen without a
+    restart: at most every :attr:`check_seconds` (``REGISTRY_CHECK_SECONDS``, default 1 s) :meth:`snapshot` reads
+    the data versions (:meth:`stations.registry.Registry.data_version`, one small query) and, when the
+    ``stations`` version moved, rebuilds the snapshot; when only the ``reports`` version moved, it refreshes the
+    report badges of the current one. One thread checks and rebuilds; the others keep answering from the
+    snapshot they have meanwhile. :meth:`invalidate` makes the next call check at once (after a write here).
     """
 
-    def __init__(self, url: str | None = None, frame=None):
+    def __init__(self, url: str | None = None, frame=None, check_seconds: float = 1.0):
         self.url = url
         self._given = frame
         self._lock = threading.Lock()
+        self._check_lock = threading.Lock()
         self._snap: Snapshot | None = None
+        self._registry = None
+        self.check_seconds = float(check_seconds)
+        self._checked = 0.0
+
+    def registry(self):
+        """The :class:`stations.registry.Registry` of this store (one engine for the app's lifetime)."""
+        if self._registry is None:
+            from stations.registry import Registry
+
+            self._registry = Registry(self.url)
+        return self._registry
 
     def snapshot(self) -> "Snapshot":
         snap = self._snap
@@ -75,8 +99,36 @@ class StationStore:
             with self._lock:
                 if self._snap is None:
                     self._snap = self._build()
+                    self._checked = time.monotonic()
                 snap = self._snap
+        elif self._given is None and time.monotonic() - self._checked >= self.check_seconds:
+            self._check(snap)
+            snap = self._snap
         return snap
+
+    def invalidate(self) -> None:
+        """Check the data versions at the next :meth:`snapshot` (this process has just written)."""
+        self._checked = 0.0
+
+    def _check(self, snap: "Snapshot") -> None:
+        if not self._check_lock.acquire(blocking=False):
+            return  # another thread is checking (or rebuilding): serve the current snapshot meanwhile
+        try:
+            self._checked = time.monotonic()
+            versions = self.registry().data_version()
+            if versions.get("stations") != snap.versions.get("stations"):
+                new = self._build()
+                with self._lock:
+                    self._snap = new
+            elif versions.get("reports") != snap.versions.get("reports"):
+                from stations.reports import badges
+
+                snap.set_reports(badges(self.registry().engine), versions)
+        except Exception:  # noqa: BLE001 - the database is away for a moment: keep serving what we have
+            log.warning("registry change check failed; serving the snapshot loaded at %s", snap.loaded_at,
+                        exc_info=True)
+        finally:
+            self._check_lock.release()
 
     def reload(self) -> "Snapshot":
         """Re-read the registry and rebuild the indexes; returns the new snapshot."""
@@ -94,13 +146,18 @@ class StationStore:
 
     def _build(self) -> "Snapshot":
         t0 = time.perf_counter()
+        versions, reports = {}, {}
         if self._given is not None:
             gdf = self._given
         else:
-            from stations.registry import Registry
+            from stations.reports import badges
 
-            gdf = Registry(self.url).load()
+            reg = self.registry()
+            versions = reg.data_version()  # first: a write after this read makes the next check reload again
+            gdf = reg.load()
+            reports = badges(reg.engine)
         snap = Snapshot(gdf)
+        snap.set_reports(reports, versions)
         log.info("loaded %d stations in %.2f s from %s", len(gdf), time.perf_counter() - t0,
                  "the given frame" if self._given is not None else _safe(self.url))
         if len(gdf) == 0:
@@ -148,6 +205,14 @@ class Snapshot:
             self.gcj02 = self.bd09 = np.zeros((0, 2))
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.reports: dict[str, dict] = {}
+        self.versions: dict[str, int] = {}
+
+    def set_reports(self, reports: dict[str, dict], versions: dict[str, int]) -> None:
+        """Replace the report badges (station id -> :func:`stations.reports.badges` entry) and the data versions
+        this snapshot answers for (each attribute swapped whole)."""
+        self.reports = reports
+        self.versions = versions
 
     def cached(self, key: tuple, build):
         """``build()`` memoised under ``key`` for this snapshot (dropped on reload); safe under the server's threads.
@@ -239,7 +304,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     i18n.init_app(app)
     errors.init_app(app)
-    app.extensions["yizhan"] = StationStore(app.config["DATABASE_URL"], app.config.get("STATIONS"))
+    from webmap import security
+
+    security.init_app(app)  # secret key, session cookies, rate limiter, CSRF, logins (issue 10)
+    app.extensions["yizhan"] = StationStore(app.config["DATABASE_URL"], app.config.get("STATIONS"),
+                                            app.config.get("REGISTRY_CHECK_SECONDS", 1.0))
     for spec in BLUEPRINTS:
         app.register_blueprint(_load_blueprint(spec))
     _install_gzip(app)

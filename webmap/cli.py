@@ -23,6 +23,16 @@ def _fail(message: str, code: int = 2):
     sys.exit(code)
 
 
+def cli_actor() -> str:
+    """Who a command-line change is logged as in the audit log: ``cli:`` and the login name."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli:unknown"
+
+
 def _registry(db: str | None):
     from stations.registry import Registry, RegistryError
 
@@ -50,16 +60,17 @@ def main(verbose: bool):
 @click.option("--db", help="SQLAlchemy URL (default: $DATABASE_URL or var/yizhan.sqlite).")
 @click.option("--force", is_flag=True, help="Replace a registry that already holds stations.")
 def init_db(db, force):
-    """Create the registry and load the bundled synthetic demo set (3,676 stations) if it is empty."""
+    """Create or upgrade the registry (Alembic migrations) and load the synthetic demo set (3,676 stations) if it is empty."""
     from stations import demo
 
     reg = _registry(db)
+    click.echo(f"registry schema at revision {reg.revision} ({reg.safe_url})")
     n = reg.count()
     if n and not force:
         click.echo(f"registry already holds {n} stations ({reg.safe_url}); use --force to replace with the demo set")
         return
     try:
-        loaded = demo.load_demo(reg)
+        loaded = demo.load_demo(reg, actor=cli_actor())
     except (OSError, ValueError) as exc:
         _fail(f"cannot load the demo set: {exc}")
     click.echo(f"loaded {loaded} synthetic demo stations (示例数据) into {reg.safe_url}")
@@ -115,7 +126,7 @@ def import_cmd(file, crs, dry_run, rejects, db):
     from stations.registry import RegistryError
 
     try:
-        res = reg.upsert(result.valid)
+        res = reg.upsert(result.valid, actor=cli_actor(), source="cli", reason=f"yizhan import {file}")
     except RegistryError as exc:
         _fail(f"{exc}; the registry is unchanged")
     click.echo(f"registry: {res.inserted} added, {res.updated} updated, {res.unchanged} unchanged")
@@ -214,6 +225,9 @@ main.add_command(recommend_cmd)
 from webmap.cli_network import network_group  # noqa: E402  (issue 13: the walking network)
 
 main.add_command(network_group)
+from webmap.cli_users import user_cmd  # noqa: E402  (issue 10: officials' accounts)
+
+main.add_command(user_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

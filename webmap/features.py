@@ -20,6 +20,7 @@ from stations.coords import wgs84_to_bd09, wgs84_to_gcj02
 from stations.hours import OpeningHours
 from stations.schema import DEMO_SOURCE, HOSTS, SERVICES, STATUSES
 from webmap.i18n import lang
+from webmap.reports import row_extras
 
 #: walking speed for ``walk_min`` (km/h)
 WALK_KMH = 4.5
@@ -125,6 +126,7 @@ def properties(snap, pos: int, open_now: bool, *, origin=None, distance_m: float
         "demo": source == DEMO_SOURCE,
         "updated_at": text(row, "updated_at"),
     }
+    props.update(row_extras(snap, props["id"], row))  # issue 10: last_verified and the open-reports badge
     if distance_m is not None:
         props["distance_m"] = round(float(distance_m), 1)
         props["walk_min"] = int(math.ceil(distance_m / 1000.0 / WALK_KMH * 60.0))

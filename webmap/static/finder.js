@@ -96,9 +96,84 @@
     }
     return box;
   }
-  function popupContent(p) {
+  /* ------------------------------------------------------------------ issue 10: last verified, open reports, "report a problem"
+     Four functions, used by popupContent and renderResults: verifiedLine(p), reportBadges(p), reportBox(p, onResize)
+     and reportStrings() (the reasons and texts in the page's language, from /api/reports/strings, loaded once).
+     Reporting takes two taps: "report a problem", then a reason (an optional text can be typed before it). */
+  var reportStringsPromise = null;
+  function reportStrings() {
+    if (!reportStringsPromise) {
+      var url = cfg.api.station.replace(/stations\/__ID__$/, 'reports/strings') + '?' + query({ lang: cfg.lang });
+      reportStringsPromise = getJSON(url).catch(function () { reportStringsPromise = null; return null; });
+    }
+    return reportStringsPromise;
+  }
+  function whenStrings(node, fill) {
+    reportStrings().then(function (R) { if (R) { fill(R.strings, R); } });
+    return node;
+  }
+  function verifiedLine(p) {
+    var line = el('p', { class: 'verified', 'data-last-verified': p.last_verified || '' });
+    return whenStrings(line, function (T) {
+      line.appendChild(el('span', { class: 'k', text: T.verified + ': ' }));
+      line.appendChild(document.createTextNode(p.last_verified || T.never_verified));
+    });
+  }
+  function reportBadges(p) {
+    var box = el('p', { class: 'reports-badge' });
+    var r = p.reports;
+    if (!r) { box.hidden = true; return box; }
+    box.setAttribute('data-open-reports', String(r.open));
+    return whenStrings(box, function (T) {
+      if (r.reported_closed) { box.appendChild(el('span', { class: 'badge reported-closed', text: T.reported_closed })); box.appendChild(document.createTextNode(' ')); }
+      box.appendChild(el('span', { class: 'badge report', text: fmt(T.open_reports, { n: r.open, reason: r.reason_label, date: r.date }) }));
+    });
+  }
+  function reportBox(p, onResize) {
+    var box = el('div', { class: 'report-box', 'data-id': p.id });
+    return whenStrings(box, function (T, R) {
+      var open = el('button', { type: 'button', class: 'report-open' }, [T.report]);
+      var panel = el('div', { class: 'report-panel', hidden: 'hidden' });
+      var note = el('p', { class: 'report-note', role: 'status' });
+      var text = el('input', { type: 'text', name: 'text', maxlength: String(R.text_max), placeholder: T.text, 'aria-label': T.text, class: 'report-text' });
+      var trap = el('input', { type: 'text', name: 'website', tabindex: '-1', autocomplete: 'off', 'aria-hidden': 'true', class: 'visually-hidden' });
+      var reasons = el('div', { class: 'actions report-reasons', role: 'group', 'aria-label': T.choose });
+      R.reasons.forEach(function (reason) {
+        var b = el('button', { type: 'button', 'data-reason': reason.key }, [reason.label]);
+        b.addEventListener('click', function () {
+          Array.prototype.forEach.call(reasons.querySelectorAll('button'), function (x) { x.disabled = true; });
+          var url = cfg.api.station.replace('__ID__', encodeURIComponent(p.id)) + '/reports?' + query({ lang: cfg.lang });
+          getJSON(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+                         body: JSON.stringify({ reason: reason.key, text: text.value, website: trap.value }) })
+            .then(function () {
+              panel.hidden = true; open.hidden = true; note.textContent = T.sent; box.setAttribute('data-sent', reason.key);
+              if (onResize) { onResize(); }
+            }).catch(function (err) {
+              Array.prototype.forEach.call(reasons.querySelectorAll('button'), function (x) { x.disabled = false; });
+              note.textContent = (err && err.message) || T.failed; box.setAttribute('data-error', String(err && err.status));
+              if (onResize) { onResize(); }
+            });
+        });
+        reasons.appendChild(b);
+      });
+      var cancel = el('button', { type: 'button', class: 'report-cancel' }, [T.cancel]);
+      cancel.addEventListener('click', function () { panel.hidden = true; open.hidden = false; if (onResize) { onResize(); } });
+      reasons.appendChild(cancel);
+      panel.appendChild(el('p', { class: 'k', text: T.choose }));
+      panel.appendChild(text);
+      panel.appendChild(trap);
+      panel.appendChild(reasons);
+      open.addEventListener('click', function () { panel.hidden = false; open.hidden = true; if (onResize) { onResize(); } });
+      box.appendChild(open);
+      box.appendChild(panel);
+      box.appendChild(note);
+    });
+  }
+
+  function popupContent(p, onResize) {
     var div = el('div', { class: 'yz-popup', 'data-id': p.id });
     div.appendChild(el('h3', { class: 'name', text: p.name }));
+    div.appendChild(reportBadges(p));
     if (p.demo) { div.appendChild(el('p', {}, [el('span', { class: 'badge demo', text: S.demo_station })])); }
     if (p.distance_m !== undefined) {
       div.appendChild(el('p', { class: 'dist' }, [el('span', { class: 'k', text: S.distance + ': ' }),
@@ -109,7 +184,9 @@
     if (p.status && p.status !== 'open') { div.appendChild(el('p', {}, [el('span', { class: 'k', text: S.status + ': ' }), p.status_label])); }
     div.appendChild(el('p', { class: 'host' }, [el('span', { class: 'k', text: S.host + ': ' }), p.host_label || '']));
     div.appendChild(servicesList(p));
+    div.appendChild(verifiedLine(p));
     div.appendChild(navLinks(p));
+    div.appendChild(reportBox(p, onResize));
     return div;
   }
 
@@ -128,7 +205,7 @@
     var popup = L.popup({ maxWidth: 280, autoPanPadding: [20, 20] }).setLatLng(latlng).setContent(el('div', { class: 'yz-popup', text: S.loading }));
     popup.openOn(map);
     getJSON(url).then(function (f) {
-      popup.setContent(popupContent(f.properties));
+      popup.setContent(popupContent(f.properties, function () { popup.update(); }));
       popup.update();
     }).catch(function () { popup.setContent(el('div', { class: 'yz-popup', text: S.stations_error })); });
     return marker;
@@ -299,6 +376,8 @@
       if (p.address) { li.appendChild(el('p', { class: 'addr', text: p.address })); }
       li.appendChild(el('p', { class: 'addr hours' }, [icon('clock'), ' ', p.hours_text || p.opening_hours || '']));
       li.appendChild(servicesList(p));
+      li.insertBefore(reportBadges(p), dist);
+      li.appendChild(verifiedLine(p));
       var actions = navLinks(p);
       if (map) {
         var ll = toDisplay(c[0], c[1]);
@@ -320,6 +399,7 @@
         actions.insertBefore(show, actions.firstChild);
       }
       li.appendChild(actions);
+      li.appendChild(reportBox(p));
       list.appendChild(li);
     });
     if (map && bounds) { map.fitBounds(bounds, { paddingTopLeft: [50, 30], paddingBottomRight: [30, 30], maxZoom: 16 }); }
@@ -423,5 +503,6 @@
     loadOutlines();
     loadStations();
   }
+  reportStrings();  // issue 10: load the report strings early, so the popup's first render has them
   document.body.setAttribute('data-ready', '1');
 }());

@@ -1,0 +1,66 @@
+"""The English templates of the errors the management area and the reports can show (raised in
+:mod:`stations.edits`, :mod:`stations.users`, :mod:`stations.reports`, :mod:`stations.uploads`,
+:mod:`stations.registry` and the blueprints), listed with ``_l`` so that ``pybabel extract`` puts them in the
+catalogue: :func:`webmap.errors.translated` then shows them in the page's language. ``tests/test_reports.py``
+checks that every template raised in those modules is here and has a Chinese translation.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+DOMAIN_MSGIDS = (
+    _l('%(who)s changed this station at %(when)s after you opened it (version %(seen)s, now %(now)s; changed: %(fields)s); nothing was saved: reload the station and make your change again'),
+    _l('unknown coordinate system %(crs)s: use wgs84 or gcj02'),
+    _l('the station needs a name'),
+    _l('(%(lon)s, %(lat)s) are not longitude/latitude degrees'),
+    _l('the opening hours are missing'),
+    _l('unknown host type %(key)s'),
+    _l('unknown status %(key)s (open, temp_closed or closed)'),
+    _l('your role (%(role)s) may not change stations'),
+    _l('this station lies in %(where)s, outside your area %(area)s; you may not change it'),
+    _l('the location (%(lon)s, %(lat)s) lies in %(where)s, outside your area %(area)s'),
+    _l('this station was deleted after you opened it; nothing was saved'),
+    _l('no station with id %(id)s'),
+    _l('the longitude is missing or not a number'),
+    _l('latitude and longitude appear swapped (longitude %(lon)s, latitude %(lat)s)'),
+    _l('the point (%(lon)s, %(lat)s) lies outside Yunnan'),
+    _l('cannot read the opening hours %(text)s: %(detail)s'),
+    _l('unknown service %(key)s; known: %(known)s'),
+    _l("the form lacks the station's version; reload the station"),
+    _l('a station with id %(id)s exists already (same name at the same place)'),
+    _l('no audit entry %(id)s'),
+    _l('entry %(id)s cannot be reverted: later changes (%(later)s) touched the same station; revert them first'),
+    _l('the latitude is missing or not a number'),
+    _l('station %(id)s exists again; entry %(entry)s cannot be reverted'),
+    _l('station %(id)s no longer exists; entry %(entry)s cannot be reverted'),
+    _l('an editor needs an area: the adcode of one prefecture or one county (e.g. 530100)'),
+    _l('%(area)s is not the adcode of a prefecture or county of Yunnan'),
+    _l('the password must have at least %(n)s characters'),
+    _l('the password must have at most %(n)s characters'),
+    _l('only an editor is bound to an area; leave the area empty for a %(role)s'),
+    _l('a user name has 2-64 letters, digits or . _ @ -'),
+    _l('unknown role %(role)s (admin, editor or viewer)'),
+    _l('no user named %(name)s'),
+    _l('wrong user name or password'),
+    _l('this account is disabled; ask an administrator'),
+    _l('a user named %(name)s exists already'),
+    _l('unknown reason %(reason)s; one of %(known)s'),
+    _l('the text has %(n)s characters; at most %(most)s'),
+    _l('unknown resolution %(key)s; one of %(known)s'),
+    _l('no report %(id)s'),
+    _l('report %(id)s was resolved already by %(who)s at %(when)s'),
+    _l('the station of this report no longer exists; an administrator may dismiss it'),
+    _l('no upload %(id)s; upload the file again'),
+    _l('this upload belongs to %(who)s'),
+    _l('this upload was %(state)s already; upload the file again'),
+    _l('this upload was applied already'),
+    _l('%(n)s station(s) changed after the preview was made (%(ids)s); nothing was written: make the preview again'),
+    _l('format must be csv or xlsx'),
+    _l('choose a file to upload (CSV, XLSX, GeoJSON or GeoPackage)'),
+    _l('%(name)s: use a CSV, TSV, XLSX, GeoJSON or GeoPackage file'),
+    _l('the file is larger than %(mb)s MB'),
+    _l('the report is larger than %(most)s bytes'),
+    _l('send the report as a JSON object: {"reason": ..., "text": ...}'),
+    _l('text must be text'),
+)
