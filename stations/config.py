@@ -60,6 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tianditu_key", "TIANDITU_KEY", "", "Tianditu key; without it `tianditu` falls back to no tiles",
             secret=True),
     Setting("producer", "YIZHAN_PRODUCER", "云南省总工会（示例）", "producer line on printed sheets"),
+    Setting("rate_limit_storage", "YIZHAN_RATE_LIMIT_STORAGE", "memory://",
+            "where the per-client rate limits count: `memory://` (each web process on its own) or a shared "
+            "store such as `redis://host:6379/1` for several web processes or machines"),
     Setting("cjk_font", "YIZHAN_CJK_FONT", "",
             "a .ttf/.otf/.ttc font with Simplified Chinese glyphs for printed sheets (default: Noto Sans CJK "
             "from `fonts-noto-cjk`)"),
@@ -78,6 +81,7 @@ class Settings:
     tiles: str
     tianditu_key: str
     producer: str
+    rate_limit_storage: str
     cjk_font: str
 
     def public(self) -> dict[str, Any]:

@@ -242,6 +242,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["yizhan"] = StationStore(app.config["DATABASE_URL"], app.config.get("STATIONS"))
     for spec in BLUEPRINTS:
         app.register_blueprint(_load_blueprint(spec))
+    from webmap import security
+
+    security.init_app(app)  # headers (CSP with nonces) and the per-client limits of the heavy endpoints
     _install_gzip(app)
     log.debug("app created with blueprints %s", ", ".join(BLUEPRINTS))
     return app
