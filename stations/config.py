@@ -43,6 +43,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _jobs_mode(text: str) -> str:
+    value = text.lower()
+    if value not in ("queue", "inline"):
+        raise ValueError(f"YIZHAN_JOBS must be queue or inline, got {text}")
+    return value
+
+
 #: every setting, in the order the README lists them
 SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", "DATABASE_URL", lambda s: f"sqlite:///{s['var_dir'] / 'yizhan.sqlite'}",
@@ -63,6 +70,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_limit_storage", "YIZHAN_RATE_LIMIT_STORAGE", "memory://",
             "where the per-client rate limits count: `memory://` (each web process on its own) or a shared "
             "store such as `redis://host:6379/1` for several web processes or machines"),
+    Setting("jobs", "YIZHAN_JOBS", "queue",
+            "where heavy requests (sheets, atlases, recommendations, what-ifs, uploads) run: `queue` (worker "
+            "processes of `yizhan worker`, started by `yizhan serve`) or `inline` (in the web request: tests, "
+            "embedding)", _jobs_mode),
+    Setting("queue_url", "YIZHAN_QUEUE_URL", "",
+            "the job queue's store: empty for SQLite in `YIZHAN_VAR_DIR/jobs.sqlite` (one machine), or "
+            "`redis://host:6379/0` when web and worker processes run on several machines"),
+    Setting("workers", "YIZHAN_WORKERS", 2, "worker processes of `yizhan worker` / `yizhan serve`", int),
+    Setting("worker_nice", "YIZHAN_WORKER_NICE", 10,
+            "how much lower the worker processes' CPU priority is than the web processes' (0-19)", int),
     Setting("cjk_font", "YIZHAN_CJK_FONT", "",
             "a .ttf/.otf/.ttc font with Simplified Chinese glyphs for printed sheets (default: Noto Sans CJK "
             "from `fonts-noto-cjk`)"),
@@ -82,6 +99,10 @@ class Settings:
     tianditu_key: str
     producer: str
     rate_limit_storage: str
+    jobs: str
+    queue_url: str
+    workers: int
+    worker_nice: int
     cjk_font: str
 
     def public(self) -> dict[str, Any]:

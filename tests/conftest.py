@@ -27,6 +27,10 @@ from pyproj import Geod
 
 from stations.schema import SERVICE_KEYS
 
+# Heavy requests run in the request itself unless a test starts job workers (tests/test_jobs.py does, and sets
+# JOBS="queue" on its apps): an app without a consumer would answer them 503.
+os.environ.setdefault("YIZHAN_JOBS", "inline")
+
 KUNMING = (102.7129, 25.0406)  # (lon, lat) 东风广场
 HOSTILE_ID = "YN-T-XSS"
 HOSTILE_NAME = '<img src=x onerror=alert(1)>"驿站&<b>'

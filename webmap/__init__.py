@@ -16,6 +16,10 @@ Configuration keys (``config`` argument, defaults from the environment):
 ``RECOMMEND_MAX_SECONDS``, ``RECOMMEND_EXACT_SECONDS``  run-time limits of one recommendation (greedy; exact
                   solver), defaults from :data:`stations.limits.LIMITS`
 ``PLANNER_DEMAND``, ``PLANNER_GEOGRAPHY``  the planner's demand and geography (:mod:`webmap.state`)
+``JOBS``          ``queue`` (heavy requests answered by worker processes, :mod:`webmap.jobs`) or ``inline``;
+                  default from the settings (``YIZHAN_JOBS``); an app given objects (``STATIONS``, a demand frame,
+                  a geography) runs inline, since objects cannot reach another process
+``RATE_LIMITS``   per-client limits on the heavy endpoints (:mod:`webmap.security`), default True
 """
 
 from __future__ import annotations
@@ -148,6 +152,23 @@ class Snapshot:
             self.gcj02 = self.bd09 = np.zeros((0, 2))
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str:
+        """The data version: a hash of every station's values (not of when they were loaded), so every process
+        that loaded the same registry contents agrees on it (the job workers compare it with the web's)."""
+        if self._version is None:
+            import hashlib
+
+            import pandas as pd
+
+            plain = [c for c in self.gdf.columns if c != "geometry"]
+            h = hashlib.sha1(",".join(plain).encode())
+            if len(self.gdf):
+                h.update(pd.util.hash_pandas_object(self.gdf[plain].astype(str), index=False).to_numpy().tobytes())
+            self._version = h.hexdigest()[:16]
+        return self._version
 
     def cached(self, key: tuple, build):
         """``build()`` memoised under ``key`` for this snapshot (dropped on reload); safe under the server's threads.
@@ -228,9 +249,18 @@ def create_app(config: dict | None = None) -> Flask:
         # request bodies: the largest upload (a 64 MB demand file) plus form overhead; beyond it HTTP 413
         # before anything is read, also for chunked uploads that carry no Content-Length
         MAX_CONTENT_LENGTH=65 * 1024 * 1024,
+        JOBS=env.jobs,  # "queue": heavy requests answered by worker processes (webmap.jobs); "inline": here
     )
     if config:
         app.config.update(config)
+    if app.config["JOBS"] == "queue" and not app.config.get("JOBS_WORKER"):
+        from webmap.jobs import shared_config
+
+        try:
+            shared_config(app)
+        except ValueError as exc:  # objects given in the config cannot reach a worker process
+            log.info("jobs run inline: %s", exc)
+            app.config["JOBS"] = "inline"
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.json.compact = True

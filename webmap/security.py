@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 limiter = Limiter(
     key_func=get_remote_address,
     storage_uri=None,  # set per app in init_limits() from the settings (memory:// by default)
-    headers_enabled=True,  # X-RateLimit-* and Retry-After on limited endpoints
+    headers_enabled=False,  # its Retry-After would replace the atlas's own on 202s: the 429 handler sets one
     strategy="moving-window",
 )
 
@@ -107,8 +107,7 @@ def init_limits(app: Flask) -> None:
             message = f"too many requests: this endpoint allows {per} per client; try again later"
         resp = jsonify({"error": {"parameter": None, "message": message}})
         resp.status_code = 429
-        # Flask-Limiter adds Retry-After / X-RateLimit-* in its after_request; make sure there is always one
-        resp.headers.setdefault("Retry-After", str(_retry_after(exc)))
+        resp.headers["Retry-After"] = str(_retry_after(exc))
         log.info("rate limit: %s %s from %s (%s)", request.method, request.path, get_remote_address(), per)
         return resp
 
