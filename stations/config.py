@@ -43,6 +43,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _on_off(text: str) -> bool:
+    value = text.lower()
+    if value not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+        raise ValueError(f"must be on or off, got {text}")
+    return value in ("on", "1", "true", "yes")
+
+
 def _jobs_mode(text: str) -> str:
     value = text.lower()
     if value not in ("queue", "inline"):
@@ -70,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_limit_storage", "YIZHAN_RATE_LIMIT_STORAGE", "memory://",
             "where the per-client rate limits count: `memory://` (each web process on its own) or a shared "
             "store such as `redis://host:6379/1` for several web processes or machines"),
+    Setting("rate_limits", "YIZHAN_RATE_LIMITS", True,
+            "per-client rate limits on the heavy endpoints: `on` (default) or `off` (benchmarks, a private "
+            "installation behind its own limits)", _on_off),
     Setting("jobs", "YIZHAN_JOBS", "queue",
             "where heavy requests (sheets, atlases, recommendations, what-ifs, uploads) run: `queue` (worker "
             "processes of `yizhan worker`, started by `yizhan serve`) or `inline` (in the web request: tests, "
@@ -99,6 +109,7 @@ class Settings:
     tianditu_key: str
     producer: str
     rate_limit_storage: str
+    rate_limits: bool
     jobs: str
     queue_url: str
     workers: int

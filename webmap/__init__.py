@@ -19,6 +19,8 @@ Configuration keys (``config`` argument, defaults from the environment):
 ``JOBS``          ``queue`` (heavy requests answered by worker processes, :mod:`webmap.jobs`) or ``inline``;
                   default from the settings (``YIZHAN_JOBS``); an app given objects (``STATIONS``, a demand frame,
                   a geography) runs inline, since objects cannot reach another process
+``FINDER_FRAGMENTS``  write ``/api/nearest`` from per-station JSON fragments (:mod:`webmap.finder_json`, default
+                  True); False builds it as dicts as before (the benchmark's "before", the tests' reference)
 ``RATE_LIMITS``   per-client limits on the heavy endpoints (:mod:`webmap.security`), default True
 """
 

@@ -79,7 +79,7 @@ def init_limits(app: Flask) -> None:
     """Attach the app to :data:`limiter` and put the per-client limits on :data:`HEAVY_ENDPOINTS`.
 
     Called by ``create_app`` after the blueprints are registered (the limits wrap their view functions)."""
-    app.config.setdefault("RATE_LIMITS", True)
+    app.config.setdefault("RATE_LIMITS", config.settings().rate_limits)
     app.config["RATELIMIT_ENABLED"] = True  # Flask-Limiter's switch is global to the instance: exempt per app instead
     app.config.setdefault("RATELIMIT_STORAGE_URI", config.settings().rate_limit_storage)
     limiter._storage_uri = None  # noqa: SLF001 - each app's own storage (Flask-Limiter keeps the first otherwise)
