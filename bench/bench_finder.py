@@ -221,13 +221,15 @@ class Server:
         self.procs.append(subprocess.Popen(cmd, cwd=tree, env=env))
         deadline = time.time() + 120
         while time.time() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             try:
-                with http.client.HTTPConnection("127.0.0.1", self.port, timeout=5) as conn:
-                    conn.request("GET", "/api/nearest?lat=25.04&lon=102.71")
-                    if conn.getresponse().status == 200:
-                        break
+                conn.request("GET", "/api/nearest?lat=25.04&lon=102.71")
+                if conn.getresponse().status == 200:
+                    break
             except OSError:
                 time.sleep(0.3)
+            finally:
+                conn.close()
         if jobs:  # wait for the worker to say it is alive (the web answers 503 before that)
             time.sleep(3)
 
@@ -264,11 +266,12 @@ class Heavy:
         while not self.stop_flag.is_set():
             area = self.AREAS[k % len(self.AREAS)]
             k += self.n
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
             try:
-                with http.client.HTTPConnection("127.0.0.1", self.port, timeout=600) as conn:
-                    conn.request("GET", f"/print/sheet.png?area={area}&dpi=100&layers=outlines,stations")
-                    resp = conn.getresponse()
-                    resp.read()
+                conn.request("GET", f"/print/sheet.png?area={area}&dpi=100&layers=outlines,stations")
+                resp = conn.getresponse()
+                resp.read()
+                conn.close()
                 if resp.status == 200:
                     self.done += 1
                 elif resp.status in (429, 503):

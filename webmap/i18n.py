@@ -45,6 +45,21 @@ def select_locale() -> str:
     return normalise(best) or DEFAULT_LOCALE
 
 
+_LOCALE_OBJECTS: dict = {}
+
+
+def _selected_locale():
+    """:func:`select_locale` as a ``babel.Locale`` made once per code: Flask-Babel would parse the code again on
+    every request (a third of the finder API's own time when profiled)."""
+    code = select_locale()
+    loc = _LOCALE_OBJECTS.get(code)
+    if loc is None:
+        from babel import Locale
+
+        loc = _LOCALE_OBJECTS[code] = Locale.parse(code)
+    return loc
+
+
 def lang() -> str:
     """``"zh"`` or ``"en"``: the short code the domain library's ``describe(lang)`` functions take."""
     return "en" if str(get_locale()).startswith("en") else "zh"
@@ -123,7 +138,7 @@ def whatif_strings() -> dict[str, str]:
 def init_app(app: Flask) -> Babel:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
-    babel = Babel(app, locale_selector=select_locale)
+    babel = Babel(app, locale_selector=_selected_locale)
 
     @app.after_request
     def _remember_lang(response):
