@@ -56,3 +56,22 @@ def test_the_hostile_name_stays_data(pair):
     feats = a.get_json()["features"]
     assert feats[0]["id"] == HOSTILE_ID and feats[0]["properties"]["name"].startswith("<img")
     assert b"<img src=x" in a.data  # JSON text, escaped by the page when shown, as before
+
+
+def test_the_one_point_datum_shifts_agree_with_stations_coords():
+    import numpy as np
+
+    from stations.coords import gcj02_to_bd09, wgs84_to_gcj02
+    from webmap.finder_json import _bd09, _gcj02
+
+    rng = np.random.default_rng(14)
+    lon = np.concatenate([rng.uniform(97, 107, 3000), rng.uniform(60, 150, 1000)])  # Yunnan, and beyond China
+    lat = np.concatenate([rng.uniform(20, 30, 3000), rng.uniform(-10, 60, 1000)])
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    blon, blat = gcj02_to_bd09(glon, glat)
+    for i in range(len(lon)):
+        g = _gcj02(float(lon[i]), float(lat[i]))
+        b = _bd09(*g)
+        assert abs(g[0] - glon[i]) < 1e-11 and abs(g[1] - glat[i]) < 1e-11
+        assert abs(b[0] - blon[i]) < 1e-11 and abs(b[1] - blat[i]) < 1e-11
+        assert f"{g[0]:.6f},{g[1]:.6f}" == f"{glon[i]:.6f},{glat[i]:.6f}" or abs(round(g[0], 6) - glon[i]) < 1e-9

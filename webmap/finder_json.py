@@ -24,7 +24,7 @@ from urllib.parse import quote_plus, urlencode
 
 from flask_babel import gettext as _
 
-from webmap.features import WALK_KMH, _origin_datums, properties, text
+from webmap.features import WALK_KMH, properties, text
 from webmap.responses import dumps
 
 _AMAP = "https://uri.amap.com/navigation?"
@@ -58,7 +58,7 @@ class _Station:
         blon, blat = snap.bd09[pos]
         self.amap_to = "to=" + quote_plus(f"{glon:.6f},{glat:.6f},{name}")
         self.baidu_dest = "&destination=" + quote_plus(f"latlng:{blat:.6f},{blon:.6f}|name:{name}")
-        self.geo = props["nav"]["geo"]
+        self.geo = dumps(props["nav"]["geo"])
 
 
 class FinderJSON:
@@ -89,24 +89,61 @@ class FinderJSON:
         for h in hits:
             st = self.station(h.position, language)
             d = h.distance_m
-            nav = dumps({"amap": _AMAP + from_ + st.amap_to + _AMAP_TAIL,
-                         "baidu": _BAIDU_DIRECTION + origin_ + st.baidu_dest + _BAIDU_TAIL, "geo": st.geo})
             out.append("".join((
                 st.head, ',"properties":{', st.before, ',"open_now":', "true" if opened[h.position] else "false",
-                ",", st.after, ',"distance_m":', dumps(round(float(d), 1)),
-                ',"walk_min":', str(int(math.ceil(d / 1000.0 / WALK_KMH * 60.0))), ',"nav":', nav, "}}",
+                ",", st.after, ',"distance_m":', repr(round(float(d), 1)),  # json writes floats as repr does
+                ',"walk_min":', str(int(math.ceil(d / 1000.0 / WALK_KMH * 60.0))),
+                # the links are ASCII without quotes or backslashes (percent-encoded), so they are their own JSON
+                ',"nav":{"amap":"', _AMAP, from_, st.amap_to, _AMAP_TAIL, '","baidu":"', _BAIDU_DIRECTION, origin_,
+                st.baidu_dest, _BAIDU_TAIL, '","geo":', st.geo, "}}}",
             )))
         return out
 
 
 def _origin_parts(lon: float, lat: float, here: str) -> tuple[str, str]:
     """The quoted origin of the links: Amap's ``from=…&`` and Baidu's ``origin=…``."""
-    (oglon, oglat), (oblon, oblat) = _origin_datums(lon, lat)
+    oglon, oglat = _gcj02(lon, lat)
+    oblon, oblat = _bd09(oglon, oglat)
     return ("from=" + quote_plus(f"{oglon:.6f},{oglat:.6f},{here}") + "&",
             "origin=" + quote_plus(f"latlng:{oblat:.6f},{oblon:.6f}|name:{here}"))
+
+
+# One point's GCJ-02 and BD-09, in plain floating point: the formulas of stations.coords (which works on numpy
+# arrays, where one point costs a hundred microseconds of array set-up) for the one query point of a request.
+# tests/test_finder_json.py checks them against stations.coords on random points in and around China.
+_A = 6378245.0
+_EE = 0.00669342162296594323
+_X_PI = math.pi * 3000.0 / 180.0
+_sin, _cos, _sqrt, _pi = math.sin, math.cos, math.sqrt, math.pi
+
+
+def _gcj02(lon: float, lat: float) -> tuple[float, float]:
+    if lon < 72.004 or lon > 137.8347 or lat < 0.8293 or lat > 55.8271:
+        return lon, lat
+    x, y = lon - 105.0, lat - 35.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * _sqrt(abs(x))
+    dlat += (20.0 * _sin(6.0 * x * _pi) + 20.0 * _sin(2.0 * x * _pi)) * 2.0 / 3.0
+    dlat += (20.0 * _sin(y * _pi) + 40.0 * _sin(y / 3.0 * _pi)) * 2.0 / 3.0
+    dlat += (160.0 * _sin(y / 12.0 * _pi) + 320.0 * _sin(y * _pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * _sqrt(abs(x))
+    dlon += (20.0 * _sin(6.0 * x * _pi) + 20.0 * _sin(2.0 * x * _pi)) * 2.0 / 3.0
+    dlon += (20.0 * _sin(x * _pi) + 40.0 * _sin(x / 3.0 * _pi)) * 2.0 / 3.0
+    dlon += (150.0 * _sin(x / 12.0 * _pi) + 300.0 * _sin(x / 30.0 * _pi)) * 2.0 / 3.0
+    rad_lat = lat / 180.0 * _pi
+    magic = _sin(rad_lat)
+    magic = 1.0 - _EE * magic * magic
+    sqrt_magic = _sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * _pi)
+    dlon = (dlon * 180.0) / (_A / sqrt_magic * _cos(rad_lat) * _pi)
+    return lon + dlon, lat + dlat
+
+
+def _bd09(glon: float, glat: float) -> tuple[float, float]:
+    z = _sqrt(glon * glon + glat * glat) + 0.00002 * _sin(glat * _X_PI)
+    theta = math.atan2(glat, glon) + 0.000003 * _cos(glon * _X_PI)
+    return z * _cos(theta) + 0.0065, z * _sin(theta) + 0.006
 
 
 def finder_json(snap) -> FinderJSON:
     """The fragments of ``snap`` (made once per snapshot)."""
     return snap.cached(("finder-json",), lambda: FinderJSON(snap))
-

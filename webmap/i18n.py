@@ -19,6 +19,8 @@ script reads (``#yz-config`` on the finder, ``#pl-config`` and ``#wi-strings`` o
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
@@ -41,7 +43,16 @@ def select_locale() -> str:
     chosen = normalise(request.args.get("lang")) or normalise(request.cookies.get(COOKIE))
     if chosen:
         return chosen
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default=None)
+    return _from_accept_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=256)
+def _from_accept_language(header: str) -> str:
+    """The locale for an ``Accept-Language`` header (parsed once per distinct header: browsers send a few)."""
+    from werkzeug.datastructures import LanguageAccept
+    from werkzeug.http import parse_accept_header
+
+    best = parse_accept_header(header, LanguageAccept).best_match(["zh-CN", "zh", "en"], default=None)
     return normalise(best) or DEFAULT_LOCALE
 
 
