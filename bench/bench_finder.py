@@ -89,8 +89,8 @@ def bench_in_process(url: str, n: int = 500) -> None:
     cases["NearestIndex.query only"] = lambda i: index.query(pts[i][0], pts[i][1], k=5)
     print(f"\n[1a] in-process latency, {len(app.extensions['yizhan'].gdf)} stations, {n} random points in Yunnan")
     for name, call in cases.items():
-        for i in range(20):
-            call(i)
+        for i in range(n):  # steady state: every station's fragments made (the first answer near a station makes
+            call(i)         # them: about 0.3 ms each, once per registry snapshot and language)
         times = []
         for i in range(n):
             t0 = time.perf_counter()
@@ -193,7 +193,8 @@ class Server:
     threads (``processes`` == 1) or gunicorn with ``processes`` x ``threads``; with ``jobs`` a ``yizhan worker`` of
     2 processes beside it (the tree must have webmap.jobs)."""
 
-    def __init__(self, tree: Path, db_url: str, var: Path, *, processes: int = 1, threads: int = 8, jobs: bool = False):
+    def __init__(self, tree: Path, db_url: str, var: Path, *, processes: int = 1, threads: int = 8, jobs: bool = False,
+                 server: str = "waitress"):
         self.port = _free_port()
         var.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONPATH": str(tree), "DATABASE_URL": db_url, "YIZHAN_VAR_DIR": str(var),
@@ -203,17 +204,26 @@ class Server:
         if jobs:
             self.procs.append(subprocess.Popen([sys.executable, "-m", "webmap.cli", "worker", "--workers", "2"],
                                                cwd=tree, env=env, stderr=subprocess.DEVNULL))
-        if processes == 1:
+        if processes == 1 and server == "waitress":
+            # as `yizhan serve` does where the tree has webmap.serving (this tree); the old tree as it served then
             code = (
                 "import logging; logging.basicConfig(level=logging.WARNING)\n"
-                "try:\n    from webmap.serving import install_queue_filter; install_queue_filter()\n"
-                "except ImportError:\n    logging.getLogger('waitress.queue').setLevel(logging.ERROR)\n"
-                "from waitress import serve; from webmap import create_app\n"
-                f"app = create_app({{'DATABASE_URL': {db_url!r}, 'TILES': 'none', 'RATE_LIMITS': False}})\n"
-                "app.extensions['yizhan'].snapshot()\n"
+                "from waitress import serve\n"
+                "try:\n"
+                "    from webmap.serving import install_queue_filter, wsgi_app\n"
+                "    install_queue_filter(); app = wsgi_app()\n"
+                "except ImportError:\n"
+                "    logging.getLogger('waitress.queue').setLevel(logging.ERROR)\n"
+                "    from webmap import create_app\n"
+                f"    app = create_app({{'DATABASE_URL': {db_url!r}, 'TILES': 'none'}})\n"
+                "    app.extensions['yizhan'].snapshot()\n"
                 f"serve(app, host='127.0.0.1', port={self.port}, threads={threads}, _quiet=True)\n"
             )
             cmd = [sys.executable, "-c", code]
+        elif server == "waitress":
+            cmd = [sys.executable, "-c", "import logging; logging.basicConfig(level=logging.WARNING)\n"
+                   "from webmap.serving import run_waitress_processes\n"
+                   f"run_waitress_processes('127.0.0.1', {self.port}, {processes}, {threads})\n"]
         else:
             cmd = [sys.executable, "-m", "gunicorn", "--workers", str(processes), "--threads", str(threads),
                    "--worker-class", "gthread", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
@@ -230,8 +240,7 @@ class Server:
                 time.sleep(0.3)
             finally:
                 conn.close()
-        if jobs:  # wait for the worker to say it is alive (the web answers 503 before that)
-            time.sleep(3)
+        time.sleep(5 if jobs else 3)  # the worker says it is alive; the finder's answers are prepared
 
     def warm(self, seconds: float = 2.0) -> None:
         """Every process answers nearest queries for a while (fragments, caches, all gunicorn workers)."""
@@ -318,9 +327,13 @@ def bench_http(url: str, seconds: float, before: Path | None, tmp: Path, scaling
             with Heavy(server.port, 8) as heavy:
                 time.sleep(3)  # the heavy requests are in flight
                 n = load(server.port, "nearest", seconds * 2, 16, tmp)
-            print(f"    {label:6s} with 8 heavy clients (A4 PNG sheets): /api/nearest {n['rps']:6.0f} req/s "
-                  f"p50 {n['p50']:6.1f} ms p99 {n['p99']:7.1f} ms errors {n['errors']}; heavy: {heavy.done} drawn, "
-                  f"{heavy.refused} refused (503/429, retried), {heavy.failed} failed")
+            if not n["rps"] or n["rps"] != n["rps"]:  # no answer completed within the run
+                n.update(p50=float("inf"), p99=float("inf"))
+                nearest = f"no answer within {seconds * 2:g} s"
+            else:
+                nearest = f"{n['rps']:6.0f} req/s p50 {n['p50']:6.1f} ms p99 {n['p99']:7.1f} ms errors {n['errors']}"
+            print(f"    {label:6s} with 8 heavy clients (A4 PNG sheets): /api/nearest {nearest}; heavy: {heavy.done} "
+                  f"drawn, {heavy.refused} refused (503/429, retried), {heavy.failed} failed")
             results[label] = (row, n)
         finally:
             server.stop()
@@ -330,19 +343,23 @@ def bench_http(url: str, seconds: float, before: Path | None, tmp: Path, scaling
             f"{c} conn. ratio {b[c][1]['rps'] / b[c][0]['rps']:.2f}x -> {a[c][1]['rps'] / a[c][0]['rps']:.2f}x, "
             f"nearest p99 {b[c][1]['p99']:.0f} -> {a[c][1]['p99']:.0f} ms" for c in (16, 64))
               + f"; with 8 heavy: nearest p99 {bh['p99']:.0f} -> {ah['p99']:.0f} ms")
-    print(f"\n[1c] scaling with web processes (gunicorn gthread, 8 threads each, this tree), 16 connections")
-    base = None
-    for processes in scaling:
-        server = Server(ROOT, url, tmp / f"var-p{processes}", processes=processes, threads=8, jobs=False)
-        try:
-            server.warm(3.0)
-            h = load(server.port, "health", seconds, 16, tmp)
-            n = load(server.port, "nearest", seconds, 16, tmp)
-        finally:
-            server.stop()
-        base = base or n["rps"]
-        print(f"    {processes} process(es): /api/nearest {n['rps']:6.0f} req/s ({n['rps'] / base:.2f}x of 1) "
-              f"p99 {n['p99']:6.1f} ms | /api/health {h['rps']:6.0f} req/s")
+    print(f"\n[1c] scaling with web processes (this tree, 8 threads each; waitress processes on one socket, and "
+          f"gunicorn gthread)")
+    for server in ("waitress", "gunicorn"):
+        base = None
+        for processes in scaling:
+            srv = Server(ROOT, url, tmp / f"var-{server}-{processes}", processes=processes, threads=8, server=server)
+            try:
+                srv.warm(3.0)
+                h = load(srv.port, "health", seconds, 16, tmp)
+                n = load(srv.port, "nearest", seconds, 16, tmp)
+                n64 = load(srv.port, "nearest", seconds, 64, tmp)
+            finally:
+                srv.stop()
+            base = base or n["rps"]
+            print(f"    {server:8s} {processes} process(es): /api/nearest {n['rps']:6.0f} req/s ({n['rps'] / base:.2f}x "
+                  f"of 1) p99 {n['p99']:6.1f} ms at 16 conn., {n64['rps']:6.0f} req/s p99 {n64['p99']:6.1f} ms at 64 | "
+                  f"/api/health {h['rps']:6.0f} req/s | nearest/health {n['rps'] / h['rps']:.2f}x")
 
 
 # --------------------------------------------------------------------------------------------- 2. page

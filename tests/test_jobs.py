@@ -241,3 +241,79 @@ def test_the_atlas_is_a_job_seen_by_every_process_and_can_be_cancelled(jobs_env)
     assert again.status_code == 202
     a.post("/print/atlas/cancel?paper=A4&radius=700")
     _wait(lambda: a.get("/print/atlas/status?paper=A4&radius=700").get_json()["state"] != "running", 300)
+
+
+def test_waitress_queue_depth_warnings_become_one_line_per_interval():
+    import logging
+
+    from webmap.serving import QueueDepthFilter
+
+    logger = logging.getLogger("waitress.queue.test")
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    logger.addHandler(handler)
+    logger.propagate = False
+    f = QueueDepthFilter(interval=0.2)
+    logger.addFilter(f)
+    try:
+        for depth in range(1, 401):  # what waitress logs: one warning per request that had to queue
+            logger.warning("Task queue depth is %d", depth % 37)
+        time.sleep(0.25)
+        logger.warning("Task queue depth is %d", 3)
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+        logger.removeFilter(f)
+    depth_lines = [m for m in seen if "queue depth" in m]
+    assert len(depth_lines) == 1, seen
+    assert depth_lines[0].startswith("task queue depth: 401 requests waited") and "deepest queue 36" in depth_lines[0]
+    assert "something else" in seen
+
+
+def test_yizhan_serve_starts_the_worker_and_answers_heavy_requests(tmp_path, fixture_db_url):
+    """`yizhan serve` (waitress + its worker child): a printed sheet comes from the worker; stopping the server
+    stops the worker."""
+    import http.client
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "YIZHAN_VAR_DIR": str(tmp_path), "DATABASE_URL": fixture_db_url, "YIZHAN_JOBS": "queue",
+           "YIZHAN_QUEUE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}", "YIZHAN_TILES": "none", "YIZHAN_WORKERS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "webmap.cli", "serve", "--port", str(port), "--threads", "4"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        def get(path):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                return resp.status, resp.getheader("Content-Type"), resp.read()
+            except OSError:
+                return None
+            finally:
+                conn.close()
+
+        _wait(lambda: get("/api/health"), 90)
+        status, ctype, body = _wait(lambda: (r := get("/print/sheet.png?area=530102&dpi=50")) and r[0] != 503 and r, 120)
+        assert status == 200 and ctype == "image/png" and body.startswith(b"\x89PNG")
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    # the worker child went with it: nobody answers the queue any more
+    from webmap import jobs
+
+    time.sleep(4 * jobs.HEARTBEAT_S + 1)
+    assert not jobs.consumer_alive(jobs.get_queue(env["YIZHAN_QUEUE_URL"]))

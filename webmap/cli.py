@@ -182,12 +182,14 @@ def _wide(text: str) -> int:
 @click.option("--port", type=click.IntRange(1, 65535), default=lambda: config.settings().port, show_default="8000")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Threads per web process.")
 @click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Web processes: 1 is waitress in this process; more is gunicorn (Linux/Unix).")
+              help="Web processes (more than 1: Linux/Unix).")
+@click.option("--server", type=click.Choice(["waitress", "gunicorn"]), default="waitress", show_default=True,
+              help="WSGI server of the web processes.")
 @click.option("--workers", type=click.IntRange(0, 64), default=lambda: config.settings().workers, show_default="2",
               help="Job worker processes started beside the web server (sheets, atlases, recommendations, uploads).")
 @click.option("--no-worker", is_flag=True, help="Do not start the job worker (one runs elsewhere: `yizhan worker`).")
-def serve(host, port, threads, processes, workers, no_worker):
-    """Serve the app (waitress, or gunicorn with --processes N) with its job worker processes beside it."""
+def serve(host, port, threads, processes, server, workers, no_worker):
+    """Serve the app (waitress; --processes N web processes) with its job worker processes beside it."""
     from webmap import serving
 
     reg = _registry(None)
@@ -201,7 +203,7 @@ def serve(host, port, threads, processes, workers, no_worker):
         log.info("no job worker started here: heavy requests wait for a `yizhan worker` on the same queue")
     click.echo(f"yizhan: http://{host}:{port}/")
     serving.serve(host, port, threads, processes=processes, workers=workers,
-                  with_worker=jobs_mode == "queue" and not no_worker)
+                  with_worker=jobs_mode == "queue" and not no_worker, server=server)
 
 
 @main.command("worker")

@@ -4,8 +4,10 @@
 :mod:`webmap.jobs`) as a child process unless told not to, then serves the app
 
 - with one process: waitress in this process (``--threads`` threads);
-- with ``--processes N`` (N > 1, Linux and other Unix): gunicorn with N worker processes of ``--threads`` threads
-  each (``gthread``). Each web process builds its own app after the fork and loads the registry itself; what must
+- with ``--processes N`` (N > 1, Linux and other Unix): N waitress processes sharing one listening socket (the
+  kernel spreads the connections), or with ``--server gunicorn`` gunicorn with N worker processes of ``--threads``
+  threads each (``gthread``; measured slower than waitress per process, see ``bench/bench_finder.py``). Each web
+  process builds its own app after the fork and loads the registry itself; what must
   be the same in all of them lives outside the processes: uploaded sets under ``var/uploads/``, jobs and atlas
   status in the job queue's store, rate-limit counters in ``YIZHAN_RATE_LIMIT_STORAGE`` (``memory://`` counts per
   process). The same by hand, e.g. behind a reverse proxy::
@@ -81,12 +83,82 @@ def start_worker(workers: int) -> subprocess.Popen:
 
 
 def wsgi_app():
-    """The app for a WSGI server that imports it by name (gunicorn ``'webmap.serving:wsgi_app()'``)."""
+    """The app for a WSGI server that imports it by name (gunicorn ``'webmap.serving:wsgi_app()'``): the registry
+    loaded before the first request, and the finder's per-station answers prepared in the background."""
     from webmap import create_app
 
     app = create_app()
-    app.extensions["yizhan"].snapshot()  # load the registry and build the indexes before the first request
+    snap = app.extensions["yizhan"].snapshot()  # load the registry and build the indexes before the first request
+    threading.Thread(target=_prepare_finder, args=(app, snap), name="yizhan-finder-warm", daemon=True).start()
     return app
+
+
+def _prepare_finder(app, snap) -> None:
+    """Make every station's ``/api/nearest`` fragments in both languages (about 0.3 ms each), so that no finder
+    request pays for the first answer near a station."""
+    from webmap.finder_json import finder_json
+
+    t0 = time.perf_counter()
+    try:
+        frags = finder_json(snap)
+        for language in ("zh", "en"):
+            with app.test_request_context(f"/api/nearest?lang={language}"):
+                for pos in range(len(snap.gdf)):
+                    frags.station(pos, language)
+                    if pos % 256 == 255:
+                        time.sleep(0)  # let requests in between
+    except Exception:  # noqa: BLE001 - the fragments are made on first use anyway
+        log.exception("preparing the finder's answers failed")
+        return
+    log.info("finder answers prepared for %d stations in %.1f s", len(snap.gdf), time.perf_counter() - t0)
+
+
+def run_waitress_processes(host: str, port: int, processes: int, threads: int) -> None:
+    """Several waitress processes on one listening socket (bound here, inherited by each forked process; the kernel
+    hands each connection to one of them). Each process builds its own app after the fork. Linux/Unix only."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    children: list[int] = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:  # the web process
+            code = 1
+            try:
+                from waitress import serve as waitress_serve
+
+                install_queue_filter()
+                waitress_serve(wsgi_app(), sockets=[sock], threads=threads, ident="yizhan")
+                code = 0
+            except KeyboardInterrupt:
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def stop(signum, _frame):
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for pid in children:
+        while True:
+            try:
+                os.waitpid(pid, 0)
+                break
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
 
 
 def run_gunicorn(host: str, port: int, processes: int, threads: int) -> None:
@@ -106,17 +178,22 @@ def run_gunicorn(host: str, port: int, processes: int, threads: int) -> None:
     _App().run()
 
 
-def serve(host: str, port: int, threads: int, processes: int = 1, workers: int = 2, with_worker: bool = True) -> None:
-    """The web server (waitress, or gunicorn with several processes) and, beside it, the job worker."""
+def serve(host: str, port: int, threads: int, processes: int = 1, workers: int = 2, with_worker: bool = True,
+          server: str = "waitress") -> None:
+    """The web server (waitress; several waitress processes or gunicorn with ``processes`` > 1) and, beside it, the
+    job worker."""
     child = start_worker(workers) if with_worker and workers > 0 else None
     try:
-        if processes > 1:
+        if processes > 1 or server == "gunicorn":
             if os.name != "posix":
-                raise SystemExit("--processes needs gunicorn (Linux/Unix); on Windows run several `yizhan serve "
-                                 "--no-worker --port ...` behind a reverse proxy")
-            log.info("yizhan serving on http://%s:%d (gunicorn, %d processes x %d threads)", host, port, processes,
+                raise SystemExit("--processes needs Linux/Unix; on Windows run several `yizhan serve --no-worker "
+                                 "--port ...` behind a reverse proxy")
+            log.info("yizhan serving on http://%s:%d (%s, %d processes x %d threads)", host, port, server, processes,
                      threads)
-            run_gunicorn(host, port, processes, threads)
+            if server == "gunicorn":
+                run_gunicorn(host, port, processes, threads)
+            else:
+                run_waitress_processes(host, port, processes, threads)
         else:
             from waitress import serve as waitress_serve
 
