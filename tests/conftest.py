@@ -172,7 +172,8 @@ def serve(db_url: str, **config) -> LiveServer:
     """Start the app over ``db_url`` (tiles off unless ``TILES`` is given); call ``.stop()`` when done."""
     from webmap import create_app
 
-    app = create_app({"DATABASE_URL": db_url, "TILES": "none", **config})
+    # one browser session's many pages come from one address: the per-client limits would count them all together
+    app = create_app({"DATABASE_URL": db_url, "TILES": "none", "RATE_LIMITS": False, **config})
     app.extensions["yizhan"].snapshot()  # load the registry before the browser's first request
     return LiveServer(app)
 

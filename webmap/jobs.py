@@ -299,9 +299,6 @@ def _clean_stale_files(max_age_s: float = 3600.0) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ web side
-_WAITING: dict[int, threading.BoundedSemaphore] = {}
-
-
 def _waiting_slots() -> threading.BoundedSemaphore:
     from flask import current_app
 
