@@ -317,3 +317,60 @@ def test_yizhan_serve_starts_the_worker_and_answers_heavy_requests(tmp_path, fix
 
     time.sleep(4 * jobs.HEARTBEAT_S + 1)
     assert not jobs.consumer_alive(jobs.get_queue(env["YIZHAN_QUEUE_URL"]))
+
+
+def test_several_waitress_processes_share_one_socket(tmp_path, fixture_db_url):
+    """`yizhan serve --processes 2 --no-worker`: two web processes answer on one port; with no worker on the queue a
+    heavy request is refused at once with 503 naming `yizhan worker`; SIGINT stops both."""
+    import http.client
+    import json
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "YIZHAN_VAR_DIR": str(tmp_path), "DATABASE_URL": fixture_db_url, "YIZHAN_JOBS": "queue",
+           "YIZHAN_QUEUE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}", "YIZHAN_TILES": "none"}
+    proc = subprocess.Popen([sys.executable, "-m", "webmap.cli", "serve", "--port", str(port), "--processes", "2",
+                             "--threads", "2", "--no-worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def get(path):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        except OSError:
+            return None
+        finally:
+            conn.close()
+
+    try:
+        _wait(lambda: get("/api/health"), 90)
+        assert len(_wait(lambda: len(_children_of(proc.pid)) == 2 and _children_of(proc.pid), 60)) == 2
+        for _ in range(20):
+            status, body = get(f"/api/nearest?lat={KUNMING[1]}&lon={KUNMING[0]}&k=3")
+            assert status == 200 and len(json.loads(body)["features"]) == 3
+        status, body = get("/print/sheet.png?area=530102&lang=en")
+        assert status == 503 and "yizhan worker" in json.loads(body)["error"]["message"]
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    assert proc.returncode is not None
+
+
+def _ppid(proc_dir: Path) -> int | None:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _children_of(pid: int) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(p) == pid]
