@@ -29,9 +29,12 @@ test-venv: $(VENV)/.installed-test
 db: venv
 	$(VENV)/bin/yizhan init-db
 
-# the address is YIZHAN_HOST / YIZHAN_PORT (default 127.0.0.1:8000), read by `yizhan serve` from the settings
+# the address is YIZHAN_HOST / YIZHAN_PORT (default 127.0.0.1:8000), read by `yizhan serve` from the settings;
+# `yizhan serve` starts the job workers (YIZHAN_WORKERS, default 2) beside the web server. PROCESSES=4 runs four web
+# processes (gunicorn).
+PROCESSES ?= 1
 run: venv db
-	$(VENV)/bin/yizhan serve
+	$(VENV)/bin/yizhan serve --processes $(PROCESSES)
 
 system-deps:
 	@missing=""; \
@@ -48,7 +51,10 @@ system-deps:
 test: test-venv system-deps
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# wrk (Debian) drives bench_finder's HTTP figures; without it the benchmark's own Python client does
 bench: venv
+	@command -v wrk >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends wrk >/dev/null 2>&1 || true; }
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:

@@ -3,13 +3,18 @@
 
     .venv/bin/python bench/bench_finder.py                 # everything
     .venv/bin/python bench/bench_finder.py --only api      # in-process latency + HTTP throughput
+    git archive main | tar -x -C /tmp/before && .venv/bin/python bench/bench_finder.py --only api --before /tmp/before
     .venv/bin/python bench/bench_finder.py --only page     # page bytes / first cluster, vs naive Folium
     .venv/bin/python bench/bench_finder.py --only national # 186,000-station NearestIndex
 
 1. ``/api/nearest``: in-process latency (Flask test client; median and p99) over the 3,676-station demo
-   registry, and HTTP throughput under waitress (a separate process, 4 threads) driven by a local
-   load generator (Python threads with keep-alive connections), side by side with the trivial
-   ``/api/health`` on the same server in the same run.
+   registry, beside the previous way of writing the answer (``FINDER_FRAGMENTS=False``); then over HTTP:
+   throughput and latency under waitress (separate process, 8 threads) with Debian's ``wrk`` (or, without it,
+   the benchmark's own keep-alive client) at 16 and 64 connections, side by side with the trivial
+   ``/api/health`` on the same server in the same run (the nearest/trivial ratio); ``/api/nearest`` again while
+   8 clients keep asking for printed sheets (heavy requests, which this tree sends to its job workers); with
+   ``--before DIR`` the same figures for an older checkout in the same run; and the scaling of nearest
+   throughput with gunicorn web processes (1, 2, 4).
 2. The finder page: bytes on first load (HTML + scripts + styles + station GeoJSON, gzip as served) and
    the time until the first cluster is drawn in headless Chromium; the same for a naive Folium map with
    one ``Marker`` + popup per station in a ``MarkerCluster`` (assets served locally too) as the baseline.
@@ -80,12 +85,16 @@ def bench_in_process(url: str, n: int = 500) -> None:
         "/api/nearest k=5 toilet+open_now": lambda i: client.get(
             "/api/nearest", query_string={"lat": pts[i][1], "lon": pts[i][0], "service": "toilet", "open_now": 1}),
     }
+    old = create_app({"DATABASE_URL": url, "TILES": "none", "FINDER_FRAGMENTS": False})
+    old_client = old.test_client()
+    cases["/api/nearest k=5, dict path (before)"] = lambda i: old_client.get(
+        "/api/nearest", query_string={"lat": pts[i][1], "lon": pts[i][0]})
     index = app.extensions["yizhan"].index
     cases["NearestIndex.query only"] = lambda i: index.query(pts[i][0], pts[i][1], k=5)
     print(f"\n[1a] in-process latency, {len(app.extensions['yizhan'].gdf)} stations, {n} random points in Yunnan")
     for name, call in cases.items():
-        for i in range(20):
-            call(i)
+        for i in range(n):  # steady state: every station's fragments made (the first answer near a station makes
+            call(i)         # them: about 0.3 ms each, once per registry snapshot and language)
         times = []
         for i in range(n):
             t0 = time.perf_counter()
@@ -152,13 +161,14 @@ def _free_port() -> int:
 
 
 def _load(port: int, paths: list[str], seconds: float, concurrency: int) -> tuple[int, int, list[float]]:
+    """The benchmark's own keep-alive client (Python threads): requests done, errors, latencies (s)."""
     stop = time.perf_counter() + seconds
     counts = [0] * concurrency
     errors = [0] * concurrency
     lat: list[list[float]] = [[] for _ in range(concurrency)]
 
     def worker(w):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         i = w
         while time.perf_counter() < stop:
             path = paths[i % len(paths)]
@@ -173,7 +183,7 @@ def _load(port: int, paths: list[str], seconds: float, concurrency: int) -> tupl
             except (OSError, http.client.HTTPException):
                 errors[w] += 1
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 continue
             lat[w].append(time.perf_counter() - t0)
             counts[w] += 1
@@ -187,35 +197,224 @@ def _load(port: int, paths: list[str], seconds: float, concurrency: int) -> tupl
     return sum(counts), sum(errors), [x for sub in lat for x in sub]
 
 
-def bench_http(url: str, seconds: float, concurrency: int) -> None:
-    port = _free_port()
-    code = (
-        "import logging; logging.basicConfig(level=logging.WARNING); logging.getLogger('waitress.queue').setLevel(logging.ERROR);"
-        "from waitress import serve; from webmap import create_app;"
-        f"app = create_app({{'DATABASE_URL': {url!r}, 'TILES': 'none'}}); app.extensions['yizhan'].snapshot();"
-        f"serve(app, host='127.0.0.1', port={port}, threads=4, _quiet=True)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-    try:
-        deadline = time.time() + 60
+WRK_NEAREST = """
+math.randomseed(2)
+request = function()
+  local lon = %(x0)f + math.random() * %(dx)f
+  local lat = %(y0)f + math.random() * %(dy)f
+  return wrk.format("GET", string.format("/api/nearest?lat=%%.5f&lon=%%.5f&k=5", lat, lon), {["Accept-Encoding"] = "gzip"})
+end
+"""
+
+
+def _wrk(port: int, what: str, seconds: float, concurrency: int, tmp: Path) -> dict:
+    """Load with Debian's ``wrk`` (one thread, keep-alive): req/s, p50/p99 (ms), errors (non-2xx, timeouts)."""
+    import re
+
+    url = f"http://127.0.0.1:{port}/api/health"
+    cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "60s", "--latency"]
+    if what == "nearest":
+        script = tmp / "nearest.lua"
+        script.write_text(WRK_NEAREST % {"x0": YUNNAN[0], "dx": YUNNAN[2] - YUNNAN[0], "y0": YUNNAN[1],
+                                         "dy": YUNNAN[3] - YUNNAN[1]})
+        cmd += ["-s", str(script)]
+    else:
+        cmd += ["-H", "Accept-Encoding: gzip"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 120).stdout
+
+    def ms(label):
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors:.*?timeout (\d+)", out)
+    return {"rps": float(rps.group(1)) if rps else float("nan"), "p50": ms("50%"), "p99": ms("99%"),
+            "errors": (int(bad.group(1)) if bad else 0) + (int(sock.group(1)) if sock else 0)}
+
+
+def _python_load(port: int, what: str, seconds: float, concurrency: int, tmp: Path) -> dict:
+    paths = (["/api/health"] if what == "health" else
+             [f"/api/nearest?lat={lat:.5f}&lon={lon:.5f}&k=5" for lon, lat in random_points(4000, seed=2)])
+    n, errors, lat = _load(port, paths, seconds, concurrency)
+    return {"rps": n / seconds, "p50": pct(lat, 50) if lat else float("nan"),
+            "p99": pct(lat, 99) if lat else float("nan"), "errors": errors}
+
+
+class Server:
+    """The app of source tree ``tree`` served on a free port in separate processes: waitress with ``threads``
+    threads (``processes`` == 1) or gunicorn with ``processes`` x ``threads``; with ``jobs`` a ``yizhan worker`` of
+    2 processes beside it (the tree must have webmap.jobs)."""
+
+    def __init__(self, tree: Path, db_url: str, var: Path, *, processes: int = 1, threads: int = 8, jobs: bool = False,
+                 server: str = "waitress"):
+        self.port = _free_port()
+        var.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(tree), "DATABASE_URL": db_url, "YIZHAN_VAR_DIR": str(var),
+               "YIZHAN_TILES": "none", "YIZHAN_RATE_LIMITS": "off", "YIZHAN_JOBS": "queue" if jobs else "inline",
+               "YIZHAN_QUEUE_URL": f"sqlite:///{var / 'jobs.sqlite'}"}
+        self.procs = []
+        if jobs:
+            self.procs.append(subprocess.Popen([sys.executable, "-m", "webmap.cli", "worker", "--workers", "2"],
+                                               cwd=tree, env=env, stderr=subprocess.DEVNULL))
+        if processes == 1 and server == "waitress":
+            # as `yizhan serve` does where the tree has webmap.serving (this tree); the old tree as it served then
+            code = (
+                "import logging; logging.basicConfig(level=logging.WARNING)\n"
+                "from waitress import serve\n"
+                "try:\n"
+                "    from webmap.serving import install_queue_filter, wsgi_app\n"
+                "    install_queue_filter(); app = wsgi_app()\n"
+                "except ImportError:\n"
+                "    logging.getLogger('waitress.queue').setLevel(logging.ERROR)\n"
+                "    from webmap import create_app\n"
+                f"    app = create_app({{'DATABASE_URL': {db_url!r}, 'TILES': 'none'}})\n"
+                "    app.extensions['yizhan'].snapshot()\n"
+                f"serve(app, host='127.0.0.1', port={self.port}, threads={threads}, _quiet=True)\n"
+            )
+            cmd = [sys.executable, "-c", code]
+        elif server == "waitress":
+            cmd = [sys.executable, "-c", "import logging; logging.basicConfig(level=logging.WARNING)\n"
+                   "from webmap.serving import run_waitress_processes\n"
+                   f"run_waitress_processes('127.0.0.1', {self.port}, {processes}, {threads})\n"]
+        else:
+            cmd = [sys.executable, "-m", "gunicorn", "--workers", str(processes), "--threads", str(threads),
+                   "--worker-class", "gthread", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+                   "--timeout", "300", "webmap.serving:wsgi_app()"]
+        self.procs.append(subprocess.Popen(cmd, cwd=tree, env=env))
+        deadline = time.time() + 120
         while time.time() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                conn.request("GET", "/api/nearest?lat=25.04&lon=102.71")
+                if conn.getresponse().status == 200:
                     break
             except OSError:
-                time.sleep(0.2)
-        nearest = [f"/api/nearest?lat={lat:.5f}&lon={lon:.5f}&k=5" for lon, lat in random_points(2000, seed=2)]
-        _load(port, ["/api/health"], 1.0, 2)  # warm
-        print(f"\n[1b] HTTP under waitress (4 threads, separate process), {concurrency} keep-alive clients, "
-              f"{seconds:.0f} s each, same server, same run; machine: {os.cpu_count()} CPUs "
-              f"(the Python load generator shares them)")
-        for name, paths in (("/api/health (trivial)", ["/api/health"]), ("/api/nearest k=5", nearest)):
-            n, errors, lat = _load(port, paths, seconds, concurrency)
-            print(f"    {name:24s} {n / seconds:8.0f} req/s   median {pct(lat, 50):6.1f} ms   "
-                  f"p99 {pct(lat, 99):6.1f} ms   errors {errors}")
-    finally:
-        proc.terminate()
-        proc.wait(10)
+                time.sleep(0.3)
+            finally:
+                conn.close()
+        time.sleep(5 if jobs else 3)  # the worker says it is alive; the finder's answers are prepared
+
+    def warm(self, seconds: float = 2.0) -> None:
+        """Every process answers nearest queries for a while (fragments, caches, all gunicorn workers)."""
+        paths = [f"/api/nearest?lat={lat:.5f}&lon={lon:.5f}&k=5" for lon, lat in random_points(4000, seed=2)]
+        _load(self.port, paths, seconds, 8)
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+class Heavy:
+    """``n`` clients each asking for printed sheets (A4 PNG, a different prefecture each time) in a loop; a 503
+    answer (the server's cap on waiting heavy requests) is counted and retried after a pause."""
+
+    AREAS = ("530100", "530300", "530400", "530500", "530600", "530700", "530800", "530900", "532300", "532500",
+             "532600", "532800", "532900", "533100", "533300", "533400")
+
+    def __init__(self, port: int, n: int = 8):
+        self.port, self.n = port, n
+        self.done = self.refused = self.failed = 0
+        self.stop_flag = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(n)]
+
+    def _run(self, i: int) -> None:
+        k = i
+        while not self.stop_flag.is_set():
+            area = self.AREAS[k % len(self.AREAS)]
+            k += self.n
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+            try:
+                conn.request("GET", f"/print/sheet.png?area={area}&dpi=100&layers=outlines,stations")
+                resp = conn.getresponse()
+                resp.read()
+                conn.close()
+                if resp.status == 200:
+                    self.done += 1
+                elif resp.status in (429, 503):
+                    self.refused += 1
+                    self.stop_flag.wait(min(2.0, float(resp.getheader("Retry-After") or 1)))
+                else:
+                    self.failed += 1
+            except (OSError, http.client.HTTPException):
+                self.failed += 1
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(600)
+
+
+def bench_http(url: str, seconds: float, before: Path | None, tmp: Path, scaling: tuple[int, ...] = (1, 2, 4)) -> None:
+    """[1b] throughput and latency over HTTP, the old tree (``before``) and this one in the same run."""
+    import shutil
+
+    load = _wrk if shutil.which("wrk") else _python_load
+    gen = "wrk (Debian, 1 thread, keep-alive)" if load is _wrk else "the benchmark's Python keep-alive client"
+    print(f"\n[1b] HTTP, separate server processes, load from {gen}, {seconds:g} s per figure; machine: "
+          f"{os.cpu_count()} CPUs shared with the load generator")
+    trees = ([("before", before, False)] if before else []) + [("after", ROOT, True)]
+    results = {}
+    for label, tree, jobs in trees:
+        server = Server(tree, url, tmp / f"var-{label}", threads=8, jobs=jobs)
+        try:
+            server.warm()
+            row = {}
+            for conc in (16, 64):
+                h = load(server.port, "health", seconds, conc, tmp)
+                n = load(server.port, "nearest", seconds, conc, tmp)
+                row[conc] = (h, n)
+                print(f"    {label:6s} waitress 8 threads, {conc:2d} connections: /api/health {h['rps']:6.0f} req/s "
+                      f"p99 {h['p99']:6.1f} ms | /api/nearest {n['rps']:6.0f} req/s p50 {n['p50']:6.1f} ms "
+                      f"p99 {n['p99']:7.1f} ms errors {n['errors']} | nearest/health {n['rps'] / h['rps']:.2f}x")
+            with Heavy(server.port, 8) as heavy:
+                time.sleep(3)  # the heavy requests are in flight
+                n = load(server.port, "nearest", seconds * 2, 16, tmp)
+            if not n["rps"] or n["rps"] != n["rps"]:  # no answer completed within the run
+                n.update(p50=float("inf"), p99=float("inf"))
+                nearest = f"no answer within {seconds * 2:g} s"
+            else:
+                nearest = f"{n['rps']:6.0f} req/s p50 {n['p50']:6.1f} ms p99 {n['p99']:7.1f} ms errors {n['errors']}"
+            print(f"    {label:6s} with 8 heavy clients (A4 PNG sheets): /api/nearest {nearest}; heavy: {heavy.done} "
+                  f"drawn, {heavy.refused} refused (503/429, retried), {heavy.failed} failed")
+            results[label] = (row, n)
+        finally:
+            server.stop()
+    if "before" in results:
+        (b, bh), (a, ah) = results["before"], results["after"]
+        print("    summary (after vs before): " + "; ".join(
+            f"{c} conn. ratio {b[c][1]['rps'] / b[c][0]['rps']:.2f}x -> {a[c][1]['rps'] / a[c][0]['rps']:.2f}x, "
+            f"nearest p99 {b[c][1]['p99']:.0f} -> {a[c][1]['p99']:.0f} ms" for c in (16, 64))
+              + f"; with 8 heavy: nearest p99 {bh['p99']:.0f} -> {ah['p99']:.0f} ms")
+    print(f"\n[1c] scaling with web processes (this tree, 8 threads each; waitress processes on one socket, and "
+          f"gunicorn gthread)")
+    for server in ("waitress", "gunicorn"):
+        base = None
+        for processes in scaling:
+            srv = Server(ROOT, url, tmp / f"var-{server}-{processes}", processes=processes, threads=8, server=server)
+            try:
+                srv.warm(3.0)
+                h = load(srv.port, "health", seconds, 16, tmp)
+                n = load(srv.port, "nearest", seconds, 16, tmp)
+                n64 = load(srv.port, "nearest", seconds, 64, tmp)
+            finally:
+                srv.stop()
+            base = base or n["rps"]
+            print(f"    {server:8s} {processes} process(es): /api/nearest {n['rps']:6.0f} req/s ({n['rps'] / base:.2f}x "
+                  f"of 1) p99 {n['p99']:6.1f} ms at 16 conn., {n64['rps']:6.0f} req/s p99 {n64['p99']:6.1f} ms at 64 | "
+                  f"/api/health {h['rps']:6.0f} req/s | nearest/health {n['rps'] / h['rps']:.2f}x")
 
 
 # --------------------------------------------------------------------------------------------- 2. page
@@ -367,14 +566,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="yizhan finder benchmarks (figures printed, not asserted)")
     ap.add_argument("--only", choices=["api", "page", "national", "change"], action="append")
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each HTTP load run")
-    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--before", type=Path, help="a checkout of the code before (e.g. `git archive main | tar -x -C "
+                    "DIR`): its server is measured in the same run, beside this tree's")
+    ap.add_argument("--processes", default="1,2,4", help="web process counts for the scaling figures")
     args = ap.parse_args(argv)
     only = set(args.only or ["api", "page", "national", "change"])
     with tempfile.TemporaryDirectory() as tmp:
         url = demo_registry(Path(tmp)) if only & {"api", "page", "change"} else None
         if "api" in only:
             bench_in_process(url)
-            bench_http(url, args.seconds, args.concurrency)
+            bench_http(url, args.seconds, args.before, Path(tmp),
+                       tuple(int(p) for p in args.processes.split(",") if p.strip()))
         if "page" in only:
             bench_page(url)
         if "change" in only:

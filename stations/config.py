@@ -43,6 +43,20 @@ def _port(text: str) -> int:
     return value
 
 
+def _on_off(text: str) -> bool:
+    value = text.lower()
+    if value not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+        raise ValueError(f"must be on or off, got {text}")
+    return value in ("on", "1", "true", "yes")
+
+
+def _jobs_mode(text: str) -> str:
+    value = text.lower()
+    if value not in ("queue", "inline"):
+        raise ValueError(f"YIZHAN_JOBS must be queue or inline, got {text}")
+    return value
+
+
 #: every setting, in the order the README lists them
 SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", "DATABASE_URL", lambda s: f"sqlite:///{s['var_dir'] / 'yizhan.sqlite'}",
@@ -60,6 +74,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tianditu_key", "TIANDITU_KEY", "", "Tianditu key; without it `tianditu` falls back to no tiles",
             secret=True),
     Setting("producer", "YIZHAN_PRODUCER", "云南省总工会（示例）", "producer line on printed sheets"),
+    Setting("rate_limit_storage", "YIZHAN_RATE_LIMIT_STORAGE", "memory://",
+            "where the per-client rate limits count: `memory://` (each web process on its own) or a shared "
+            "store such as `redis://host:6379/1` for several web processes or machines"),
+    Setting("rate_limits", "YIZHAN_RATE_LIMITS", True,
+            "per-client rate limits on the heavy endpoints: `on` (default) or `off` (benchmarks, a private "
+            "installation behind its own limits)", _on_off),
+    Setting("jobs", "YIZHAN_JOBS", "queue",
+            "where heavy requests (sheets, atlases, recommendations, what-ifs, uploads) run: `queue` (worker "
+            "processes of `yizhan worker`, started by `yizhan serve`) or `inline` (in the web request: tests, "
+            "embedding)", _jobs_mode),
+    Setting("queue_url", "YIZHAN_QUEUE_URL", "",
+            "the job queue's store: empty for SQLite in `YIZHAN_VAR_DIR/jobs.sqlite` (one machine), or "
+            "`redis://host:6379/0` when web and worker processes run on several machines"),
+    Setting("workers", "YIZHAN_WORKERS", 2, "worker processes of `yizhan worker` / `yizhan serve`", int),
+    Setting("worker_nice", "YIZHAN_WORKER_NICE", 10,
+            "how much lower the worker processes' CPU priority is than the web processes' (0-19)", int),
     Setting("cjk_font", "YIZHAN_CJK_FONT", "",
             "a .ttf/.otf/.ttc font with Simplified Chinese glyphs for printed sheets (default: Noto Sans CJK "
             "from `fonts-noto-cjk`)"),
@@ -67,9 +97,6 @@ SETTINGS: tuple[Setting, ...] = (
             "key that signs session cookies and keys the hash of reporters' addresses; without it one is "
             "generated into `YIZHAN_VAR_DIR/secret_key` (mode 600) on first start. Several server processes "
             "must share it", secret=True),
-    Setting("ratelimit_storage", "YIZHAN_RATELIMIT_STORAGE", "memory://",
-            "where rate limits (reports, logins) are counted: `memory://` (per process, the default) or a "
-            "shared store such as `redis://host:6379` when several server processes serve one site"),
 )
 
 
@@ -85,9 +112,14 @@ class Settings:
     tiles: str
     tianditu_key: str
     producer: str
+    rate_limit_storage: str
+    rate_limits: bool
+    jobs: str
+    queue_url: str
+    workers: int
+    worker_nice: int
     cjk_font: str
     secret_key: str
-    ratelimit_storage: str
 
     def public(self) -> dict[str, Any]:
         """The settings with secrets masked (for logs and ``yizhan settings``)."""

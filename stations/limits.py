@@ -65,6 +65,23 @@ _TABLE = (
     Limit("recommend_seconds", 1, 30, "s", 30, "run-time limit of one greedy recommendation"),
     Limit("exact_seconds", 1, 20, "s", 20, "time given to the exact (HiGHS) solver in a web request"),
     Limit("cli_exact_seconds", 1, 3600, "s", 120, "time given to the exact (HiGHS) solver on the command line"),
+    # per-client rate limits of the heavy endpoints (webmap.security; the default is the limit in force)
+    Limit("rate_recommend_per_min", 1, 10_000, "requests/min", 20,
+          "recommendations, their downloads and curves per client and minute (each may take seconds of a worker)"),
+    Limit("rate_whatif_per_min", 1, 10_000, "requests/min", 30, "what-if scenarios per client and minute"),
+    Limit("rate_upload_per_min", 1, 10_000, "requests/min", 10, "demand and candidate uploads per client and minute"),
+    Limit("rate_print_per_min", 1, 10_000, "requests/min", 20, "printed sheets (PDF/PNG) per client and minute"),
+    Limit("rate_atlas_per_min", 1, 10_000, "requests/min", 30,
+          "atlas requests per client and minute (the status polls are not limited)"),
+    Limit("rate_analysis_per_min", 1, 10_000, "requests/min", 120,
+          "coverage, gaps, coverage layer and their downloads per client and minute (the planner page asks "
+          "for four at each change)"),
+    # heavy work in worker processes (webmap.jobs)
+    Limit("jobs_waiting_per_process", 1, 64, "requests", 3,
+          "heavy requests one web process lets wait for a worker at once (the rest of its threads stay free for "
+          "the finder); beyond it HTTP 503 with Retry-After"),
+    Limit("job_wait_seconds", 1, 600, "s", 120,
+          "how long a web request waits for its job in a worker before answering 503 (the job is revoked)"),
 )
 
 #: name -> :class:`Limit`

@@ -13,6 +13,7 @@ How
    the k-th eligible candidate's angle, widens it by 2 %, collects every eligible station inside that
    cone and measures each of them with ``pyproj.Geod("WGS84").inv`` (Karney's algorithm, exact to
    nanometres); the result is sorted by that geodesic distance.
+   Without filters both steps are usually one tree search (the k + 8 nearest reach past the cone).
 3. Filters are boolean masks over the stations; when a mask keeps few stations (< 5 %), a small tree over
    just those is built for the query instead of walking the big tree, so rare filters stay fast on a
    national-size registry (186,000 stations).
@@ -173,8 +174,13 @@ class NearestIndex:
             else:
                 positions, tree = None, self._tree
 
-        q = _unit_vectors(np.array([lon]), np.array([lat]))[0]
+        lon_r, lat_r = math.radians(lon), math.radians(lat)
+        q = np.array((math.cos(lat_r) * math.cos(lon_r), math.cos(lat_r) * math.sin(lon_r), math.sin(lat_r)))
         k = min(k, n_eligible)
+        if mask is None:
+            hits = self._query_unfiltered(q, lon, lat, k, tree, positions, max_km)
+            if hits is not None:
+                return hits
         # Step 1: the k eligible spherical nearest (growing the search until enough pass the mask).
         kk = k if mask is None else max(4 * k, 32)
         while True:
@@ -196,6 +202,31 @@ class NearestIndex:
         cand = np.asarray(tree.query_ball_point(q, r=radius), dtype=int)
         if mask is not None and cand.size:
             cand = cand[mask[cand]]
+        if positions is not None:
+            cand = positions[cand]
+        if cand.size == 0:
+            return []
+        dist = self.distances_m(lon, lat, cand)
+        order = np.lexsort((cand, dist))  # by distance, ties by position: deterministic
+        hits = [Hit(int(cand[i]), float(dist[i])) for i in order[:k]]
+        if max_km is not None:
+            hits = [h for h in hits if h.distance_m <= max_km * 1000.0]
+        return hits
+
+    def _query_unfiltered(self, q, lon, lat, k, tree, positions, max_km) -> list[Hit] | None:
+        """Steps 1 and 2 in one tree search when no mask applies: the ``k`` + 8 nearest by chord usually reach past
+        the widened cone, and then every station inside the cone is among them (the same set that
+        ``query_ball_point`` returns, without a second search). None when they do not reach: the caller searches
+        the cone."""
+        kk = min(k + 8, tree.n)
+        chord, idx = tree.query(q, k=kk)
+        chord, idx = np.atleast_1d(chord), np.atleast_1d(idx)
+        radius = _angle_to_chord(float(_chord_to_angle(chord[k - 1])) * _SAFETY + 1e-9)
+        if max_km is not None:
+            radius = min(radius, _angle_to_chord(max_km / 6335.0 * _SAFETY + 1e-9))
+        if kk < tree.n and chord[-1] <= radius:
+            return None
+        cand = idx[chord <= radius]
         if positions is not None:
             cand = positions[cand]
         if cand.size == 0:

@@ -27,6 +27,10 @@ from pyproj import Geod
 
 from stations.schema import SERVICE_KEYS
 
+# Heavy requests run in the request itself unless a test starts job workers (tests/test_jobs.py does, and sets
+# JOBS="queue" on its apps): an app without a consumer would answer them 503.
+os.environ.setdefault("YIZHAN_JOBS", "inline")
+
 KUNMING = (102.7129, 25.0406)  # (lon, lat) 东风广场
 HOSTILE_ID = "YN-T-XSS"
 HOSTILE_NAME = '<img src=x onerror=alert(1)>"驿站&<b>'
@@ -172,7 +176,8 @@ def serve(db_url: str, **config) -> LiveServer:
     """Start the app over ``db_url`` (tiles off unless ``TILES`` is given); call ``.stop()`` when done."""
     from webmap import create_app
 
-    app = create_app({"DATABASE_URL": db_url, "TILES": "none", **config})
+    # one browser session's many pages come from one address: the per-client limits would count them all together
+    app = create_app({"DATABASE_URL": db_url, "TILES": "none", "RATE_LIMITS": False, **config})
     app.extensions["yizhan"].snapshot()  # load the registry before the browser's first request
     return LiveServer(app)
 

@@ -18,6 +18,12 @@ Configuration keys (``config`` argument, defaults from the environment):
 ``PLANNER_DEMAND``, ``PLANNER_GEOGRAPHY``  the planner's demand and geography (:mod:`webmap.state`)
 ``REGISTRY_CHECK_SECONDS``  how often a process checks the registry's data version for changes (default 1)
 ``SECRET_KEY``    signs sessions (default: ``YIZHAN_SECRET_KEY`` or ``var/secret_key``, :mod:`webmap.security`)
+``JOBS``          ``queue`` (heavy requests answered by worker processes, :mod:`webmap.jobs`) or ``inline``;
+                  default from the settings (``YIZHAN_JOBS``); an app given objects (``STATIONS``, a demand frame,
+                  a geography) runs inline, since objects cannot reach another process
+``FINDER_FRAGMENTS``  write ``/api/nearest`` from per-station JSON fragments (:mod:`webmap.finder_json`, default
+                  True); False builds it as dicts as before (the benchmark's "before", the tests' reference)
+``RATE_LIMITS``   per-client limits on the heavy endpoints (:mod:`webmap.security`), default True
 """
 
 from __future__ import annotations
@@ -207,12 +213,29 @@ class Snapshot:
         self._cache_lock = threading.Lock()
         self.reports: dict[str, dict] = {}
         self.versions: dict[str, int] = {}
+        self._version: str | None = None
 
     def set_reports(self, reports: dict[str, dict], versions: dict[str, int]) -> None:
         """Replace the report badges (station id -> :func:`stations.reports.badges` entry) and the data versions
         this snapshot answers for (each attribute swapped whole)."""
         self.reports = reports
         self.versions = versions
+
+    @property
+    def version(self) -> str:
+        """The data version: a hash of every station's values (not of when they were loaded), so every process
+        that loaded the same registry contents agrees on it (the job workers compare it with the web's)."""
+        if self._version is None:
+            import hashlib
+
+            import pandas as pd
+
+            plain = [c for c in self.gdf.columns if c != "geometry"]
+            h = hashlib.sha1(",".join(plain).encode())
+            if len(self.gdf):
+                h.update(pd.util.hash_pandas_object(self.gdf[plain].astype(str), index=False).to_numpy().tobytes())
+            self._version = h.hexdigest()[:16]
+        return self._version
 
     def cached(self, key: tuple, build):
         """``build()`` memoised under ``key`` for this snapshot (dropped on reload); safe under the server's threads.
@@ -293,9 +316,18 @@ def create_app(config: dict | None = None) -> Flask:
         # request bodies: the largest upload (a 64 MB demand file) plus form overhead; beyond it HTTP 413
         # before anything is read, also for chunked uploads that carry no Content-Length
         MAX_CONTENT_LENGTH=65 * 1024 * 1024,
+        JOBS=env.jobs,  # "queue": heavy requests answered by worker processes (webmap.jobs); "inline": here
     )
     if config:
         app.config.update(config)
+    if app.config["JOBS"] == "queue" and not app.config.get("JOBS_WORKER"):
+        from webmap.jobs import shared_config
+
+        try:
+            shared_config(app)
+        except ValueError as exc:  # objects given in the config cannot reach a worker process
+            log.info("jobs run inline: %s", exc)
+            app.config["JOBS"] = "inline"
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.json.compact = True
@@ -311,6 +343,7 @@ def create_app(config: dict | None = None) -> Flask:
                                             app.config.get("REGISTRY_CHECK_SECONDS", 1.0))
     for spec in BLUEPRINTS:
         app.register_blueprint(_load_blueprint(spec))
+    security.init_after_blueprints(app)  # headers (CSP with nonces) and the per-client limits of the heavy endpoints
     _install_gzip(app)
     log.debug("app created with blueprints %s", ", ".join(BLUEPRINTS))
     return app

@@ -28,7 +28,8 @@ from webmap import get_store, openapi
 from webmap.features import WALK_KMH, feature, open_flags
 from webmap.i18n import lang
 from webmap.params import Params
-from webmap.responses import geojson
+from webmap.finder_json import finder_json
+from webmap.responses import dumps, geojson
 
 log = logging.getLogger(__name__)
 
@@ -153,18 +154,24 @@ def nearest():
     opened = open_flags(snap, at)
     hits = snap.index.query(lon, lat, k=k, services=services,
                             open_at=at if want_open else None, max_km=max_km)
-    features = [feature(snap, h.position, bool(opened[h.position]), origin=(lon, lat), distance_m=h.distance_m)
-                for h in hits]
     payload = {
         "type": "FeatureCollection",
         "query": {"lat": lat, "lon": lon, "k": k, "service": services, "open_now": want_open,
                   "max_km": max_km, "at": at.isoformat(timespec="minutes")},
         "distance": "geodesic metres on the WGS-84 ellipsoid (straight line, not a route)",
         "walk_kmh": WALK_KMH,
-        "numberReturned": len(features),
-        "features": features,
+        "numberReturned": len(hits),
     }
-    resp = geojson(payload)
+    if current_app.config.get("FINDER_FRAGMENTS", True):
+        # the same text as below, from per-station fragments serialised once per snapshot (webmap.finder_json)
+        frags, language = finder_json(snap), lang()
+        features = frags.features(hits, language, opened, (lon, lat))
+        body = dumps(payload)[:-1] + ',"features":[' + ",".join(features) + "]}"
+    else:
+        payload["features"] = [feature(snap, h.position, bool(opened[h.position]), origin=(lon, lat),
+                                       distance_m=h.distance_m) for h in hits]
+        body = payload
+    resp = geojson(body)
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["Server-Timing"] = f"nearest;dur={(time.perf_counter() - t0) * 1000:.1f}"
     return resp

@@ -191,12 +191,17 @@ def _wide(text: str) -> int:
 @main.command("serve")
 @click.option("--host", default=lambda: config.settings().host, show_default="127.0.0.1")
 @click.option("--port", type=click.IntRange(1, 65535), default=lambda: config.settings().port, show_default="8000")
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(host, port, threads):
-    """Serve the app with the production WSGI server (waitress)."""
-    from waitress import serve as waitress_serve
-
-    from webmap import create_app
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Threads per web process.")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Web processes (more than 1: Linux/Unix).")
+@click.option("--server", type=click.Choice(["waitress", "gunicorn"]), default="waitress", show_default=True,
+              help="WSGI server of the web processes.")
+@click.option("--workers", type=click.IntRange(0, 64), default=lambda: config.settings().workers, show_default="2",
+              help="Job worker processes started beside the web server (sheets, atlases, recommendations, uploads).")
+@click.option("--no-worker", is_flag=True, help="Do not start the job worker (one runs elsewhere: `yizhan worker`).")
+def serve(host, port, threads, processes, server, workers, no_worker):
+    """Serve the app (waitress; --processes N web processes) with its job worker processes beside it."""
+    from webmap import serving
 
     reg = _registry(None)
     if reg.count() == 0:
@@ -204,11 +209,25 @@ def serve(host, port, threads):
         from stations import demo
 
         demo.load_demo(reg)
-    app = create_app()
-    app.extensions["yizhan"].snapshot()  # load the registry and build the indexes before the first request
-    log.info("yizhan serving on http://%s:%d (waitress, %d threads)", host, port, threads)
+    jobs_mode = config.settings().jobs
+    if jobs_mode == "queue" and (no_worker or workers == 0):
+        log.info("no job worker started here: heavy requests wait for a `yizhan worker` on the same queue")
     click.echo(f"yizhan: http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="yizhan")
+    serving.serve(host, port, threads, processes=processes, workers=workers,
+                  with_worker=jobs_mode == "queue" and not no_worker, server=server)
+
+
+@main.command("worker")
+@click.option("--workers", type=click.IntRange(1, 64), default=lambda: config.settings().workers, show_default="2",
+              help="Worker processes.")
+def worker_cmd(workers):
+    """Run the job worker: heavy requests and atlases of the web processes, from the queue (YIZHAN_QUEUE_URL)."""
+    from webmap import jobs
+
+    try:
+        jobs.run_consumer(workers)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 from webmap.cli_print import atlas_cmd, print_cmd  # noqa: E402  (issue 6: map sheets and atlas)

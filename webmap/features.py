@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 import numpy as np
 from flask_babel import gettext as _
 
-from stations.coords import wgs84_to_bd09, wgs84_to_gcj02
+from stations.coords import gcj02_to_bd09, wgs84_to_bd09, wgs84_to_gcj02
 from stations.hours import OpeningHours
 from stations.schema import DEMO_SOURCE, HOSTS, SERVICES, STATUSES
 from webmap.i18n import lang
@@ -80,8 +80,10 @@ def nav_links(lon: float, lat: float, name: str, address: str = "",
 
 @lru_cache(maxsize=256)
 def _origin_datums(lon: float, lat: float):
-    """((gcj lon, lat), (bd lon, lat)) of a query origin: computed once per query, not once per result."""
-    return wgs84_to_gcj02(lon, lat), wgs84_to_bd09(lon, lat)
+    """((gcj lon, lat), (bd lon, lat)) of a query origin: computed once per query, not once per result (BD-09 from
+    the GCJ-02 just computed, as :func:`stations.coords.wgs84_to_bd09` does)."""
+    gcj = wgs84_to_gcj02(lon, lat)
+    return gcj, gcj02_to_bd09(*gcj)
 
 
 def text(row: dict, key: str) -> str:

@@ -19,6 +19,8 @@ script reads (``#yz-config`` on the finder, ``#pl-config`` and ``#wi-strings`` o
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
@@ -41,8 +43,32 @@ def select_locale() -> str:
     chosen = normalise(request.args.get("lang")) or normalise(request.cookies.get(COOKIE))
     if chosen:
         return chosen
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default=None)
+    return _from_accept_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=256)
+def _from_accept_language(header: str) -> str:
+    """The locale for an ``Accept-Language`` header (parsed once per distinct header: browsers send a few)."""
+    from werkzeug.datastructures import LanguageAccept
+    from werkzeug.http import parse_accept_header
+
+    best = parse_accept_header(header, LanguageAccept).best_match(["zh-CN", "zh", "en"], default=None)
     return normalise(best) or DEFAULT_LOCALE
+
+
+_LOCALE_OBJECTS: dict = {}
+
+
+def _selected_locale():
+    """:func:`select_locale` as a ``babel.Locale`` made once per code: Flask-Babel would parse the code again on
+    every request (a third of the finder API's own time when profiled)."""
+    code = select_locale()
+    loc = _LOCALE_OBJECTS.get(code)
+    if loc is None:
+        from babel import Locale
+
+        loc = _LOCALE_OBJECTS[code] = Locale.parse(code)
+    return loc
 
 
 def lang() -> str:
@@ -123,7 +149,7 @@ def whatif_strings() -> dict[str, str]:
 def init_app(app: Flask) -> Babel:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
-    babel = Babel(app, locale_selector=select_locale)
+    babel = Babel(app, locale_selector=_selected_locale)
 
     @app.after_request
     def _remember_lang(response):

@@ -36,7 +36,7 @@ from flask_babel import gettext
 from stations import coverage as C
 from stations.errors import DemandFileError, InputError
 from stations.limits import LIMITS
-from webmap import openapi, state
+from webmap import jobs, openapi, state
 from webmap.params import Params, choice
 from webmap.responses import DOWNLOAD_TYPES, attachment, dumps, gaps_geojson, geojson, json_text, table_rows
 
@@ -175,6 +175,7 @@ def download(what: str, fmt: str):
 
 
 @bp.post("/api/coverage/demand")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def upload_demand():
     """Upload a demand file (multipart field ``file``, optional field ``weight``: the weight column).
 

@@ -16,13 +16,15 @@ older atlases of its paper size (other registry snapshots or other arguments) ar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
+import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file, url_for
@@ -30,6 +32,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, sen
 from stations import cartography, geo, sheet_layers
 from stations.errors import CJKFontError, PrintError
 from stations.limits import LIMITS
+from webmap import jobs
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,7 @@ def print_page():
 
 
 @bp.get("/print/sheet.<fmt>")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def sheet(fmt: str):
     fmt = fmt.lower()
     if fmt not in ("pdf", "png"):
@@ -152,33 +156,113 @@ def sheet(fmt: str):
 # ------------------------------------------------------------------------------------------------ atlas job
 #
 # The 17-page atlas takes about 25 s to draw. ``GET /print/atlas.pdf`` serves it from ``var/print/`` when it
-# exists; otherwise the first request starts a background job (a thread; one at a time per paper size, guarded
-# by a lock) and answers 202 with the job's JSON status and a Retry-After header. ``GET /print/atlas/status``
-# reports the job (pages done of 17, then the download address); an error in the job is reported there.
+# exists; otherwise the first request starts a job (one at a time per paper size) and answers 202 with the job's
+# JSON status and a Retry-After header. ``GET /print/atlas/status`` reports the job (pages done of 17 and the stage,
+# then the download address; an error in the job is reported there); ``POST /print/atlas/cancel`` cancels it.
+#
+# Where the job runs follows the app's ``JOBS``: ``queue`` sends it to a worker process (:mod:`webmap.jobs`) and
+# keeps its status record and the per-paper lock in the queue's store, so every web process sees the same job;
+# ``inline`` draws it in a thread of this process with the record in :data:`_ATLAS_JOBS`.
 
 ATLAS_RETRY_AFTER_S = 2
+#: a running job whose record was not updated for this long is taken for dead (its worker was killed)
+ATLAS_STALE_S = 300
 
 
 @dataclass
 class AtlasJob:
-    """One background drawing of the atlas for a paper size."""
+    """What a status record holds (the records themselves are plain dicts, as the queue's store keeps them)."""
 
     key: str
     paper: str
-    path: Path
+    path: str
     query: dict
-    state: str = "running"  # running | done | error
+    state: str = "running"  # running | done | error | cancelled
+    stage: str = "queued"  # queued | loading | drawing | writing | done
     pages_done: int = 0
     pages_total: int = 17
     error: str | None = None
+    task_id: str | None = None
     started: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
     finished: float | None = None
-    thread: threading.Thread | None = None
 
 
 _ATLAS_LOCK = threading.Lock()
-#: paper -> the latest job for that paper size (at most one running per paper)
-_ATLAS_JOBS: dict[str, AtlasJob] = {}
+#: inline mode: paper -> the latest job record for that paper size (at most one running per paper)
+_ATLAS_JOBS: dict[str, dict] = {}
+
+
+class LocalJobs:
+    """Atlas job records of this process (inline mode)."""
+
+    def get(self, paper: str) -> dict | None:
+        rec = _ATLAS_JOBS.get(paper)
+        return dict(rec) if rec is not None else None
+
+    def update(self, paper: str, **changes) -> None:
+        with _ATLAS_LOCK:
+            _ATLAS_JOBS.setdefault(paper, {}).update(changes, updated=time.time())
+
+    def start(self, paper: str, record: dict) -> bool:
+        """Store ``record`` as the running job of ``paper`` unless one is running; True when stored."""
+        with _ATLAS_LOCK:
+            current = _ATLAS_JOBS.get(paper)
+            if current is not None and _running(current):
+                return False
+            _ATLAS_JOBS[paper] = record
+            return True
+
+    def finish(self, paper: str) -> None:
+        pass
+
+
+class QueueJobs:
+    """Atlas job records in the job queue's store (queue mode: shared by every web and worker process)."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def get(self, paper: str) -> dict | None:
+        from webmap import jobs
+
+        return jobs.get_status(f"atlas:{paper}", self.q)
+
+    def update(self, paper: str, **changes) -> None:
+        from webmap import jobs
+
+        jobs.update_status(f"atlas:{paper}", self.q, **changes, updated=time.time())
+
+    def start(self, paper: str, record: dict) -> bool:
+        from webmap import jobs
+
+        name = f"atlas:{paper}"
+        if not jobs.claim(name, record["key"], self.q):
+            current = self.get(paper)
+            if current is not None and _running(current):
+                return False
+            jobs.release(name, self.q)  # the holder is gone (finished, failed or its worker was killed)
+            if not jobs.claim(name, record["key"], self.q):
+                return False
+        jobs.put_status(name, record, self.q)
+        return True
+
+    def finish(self, paper: str) -> None:
+        from webmap import jobs
+
+        jobs.release(f"atlas:{paper}", self.q)
+
+
+def _running(rec: dict) -> bool:
+    return rec.get("state") == "running" and time.time() - rec.get("updated", 0) < ATLAS_STALE_S
+
+
+def _jobs_store():
+    from webmap import jobs
+
+    if jobs.uses_queue():
+        return QueueJobs(jobs.get_queue(current_app.config.get("JOBS_QUEUE_URL")))
+    return LocalJobs()
 
 
 def _atlas_args():
@@ -200,7 +284,7 @@ def _atlas_target(paper, layers, radius, symbols) -> tuple[str, Path]:
 
     snap = get_store().snapshot()
     extra = "" if symbols == cartography.DEFAULT_SYMBOLS else f"|{symbols}"
-    key = hashlib.sha1(f"{snap.loaded_at}|{paper}|{','.join(layers)}|{radius}{extra}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"{snap.version}|{paper}|{','.join(layers)}|{radius}{extra}".encode()).hexdigest()[:16]
     try:
         folder = config.var_dir() / "print"
         folder.mkdir(parents=True, exist_ok=True)
@@ -219,11 +303,12 @@ def _atlas_query(paper, layers, radius, symbols) -> dict:
     return query
 
 
-def _status(job: AtlasJob | None, paper: str, key: str, path: Path, query: dict) -> dict:
-    """The JSON status of the atlas ``key``: idle, running, done or error."""
+def _status(job: dict | None, paper: str, key: str, path: Path, query: dict) -> dict:
+    """The JSON status of the atlas ``key``: idle, running, done, error or cancelled."""
     body = {
         "paper": paper,
         "state": "idle",
+        "stage": None,
         "pages_done": 0,
         "pages_total": 17,
         "status_url": url_for("print_views.atlas_status", **query),
@@ -231,14 +316,19 @@ def _status(job: AtlasJob | None, paper: str, key: str, path: Path, query: dict)
         "error": None,
     }
     if path.exists():
-        body.update(state="done", pages_done=body["pages_total"], download_url=url_for("print_views.atlas", **query))
-        if job is not None and job.key == key and job.finished:
-            body["seconds"] = round(job.finished - job.started, 1)
+        body.update(state="done", stage="done", pages_done=body["pages_total"],
+                    download_url=url_for("print_views.atlas", **query))
+        if job is not None and job.get("key") == key and job.get("finished"):
+            body["seconds"] = round(job["finished"] - job["started"], 1)
         return body
-    if job is not None and job.key == key:
-        body.update(state=job.state, pages_done=job.pages_done, pages_total=job.pages_total, error=job.error)
-        body["seconds"] = round((job.finished or time.time()) - job.started, 1)
-    elif job is not None and job.state == "running":
+    if job is not None and job.get("key") == key:
+        state = job["state"]
+        if state == "running" and not _running(job):
+            state, job = "error", {**job, "error": "the worker drawing this atlas stopped; ask again"}
+        body.update(state=state, stage=job.get("stage"), pages_done=job.get("pages_done", 0),
+                    pages_total=job.get("pages_total", 17), error=job.get("error"))
+        body["seconds"] = round((job.get("finished") or time.time()) - job["started"], 1)
+    elif job is not None and _running(job):
         body["busy"] = True  # another atlas of this paper size (other layers or radius) is being drawn
     return body
 
@@ -264,33 +354,69 @@ def _prune_atlases(latest: Path, paper: str) -> list[Path]:
     return deleted
 
 
-def _run_atlas(app, job: AtlasJob, layers, radius, symbols) -> None:
-    tmp = job.path.with_name(job.path.stem + f".{threading.get_ident()}.part")
+def atlas_job_spec(paper, layers, radius, symbols, key: str, path: Path) -> dict:
+    """What a job needs to draw an atlas: small plain values (the worker loads the registry itself)."""
+    from webmap import get_store, jobs
+
+    spec = {"paper": paper, "layers": list(layers), "radius": float(radius), "symbols": symbols, "key": key,
+            "path": str(path), "version": get_store().snapshot().version}
+    if jobs.uses_queue():
+        spec["config"] = jobs.shared_config(current_app)
+    return spec
+
+
+def run_atlas_job(app, spec: dict, q) -> str:
+    """The atlas job in a worker process (:data:`webmap.jobs.LONG_JOBS`): progress in the queue's store."""
+    return draw_atlas_job(app, spec, QueueJobs(q))
+
+
+def draw_atlas_job(app, spec: dict, store) -> str:
+    """Draw the atlas of ``spec`` into its file with progress in ``store`` (:class:`LocalJobs` or :class:`QueueJobs`);
+    in a worker process or a thread of the web process. Cancelled jobs (:func:`webmap.jobs.cancel`) stop after the
+    page being drawn; a failed or cancelled job leaves no file behind."""
+    from webmap import jobs
+
+    paper = spec["paper"]
+    path = Path(spec["path"])
+    tmp = path.with_name(path.stem + f".{os.getpid()}.{threading.get_ident()}.part")
+    started = time.time()
 
     def on_page(done: int, total: int) -> None:
-        job.pages_done, job.pages_total = done, total
+        store.update(paper, pages_done=done, pages_total=total, stage="drawing")
+        jobs.check_cancelled()
 
+    local = jobs.local_job(f"atlas:{paper}") if isinstance(store, LocalJobs) else contextlib.nullcontext()
     try:
+        local.__enter__()
+        store.update(paper, stage="loading")
         with app.app_context():
             context = _context()  # the app's stations, cached per registry snapshot
+        jobs.check_cancelled()
         with open(tmp, "wb") as fh:  # a file object: make_atlas checks the suffix of paths only
-            cartography.make_atlas(job.paper, fh, progress=False, layers=layers, radius=radius, symbols=symbols,
-                                context=context, on_page=on_page)
-        tmp.replace(job.path)
-        _prune_atlases(job.path, job.paper)
-        job.state = "done"
-        job.pages_done = job.pages_total
-        log.info("atlas %s drawn in %.1f s", job.path.name, time.time() - job.started)
+            cartography.make_atlas(paper, fh, progress=False, layers=tuple(spec["layers"]), radius=spec["radius"],
+                                   symbols=spec["symbols"], context=context, on_page=on_page)
+        store.update(paper, stage="writing")
+        tmp.replace(path)
+        _prune_atlases(path, paper)
+        rec = store.get(paper) or {}
+        store.update(paper, state="done", stage="done", pages_done=rec.get("pages_total", 17), finished=time.time())
+        log.info("atlas %s drawn in %.1f s", path.name, time.time() - started)
+        return str(path)
+    except jobs.JobCancelled:
+        log.info("atlas %s cancelled", path.name)
+        store.update(paper, state="cancelled", error="cancelled", finished=time.time())
+        return ""
     except Exception as exc:  # reported in the status, never a hung request
-        log.exception("atlas %s failed", job.path.name)
-        job.error = f"{type(exc).__name__}: {exc}"
-        job.state = "error"
+        log.exception("atlas %s failed", path.name)
+        store.update(paper, state="error", error=f"{type(exc).__name__}: {exc}", finished=time.time())
+        return ""
+    finally:
+        local.__exit__(None, None, None)
+        store.finish(paper)
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
-    finally:
-        job.finished = time.time()
 
 
 def _accepted(body: dict, status: int = 202):
@@ -305,7 +431,9 @@ def _accepted(body: dict, status: int = 202):
 @bp.get("/print/atlas.pdf")
 def atlas():
     """The 17-page atlas (cover + 16 prefecture sheets) as a PDF when it has been drawn for this registry
-    snapshot and these arguments; otherwise 202 and a background job that draws it (see :func:`atlas_status`)."""
+    snapshot and these arguments; otherwise 202 and a job that draws it (see :func:`atlas_status`)."""
+    from webmap import jobs
+
     paper, layers, radius, symbols = _atlas_args()
     key, path = _atlas_target(paper, layers, radius, symbols)
     query = _atlas_query(paper, layers, radius, symbols)
@@ -316,34 +444,62 @@ def atlas():
 
     if path.exists():
         return pdf()
-    with _ATLAS_LOCK:
-        job = _ATLAS_JOBS.get(paper)
-        if job is not None and job.state == "running":  # one at a time per paper size
-            return _accepted(_status(job, paper, key, path, query), 202 if job.key == key else 409)
-        started = not path.exists()  # (it may have been finished between the check above and the lock)
-        if started:
-            job = AtlasJob(key=key, paper=paper, path=path, query=query)
-            app = current_app._get_current_object()
-            job.thread = threading.Thread(target=_run_atlas, args=(app, job, layers, radius, symbols),
-                                          name=f"atlas-{paper}", daemon=True)
-            _ATLAS_JOBS[paper] = job
-            job.thread.start()
-    if not started:
+    store = _jobs_store()
+    queued = isinstance(store, QueueJobs)
+    if queued and not jobs.consumer_alive(store.q):
+        return jobs.busy_no_worker()
+    record = asdict(AtlasJob(key=key, paper=paper, path=str(path), query=query))
+    if not store.start(paper, record):
+        job = store.get(paper)  # one at a time per paper size: this one, or another one (409)
+        return _accepted(_status(job, paper, key, path, query), 202 if job and job.get("key") == key else 409)
+    if path.exists():  # finished between the check above and the claim
+        store.finish(paper)
         return pdf()
-    return _accepted(_status(job, paper, key, path, query))
+    spec = atlas_job_spec(paper, layers, radius, symbols, key, path)
+    if queued:
+        result = jobs.submit("atlas", spec, store.q)
+        store.update(paper, task_id=result.id)
+    else:
+        app = current_app._get_current_object()
+        threading.Thread(target=draw_atlas_job, args=(app, spec, store), name=f"atlas-{paper}", daemon=True).start()
+    return _accepted(_status(store.get(paper), paper, key, path, query))
 
 
 @bp.get("/print/atlas/status")
 def atlas_status():
     """JSON status of the atlas for ``paper`` (and ``layers``, ``radius``, ``symbols``): ``state`` is idle (not
-    started), running (``pages_done`` of ``pages_total``), done (``download_url``) or error (``error``)."""
+    started), running (``stage``, ``pages_done`` of ``pages_total``), done (``download_url``), error (``error``) or
+    cancelled."""
     paper, layers, radius, symbols = _atlas_args()
     key, path = _atlas_target(paper, layers, radius, symbols)
-    with _ATLAS_LOCK:
-        job = _ATLAS_JOBS.get(paper)
-        body = _status(job, paper, key, path, _atlas_query(paper, layers, radius, symbols))
+    body = _status(_jobs_store().get(paper), paper, key, path, _atlas_query(paper, layers, radius, symbols))
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "no-store"
     if body["state"] == "running":
         resp.headers["Retry-After"] = str(ATLAS_RETRY_AFTER_S)
+    return resp
+
+
+@bp.post("/print/atlas/cancel")
+def atlas_cancel():
+    """Cancel the running atlas job of ``paper`` (and these arguments): a queued job never starts, a running one
+    stops after its current page. Answers the status (``cancelled``, or what it was when nothing ran)."""
+    from webmap import jobs
+
+    paper, layers, radius, symbols = _atlas_args()
+    key, path = _atlas_target(paper, layers, radius, symbols)
+    store = _jobs_store()
+    job = store.get(paper)
+    if job is not None and job.get("key") == key and _running(job):
+        if isinstance(store, QueueJobs) and job.get("task_id"):
+            jobs.cancel(job["task_id"], store.q)
+            if job.get("stage") == "queued":  # never started: its worker will skip it, nobody else says so
+                store.update(paper, state="cancelled", error="cancelled", finished=time.time())
+                store.finish(paper)
+        else:
+            jobs.cancel_local(paper)
+        log.info("atlas %s %s: cancel asked", paper, key)
+    body = _status(store.get(paper), paper, key, path, _atlas_query(paper, layers, radius, symbols))
+    resp = jsonify(body)
+    resp.headers["Cache-Control"] = "no-store"
     return resp

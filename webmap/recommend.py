@@ -47,7 +47,7 @@ from stations.cartography.charts import coverage_curve
 from stations.errors import CandidateFileError, InputError
 from stations.limits import LIMITS
 from stations.validation import in_bbox
-from webmap import openapi, state
+from webmap import jobs, openapi, state
 from webmap.params import Params, choice, finite
 from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
@@ -112,6 +112,7 @@ def _totals(res: C.CoverageResult) -> dict:
 
 
 @bp.get("/api/recommend")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def api_recommend():
     args = _args()
     c = args.coverage
@@ -199,6 +200,7 @@ def api_access():
 
 
 @bp.post("/api/candidates")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def api_candidates():
     too_large = f"file too large: at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
     if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES + 64 * 1024:
@@ -261,6 +263,7 @@ def _added_sites(add) -> tuple[list[tuple[float, float]], list[str | None]]:
 
 
 @bp.post("/api/whatif")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def api_whatif():
     try:
         body = request.get_json(silent=True)
@@ -311,6 +314,7 @@ def _added_names(scenario, k: int) -> list[dict]:
 
 
 @bp.get("/recommend/download/sites.<fmt>")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def download(fmt: str):
     choice("format", fmt, DOWNLOAD_TYPES)
     args = _args()
@@ -323,6 +327,7 @@ def download(fmt: str):
 
 
 @bp.get("/recommend/curve.<fmt>")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def curve(fmt: str):
     if fmt not in ("png", "svg"):
         raise InputError(f"format must be png or svg, got {fmt!r}", param="format")

@@ -16,6 +16,7 @@ recommendation).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -31,6 +32,8 @@ from stations.errors import InputError, SitingError
 from stations.limits import LIMITS
 from webmap import get_store
 from webmap.responses import clean
+
+log = logging.getLogger(__name__)
 
 MAX_DEMAND_SETS = int(LIMITS["demand_sets"].hi)
 MAX_CANDIDATE_SETS = int(LIMITS["candidate_sets"].hi)
@@ -124,7 +127,10 @@ def demand(demand_id: str | None = None):
     """The demand in use: an uploaded set by id, or the configured / bundled model."""
     st = _state()
     if demand_id is not None:
-        return st.demand_sets[demand_id]["demand"]
+        entry = _uploaded("demand", demand_id)
+        if entry is None:
+            raise KeyError(demand_id)
+        return entry["demand"]
     if st.demand is None:
         with _LOCK:
             if st.demand is None:
@@ -144,7 +150,62 @@ def demand(demand_id: str | None = None):
 
 # ----------------------------------------------------------------------------------------- uploaded sets
 def has_demand_set(token: str) -> bool:
-    return token in _state().demand_sets
+    return _uploaded("demand", token) is not None
+
+
+# Uploaded sets are kept on disk too (var/uploads/<kind>/<id>.pkl, written by this app only), so that every web
+# process and every job worker (webmap.jobs) finds a set whichever process parsed it; in memory, the latest few.
+_KINDS = {"demand": "demand_sets", "candidates": "candidate_sets"}
+
+
+def _upload_path(kind: str, token: str) -> Path | None:
+    from stations import config
+
+    if not token or not all(c.isalnum() for c in token) or len(token) > 64:
+        return None  # ids are hex digests; anything else is no file of ours
+    return config.var_dir() / "uploads" / kind / f"{token}.pkl"
+
+
+def _save_upload(kind: str, token: str, entry: dict) -> None:
+    import pickle
+
+    path = _upload_path(kind, token)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.part")
+        tmp.write_bytes(pickle.dumps({k: v for k, v in entry.items() if k in ("demand", "frame", "name", "crs", "count")},
+                                     protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    except OSError as exc:  # a read-only var/: the set still works in this process
+        log.warning("could not keep the uploaded %s set %s on disk: %s", kind, token, exc)
+
+
+def _uploaded(kind: str, token: str | None) -> dict | None:
+    """The uploaded set ``token`` of ``kind`` (demand | candidates): from memory, else from var/uploads/."""
+    if token is None:
+        return None
+    sets = getattr(_state(), _KINDS[kind])
+    entry = sets.get(token)
+    if entry is not None:
+        return entry
+    path = _upload_path(kind, token)
+    if path is None or not path.is_file():
+        return None
+    import pickle
+
+    try:
+        entry = pickle.loads(path.read_bytes())
+    except Exception as exc:  # noqa: BLE001 - a damaged file: the set is gone, as when it was dropped
+        log.warning("cannot read the uploaded %s set %s: %s", kind, token, exc)
+        return None
+    limit = MAX_DEMAND_SETS if kind == "demand" else MAX_CANDIDATE_SETS
+    with _LOCK:
+        sets[token] = entry
+        while len(sets) > limit:
+            sets.popitem(last=False)
+    return entry
 
 
 def add_demand_set(frame, name: str) -> str:
@@ -155,13 +216,16 @@ def add_demand_set(frame, name: str) -> str:
         sets[token] = {"demand": frame, "name": name}
         while len(sets) > MAX_DEMAND_SETS:
             sets.popitem(last=False)
+    _save_upload("demand", token, sets.get(token) or {"demand": frame, "name": name})
     return token
 
 
 def per_demand(demand_id: str | None, name: str, build):
     """A value derived from one demand set (``build()``), kept as long as the set is."""
     st = _state()
-    holder = st.demand_sets[demand_id] if demand_id is not None else st.memo.setdefault("model", {})
+    holder = _uploaded("demand", demand_id) if demand_id is not None else st.memo.setdefault("model", {})
+    if holder is None:
+        raise KeyError(demand_id)
     if name not in holder:
         holder[name] = build()
     return holder[name]
@@ -176,22 +240,28 @@ def per_app(name: str, build):
 
 
 def has_candidate_set(cid: str) -> bool:
-    return cid in _state().candidate_sets
+    return _uploaded("candidates", cid) is not None
 
 
 def add_candidate_set(cid: str, frame, name: str, crs: str) -> None:
     """Keep an uploaded candidate set under ``cid`` (the latest :data:`MAX_CANDIDATE_SETS`)."""
     sets = _state().candidate_sets
     with _LOCK:
-        sets[cid] = {"frame": frame, "name": name, "crs": crs, "count": len(frame)}
+        sets[cid] = entry = {"frame": frame, "name": name, "crs": crs, "count": len(frame)}
         sets.move_to_end(cid)
         while len(sets) > MAX_CANDIDATE_SETS:
             sets.popitem(last=False)
+    _save_upload("candidates", cid, entry)
 
 
 def candidate_frame(cid: str):
     """The candidate sites of an uploaded set, None for ``"default"`` (centres of the demand cells in towns)."""
-    return None if cid == "default" else _state().candidate_sets[cid]["frame"]
+    if cid == "default":
+        return None
+    entry = _uploaded("candidates", cid)
+    if entry is None:
+        raise KeyError(cid)
+    return entry["frame"]
 
 
 # ----------------------------------------------------------------------------------------- analyses
