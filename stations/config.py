@@ -63,6 +63,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cjk_font", "YIZHAN_CJK_FONT", "",
             "a .ttf/.otf/.ttc font with Simplified Chinese glyphs for printed sheets (default: Noto Sans CJK "
             "from `fonts-noto-cjk`)"),
+    Setting("secret_key", "YIZHAN_SECRET_KEY", "",
+            "key signing the session cookie (which uploaded sets are whose); default: a random key generated "
+            "once into `YIZHAN_VAR_DIR/secret_key` (mode 600), so sessions survive restarts. Set the same key "
+            "for every process serving one site", secret=True),
 )
 
 
@@ -79,6 +83,7 @@ class Settings:
     tianditu_key: str
     producer: str
     cjk_font: str
+    secret_key: str
 
     def public(self) -> dict[str, Any]:
         """The settings with secrets masked (for logs and ``yizhan settings``)."""
@@ -149,3 +154,34 @@ def var_dir() -> Path:
 
 def database_url() -> str:
     return settings().database_url
+
+
+def secret_key() -> str:
+    """``YIZHAN_SECRET_KEY``, or the key kept in ``var_dir/secret_key`` (generated there on first use with
+    :func:`secrets.token_hex`, readable by the owner only), never a key from the repository."""
+    given = settings().secret_key
+    if given:
+        return given
+    import secrets
+
+    path = var_dir() / "secret_key"
+    with _LOCK:
+        try:
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) >= 32:
+                return key
+        except OSError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+        try:
+            os.link(tmp, path)  # first writer wins: another process may have made one meanwhile
+        except FileExistsError:
+            key = path.read_text(encoding="ascii").strip()
+        finally:
+            os.unlink(tmp)
+        return key

@@ -16,6 +16,7 @@ from ..coords import wgs84_to_gcj02
 from ..demand import load_demand
 from ..errors import SitingError
 from ..export import atomic_path, format_from_path, write_table
+from ..limits import LIMITS
 from ..registry import Registry
 from .candidates import _locate
 from .model import MaxCover
@@ -244,13 +245,14 @@ def recommend(stations: pd.DataFrame, demand: gpd.GeoDataFrame | None = None, n:
 
 
 def recommended_sites(n: int, radius=C.DEFAULT_RADIUS_M, hour: int | None = None, *, stations=None, demand=None,
-                      candidates=None) -> gpd.GeoDataFrame:
+                      candidates=None, max_pairs=LIMITS["coverage_pairs"], deadline: float | None = None) -> gpd.GeoDataFrame:
     """The ``n`` recommended sites (greedy, default town-cell candidates, the registry's stations and the
     bundled demand unless given) as a GeoDataFrame in EPSG:4326 with :data:`SITE_COLUMNS` -- for the print
-    sheets and anyone else."""
+    sheets and anyone else. ``max_pairs`` bounds the siting model (default: the web limit ``coverage_pairs``;
+    :class:`stations.errors.LimitError` beyond it), ``deadline`` (a ``time.perf_counter()`` value) the greedy."""
     if stations is None:
         stations = Registry().load()
     if demand is None:
         demand = load_demand()
-    model = MaxCover.from_geodataframes(demand, candidates, stations, radius, hour)
-    return _sites_frame(model, model.solve_greedy(n, bound=False))
+    model = MaxCover.from_geodataframes(demand, candidates, stations, radius, hour, max_pairs=max_pairs)
+    return _sites_frame(model, model.solve_greedy(n, bound=False, deadline=deadline))
