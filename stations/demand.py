@@ -317,6 +317,11 @@ def cache_key(params: DemandParams = DemandParams()) -> str:
 _MEMO: dict[str, gpd.GeoDataFrame] = {}
 
 
+def loaded_models() -> list[gpd.GeoDataFrame]:
+    """The demand grids this process holds in memory (what analyses refer to without owning)."""
+    return list(_MEMO.values())
+
+
 def load_demand(params: DemandParams = DemandParams(), use_cache: bool = True) -> gpd.GeoDataFrame:
     """The bundled demand grid, from memory, from the ``var/`` cache, or built (and cached)."""
     key = cache_key(params)

@@ -80,9 +80,10 @@ _TABLE = (
     Limit("zip_ratio", 1, 200, "x", None,
           "compression ratio of any part of an XLSX file larger than 1 MB uncompressed (sheets compress about "
           "10x; a zip bomb thousands of times)"),
-    Limit("memo_bytes", 1, 512 * 1024 * 1024, "bytes", None,
-          "analyses (coverage, gaps, siting models, recommendations) kept in memory per registry snapshot"),
-    Limit("memo_owner_bytes", 1, 160 * 1024 * 1024, "bytes", None,
+    Limit("memo_bytes", 1, 768 * 1024 * 1024, "bytes", None,
+          "analyses (coverage, gaps, siting models, recommendations) kept in memory per registry snapshot (a "
+          "coverage result is about 40 MB, a recommendation at 1 km 100 MB, at 5 km 200 MB)"),
+    Limit("memo_owner_bytes", 1, 256 * 1024 * 1024, "bytes", None,
           "the part of the analysis memo one session (or all requests without a session together) may fill; "
           "its own oldest entries go first, never another session's"),
     Limit("upload_bytes", 1, 512 * 1024 * 1024, "bytes", None, "uploaded demand and candidate sets kept in memory, in all"),

@@ -21,7 +21,7 @@ from .cartography import RECOMMENDED_N, AnalysisLayers, Context, buffer_coverage
 from .errors import InputError
 from .limits import LIMITS
 
-__all__ = ["compute_analysis", "context"]
+__all__ = ["check_budget", "compute_analysis", "context"]
 
 
 def context(stations=None, *, seconds: float | None = None, max_pairs=LIMITS["coverage_pairs"]) -> Context:
@@ -30,6 +30,26 @@ def context(stations=None, *, seconds: float | None = None, max_pairs=LIMITS["co
     model to ``max_pairs`` (the web's ``coverage_pairs`` unless told)."""
     return Context(stations=stations,
                    analysis_provider=functools.partial(compute_analysis, seconds=seconds, max_pairs=max_pairs))
+
+
+def check_budget(radius: float, layers: Sequence[str], max_pairs=LIMITS["coverage_pairs"]) -> None:
+    """Refuse, before anything is drawn, a sheet whose recommended-sites layer would need a siting model of more
+    than ``max_pairs`` pairs (:func:`stations.budget.check_coverage_pairs` over the bundled demand and its
+    default candidates: :class:`stations.errors.LimitError`, HTTP 413). The other layers are bounded in time by
+    :func:`compute_analysis`'s ``seconds``."""
+    if "recommended" not in layers:
+        return
+    from .budget import check_coverage_pairs
+    from .demand import load_demand
+
+    try:
+        demand = load_demand()
+    except Exception:  # noqa: BLE001 - no demand model here: compute_analysis notes that on the sheet
+        return
+    cand = siting.default_candidates(demand)
+    dlon, dlat = coverage.lonlat(demand)
+    clon, clat = coverage.lonlat(cand)
+    check_coverage_pairs(dlon, dlat, clon, clat, float(radius), max_pairs, candidates_param="layers")
 
 
 def compute_analysis(stations, radius: float, layers: Sequence[str], *, seconds: float | None = None,

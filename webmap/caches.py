@@ -69,6 +69,9 @@ class OwnedCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __iter__(self):
+        return iter(self.keys())
+
     def get(self, key, default=None, owner: str | None = None):
         """The value under ``key`` (marked as used now), or ``default``. A use by an owner other than the one who
         put it makes the entry :data:`SHARED`."""
@@ -82,6 +85,12 @@ class OwnedCache:
                 e.owner = SHARED
             return e.value
 
+    def peek(self, key, default=None):
+        """The value under ``key`` without marking it used."""
+        with self._lock:
+            e = self._entries.get(key)
+            return default if e is None else e.value
+
     def owner_of(self, key) -> str | None:
         with self._lock:
             e = self._entries.get(key)
@@ -90,6 +99,10 @@ class OwnedCache:
     def bytes_of(self, owner: str) -> int:
         with self._lock:
             return sum(e.size for e in self._entries.values() if e.owner == owner)
+
+    def keys(self) -> list:
+        with self._lock:
+            return list(self._entries)
 
     def keys_of(self, owner: str) -> list:
         with self._lock:

@@ -120,7 +120,7 @@ def api_recommend():
         "before": _totals(rec.before), "after": _totals(rec.after),
         "greedy_objective": s["greedy_objective"], "greedy_upper_bound": s["greedy_upper_bound"],
         "greedy_time_s": s["greedy_time_s"],
-        "prefectures": state.recommendation_rows(args),
+        "prefectures": state.recommendation_rows(args, rec),
         "elapsed_s": round(time.perf_counter() - t0, 3),
     }
     if rec.exact is not None and rec.mode == "set-cover":
@@ -159,11 +159,14 @@ def api_candidates():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"candidates{suffix}"
         path.write_bytes(data)
-        try:
-            frame = S.read_candidates(path, crs=crs)
+        try:  # rows and XLSX dimensions are checked before parsing (413), reading within analysis_seconds
+            frame = S.read_candidates(path, crs=crs, deadline=state.upload_deadline(f.filename))
         except CandidateFileError as exc:
             message = str(exc).replace(str(path), f.filename).replace(path.name, f.filename)  # no server paths
-            raise InputError(message, param="file", errors=exc.errors[:200]) from None
+            raise InputError(message, param="file", errors=exc.errors[:200], status=exc.status) from None
+        except InputError as exc:
+            message = str(exc).replace(str(path), f.filename).replace(path.name, f.filename)
+            raise InputError(message, param=exc.param or "file", status=exc.status) from None
     cid = hashlib.sha256(data + crs.encode()).hexdigest()[:12]
     state.add_candidate_set(cid, frame, f.filename, crs)
     return jsonify({"id": cid, "count": int(len(frame)), "name": f.filename, "crs": crs}), 201
@@ -232,7 +235,8 @@ def api_whatif():
         "before": _totals(before), "after": _totals(after),
         "delta_workers_covered": round(after.workers_covered - before.workers_covered, 1),
         "prefectures": state.compare_rows(before, after),
-        "gaps": gaps_geojson(C.find_gaps(after, limit=limit)) if limit else {"type": "FeatureCollection", "features": []},
+        "gaps": (gaps_geojson(C.find_gaps(after, limit=limit, deadline=state.analysis_deadline("the what-if's gaps")))
+                 if limit else {"type": "FeatureCollection", "features": []}),
         "written": False,
         "elapsed_s": None,
     }

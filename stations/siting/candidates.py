@@ -73,7 +73,7 @@ def candidates_from_frame(lon, lat, ids=None, names=None, county_adcode=None) ->
     })
 
 
-def read_candidates(path, crs: str = "wgs84", max_rows: int = MAX_CANDIDATE_ROWS) -> pd.DataFrame:
+def read_candidates(path, crs: str = "wgs84", max_rows: int = MAX_CANDIDATE_ROWS, deadline=None) -> pd.DataFrame:
     """Candidate host sites from a table (CSV / TSV / TXT in any encoding and delimiter, or XLSX, read by
     :func:`stations.tables.read_table`; lon/lat or 经度/纬度 columns), GeoJSON or GeoPackage (points).
     ``crs`` is the datum of the coordinates: ``wgs84``, ``gcj02`` (Amap/Tencent) or ``bd09`` (Baidu); they
@@ -86,7 +86,8 @@ def read_candidates(path, crs: str = "wgs84", max_rows: int = MAX_CANDIDATE_ROWS
     if str(crs).strip().lower().replace("-", "").replace("_", "") not in CRS_NAMES:
         raise CandidateFileError(f"unknown coordinate system {crs!r}: expected one of 'wgs84', 'gcj02' "
                                  "(Amap/Tencent), 'bd09' (Baidu)", param="crs")
-    table, meta = read_table(path, error=CandidateFileError, max_rows=max_rows)  # counted before parsing: HTTP 413
+    # rows counted (XLSX: its dimension and zip directory read) before parsing: HTTP 413; ``deadline`` bounds reading
+    table, meta = read_table(path, error=CandidateFileError, max_rows=max_rows, deadline=deadline)
     if len(table) == 0:
         raise CandidateFileError(f"{meta.name}: no candidate rows (header only?)")
     if len(table) > max_rows:
