@@ -246,6 +246,9 @@ def _read_xlsx(source, name: str, error: type[InputError], max_rows=None,
         if not wb.worksheets:
             raise error(f"{name}: the workbook has no sheet", param="file")
         ws = wb.worksheets[0]  # the first sheet, as pandas reads it
+        # read the rows that are there: in read-only mode openpyxl trusts the sheet's <dimension>, dropping rows
+        # beyond it (data lost without a word) or padding empty rows up to it; the rows are counted below instead
+        ws.reset_dimensions()
         records = []
         for k, row in enumerate(ws.iter_rows(values_only=True), 1):
             records.append((k, [_cell_text(v) for v in row]))
