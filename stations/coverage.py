@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 
 from . import geo, hours as H
 from .errors import ExportError, InputError
+from .export import write_csv, write_xlsx
 from .gaps import find_gaps
 from .limits import RADIUS_M as RADIUS_LIMIT
 from .proximity import CHORD_EXACT_M, coverage_matrix, covered_mask, ecef, nearest_station  # noqa: F401 (re-exported)
@@ -547,10 +548,10 @@ def export_table(table: pd.DataFrame, out, fmt: str | None = None, geography: Ge
     fmt = export_format(out, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     t = round_table(table)
-    if fmt == "csv":
-        t.to_csv(out, index=False, encoding="utf-8-sig")
+    if fmt == "csv":  # the one CSV / XLSX writers: no live formulas (stations.export)
+        write_csv(t, out)
     elif fmt == "xlsx":
-        t.to_excel(out, index=False, sheet_name="coverage")
+        write_xlsx({"coverage": t}, out)
     else:
         geo = geography or Geography.load()
         level = t["level"].iloc[0] if len(t) else "county"
@@ -587,9 +588,9 @@ def export_gaps(gaps: gpd.GeoDataFrame, out, fmt: str | None = None) -> Path:
         t["lon"] = t["lon"].round(6)
         t["lat"] = t["lat"].round(6)
         if fmt == "csv":
-            t.to_csv(out, index=False, encoding="utf-8-sig")
+            write_csv(t, out)
         else:
-            t.to_excel(out, index=False, sheet_name="gaps")
+            write_xlsx({"gaps": t}, out)
     else:
         _write_vector(g, out, fmt, layer="gaps")
     return out

@@ -45,6 +45,7 @@ import pandas as pd
 
 from .budget import Deadline, check_deadline, check_rows, check_xlsx, count_lines
 from .errors import ImportFileError, InputError
+from .export import FORMULA_STARTS
 from .limits import LIMITS, Limit
 
 __all__ = [
@@ -180,10 +181,6 @@ def _frame(records: list[tuple[int, list[str]]], name: str, error: type[InputErr
         index.append(n)
     df = pd.DataFrame(rows, columns=columns, index=pd.Index(index, name="row"), dtype=object)
     return df.astype(str) if len(df) else df.astype(object)
-
-
-#: what a spreadsheet would run as a formula (OWASP "CSV injection"); yizhan's CSV exports put "'" before it
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _unguard(cell: str) -> str:

@@ -15,7 +15,7 @@ from .. import coverage as C
 from ..coords import wgs84_to_gcj02
 from ..demand import load_demand
 from ..errors import SitingError
-from ..export import atomic_path, format_from_path, write_table
+from ..export import atomic_path, format_from_path, write_table, write_xlsx
 from ..limits import LIMITS
 from ..registry import Registry
 from .candidates import _locate
@@ -131,14 +131,13 @@ class Recommendation:
                 write_table(self.tables(by, geography), "csv", p)
                 written.append(p)
         elif fmt == "xlsx":
-            with atomic_path(out) as tmp:
-                with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-                    pd.DataFrame(sites.drop(columns="geometry")).to_excel(xw, index=False, sheet_name="sites")
-                    self.tables("prefecture", geography).to_excel(xw, index=False, sheet_name="prefectures")
-                    self.tables("county", geography).to_excel(xw, index=False, sheet_name="counties")
-                    summ = self.summary()
-                    flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in summ.items()}
-                    pd.DataFrame({"key": list(flat), "value": [str(v) for v in flat.values()]}).to_excel(xw, index=False, sheet_name="summary")
+            summ = self.summary()
+            flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in summ.items()}
+            with atomic_path(out) as tmp:  # the one XLSX writer: no live formulas (stations.export)
+                write_xlsx({"sites": pd.DataFrame(sites.drop(columns="geometry")),
+                            "prefectures": self.tables("prefecture", geography),
+                            "counties": self.tables("county", geography),
+                            "summary": pd.DataFrame({"key": list(flat), "value": [str(v) for v in flat.values()]})}, tmp)
         elif fmt == "geojson":
             write_table(sites, "geojson", out)
         else:
