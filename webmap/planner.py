@@ -294,7 +294,7 @@ OPENAPI_PATHS = {
             "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
                 "file": {"type": "string", "format": "binary"}, "weight": {"type": "string"}}}}}},
             "responses": {"201": {"description": "{demand: id, points, workers, points_outside_counties}"},
-                          "400": _ERR}}},
+                          "400": _ERR, "413": openapi.OVER_BUDGET}}},
     "/planner/download/{what}.{fmt}": {"get": {
         "summary": "Download the coverage table or the gaps (CSV UTF-8 with BOM, XLSX, GeoJSON, GeoPackage)",
         "parameters": [

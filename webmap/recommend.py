@@ -296,7 +296,8 @@ OPENAPI_PATHS = {
                                              "(workers_covered, covered_pct), prefectures, method, greedy_objective, "
                                              "exact_objective and gap when exact=1", **openapi.GEOJSON},
                       "400": {**_ERR, "description": f"bad parameter, n > {MAX_N}, target not reachable, "
-                                                      f"or the {state.MAX_SECONDS:g} s run-time limit reached"}}}},
+                                                      f"or the {state.MAX_SECONDS:g} s run-time limit reached"},
+                      "413": openapi.OVER_BUDGET}}},
     "/api/candidates": {"post": {
         "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory",
         "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
@@ -304,7 +305,8 @@ OPENAPI_PATHS = {
             "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"}}}}}},
         "responses": {"201": {"description": "{id, count, name, crs}"},
                       "400": {**_ERR, "description": "bad file; error.rows lists {row, column, reason}"},
-                      "413": {"description": f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"}}}},
+                      "413": {**openapi.OVER_BUDGET, "description": f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} "
+                                                                   f"MB, or over a budget (rows, XLSX size, memory)"}}}},
     "/api/whatif": {"post": {
         "summary": "Coverage with hypothetical stations added and stations closed (never written to the registry)",
         "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -325,10 +327,10 @@ OPENAPI_PATHS = {
         "summary": "Download the recommended sites (CSV UTF-8 with BOM, XLSX with before/after sheets, GeoJSON, GeoPackage)",
         "parameters": [openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": list(DOWNLOAD_TYPES)}),
                        *_REC_PARAMS],
-        "responses": {"200": {"description": "the file"}, "400": _ERR}}},
+        "responses": {"200": {"description": "the file"}, "400": _ERR, "413": openapi.OVER_BUDGET}}},
     "/recommend/curve.{fmt}": {"get": {
         "summary": "Coverage-versus-N curve of the recommendation (PNG or SVG)",
         "parameters": [openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": ["png", "svg"]}),
                        *_REC_PARAMS],
-        "responses": {"200": {"description": "the picture"}, "400": _ERR}}},
+        "responses": {"200": {"description": "the picture"}, "400": _ERR, "413": openapi.OVER_BUDGET}}},
 }
