@@ -27,6 +27,7 @@ and what to do. Nothing here imports Flask.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -196,19 +197,25 @@ def polygon_cells(geoms: Iterable, resolution: int) -> float:
     larger than a cell; cheap (one projection, no cell is listed)."""
     import h3
     import shapely
-    from pyproj import Transformer
-
-    from .geo import EQUAL_AREA_CRS
 
     geoms = np.asarray(list(geoms), dtype=object)
     if not len(geoms):
         return 0.0
-    tr = Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
+    tr = _equal_area_transformer()
     # made valid first: a self-intersecting "bow tie" has a signed area near zero but covers both its lobes
     projected = shapely.transform(shapely.make_valid(geoms), lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
     area_km2 = np.nan_to_num(shapely.area(projected) / 1e6, nan=0.0, posinf=0.0)
     cell_km2 = h3.average_hexagon_area(resolution, unit="km^2")
     return float(np.maximum(area_km2 / cell_km2, 1.0).sum())
+
+
+@functools.lru_cache(maxsize=1)
+def _equal_area_transformer():
+    from pyproj import Transformer
+
+    from .geo import EQUAL_AREA_CRS
+
+    return Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
 
 
 def demand_resolution(geoms, limit: Limit | int = LIMITS["demand_cells"], finest: int = 9, coarsest: int = 7,
