@@ -621,3 +621,21 @@ def test_memo_is_bounded_by_bytes_and_keeps_other_sessions_entries(app, monkeypa
     assert stats["bytes"] <= snap._cache.max_bytes
     assert stats["owners"].get("anonymous", 0) <= snap._cache.owner_bytes
     assert key in snap._cache  # alice's coverage survived ten anonymous radii
+
+
+def test_secret_key_from_the_environment_or_generated_once(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from stations import config
+
+    monkeypatch.setenv("YIZHAN_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("YIZHAN_SECRET_KEY", raising=False)
+    first = config.secret_key()
+    path = tmp_path / "secret_key"
+    assert len(first) >= 32 and path.read_text().strip() == first
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert config.secret_key() == first  # sessions survive a restart
+    monkeypatch.setenv("YIZHAN_SECRET_KEY", "from-the-environment")
+    assert config.secret_key() == "from-the-environment"
+    assert config.settings().public()["YIZHAN_SECRET_KEY"] == "***"

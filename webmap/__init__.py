@@ -16,6 +16,10 @@ Configuration keys (``config`` argument, defaults from the environment):
 ``RECOMMEND_MAX_SECONDS``, ``RECOMMEND_EXACT_SECONDS``  run-time limits of one recommendation (greedy; exact
                   solver), defaults from :data:`stations.limits.LIMITS`
 ``PLANNER_DEMAND``, ``PLANNER_GEOGRAPHY``  the planner's demand and geography (:mod:`webmap.state`)
+``ANALYSIS_SECONDS``  wall-clock limit of one analysis, upload reading or print layer set in a request (default
+                  ``analysis_seconds`` of :data:`stations.limits.LIMITS`)
+``SECRET_KEY``    signs the session cookie saying which uploaded sets are whose (default: ``YIZHAN_SECRET_KEY``,
+                  else a key generated once into ``var/secret_key``: :func:`stations.config.secret_key`)
 """
 
 from __future__ import annotations

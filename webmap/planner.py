@@ -176,7 +176,9 @@ def upload_demand():
     """Upload a demand file (multipart field ``file``, optional field ``weight``: the weight column).
 
     Answers ``{"demand": ID, ...}``; pass ``demand=ID`` to the coverage, gaps, layer and download endpoints.
-    The latest :data:`webmap.state.MAX_DEMAND_SETS` sets are kept in memory (nothing is written to the registry)."""
+    The set is kept in memory for the session that uploaded it (its latest :data:`webmap.state.MAX_DEMAND_SETS`,
+    within the byte budgets of :mod:`webmap.state`; nothing is written to the registry). Files over a budget
+    (rows, raster pixels, polygon cells) are refused with 413 before they are parsed."""
     from stations.demand import load_demand_file
 
     if request.content_length and request.content_length > MAX_UPLOAD_BYTES:

@@ -7,7 +7,7 @@
                                   exact solver ran, ``exact_objective`` and ``gap``
 ``POST /api/candidates``          multipart ``file`` (CSV / XLSX / GeoJSON / GeoPackage, at most
                                   :data:`MAX_UPLOAD_BYTES`), optional ``crs`` = wgs84 | gcj02 | bd09 -> ``{"id", "count"}``;
-                                  kept in memory (the last :data:`MAX_CANDIDATE_SETS` sets)
+                                  kept in memory for the session that uploaded it (its last :data:`MAX_CANDIDATE_SETS`)
 ``POST /api/whatif``              JSON ``{"add": [[lon, lat] | [lon, lat, "hours text"], ...], "close": [station ids],
                                   "radius", "rural_radius", "hour", "weekday", "gaps_limit", "demand"}`` -> totals before/after, rows by prefecture
                                   and the gaps recomputed. Nothing is written to the registry.
@@ -76,7 +76,7 @@ def _args() -> state.RecommendArgs:
     cand = params.text("candidates", "default")
     if cand != "default" and not state.has_candidate_set(cand):
         raise InputError(f"no uploaded candidate set {cand!r} (upload with POST /api/candidates; "
-                         f"sets are kept in memory, the last {MAX_CANDIDATE_SETS})", param="candidates")
+                         f"sets are kept in memory for the session that uploaded them)", param="candidates")
     exact = params.boolean("exact", hint="0 or 1")
     demand = params.demand_id()  # an uploaded demand set (POST /api/coverage/demand), as on the planner page
     return state.RecommendArgs(state.CoverageArgs(radius, rural, hour, weekday, demand), n, target, cand, exact)
@@ -299,7 +299,7 @@ OPENAPI_PATHS = {
                                                       f"or the {state.MAX_SECONDS:g} s run-time limit reached"},
                       "413": openapi.OVER_BUDGET}}},
     "/api/candidates": {"post": {
-        "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory",
+        "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory for the uploading session",
         "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},
             "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"}}}}}},
