@@ -71,7 +71,9 @@ _TABLE = (
     Limit("demand_cells", 1, 400_000, "cells", None,
           "demand points from one file; polygons are spread over H3 cells of resolution 9 (0.1 km²) or, when "
           "that would exceed this, the finest of resolutions 8 and 7 within it (the bundled model has 72,574)"),
-    Limit("demand_rows", 1, 500_000, "rows", None, "rows of a demand table (CSV / XLSX), counted before parsing"),
+    Limit("demand_rows", 1, 200_000, "rows", None,
+          "rows of a demand table (CSV / XLSX) or features of a layer, counted before parsing (200,000 rows take "
+          "about 10 s to read and check; the bundled model has 72,574 cells)"),
     Limit("table_rows", 1, 1_000_000, "rows", None, "rows of any other table file (station import), counted before parsing"),
     Limit("xlsx_cells", 1, 5_000_000, "cells", None,
           "rows x columns of the first sheet of an XLSX file, read from the sheet's own <dimension> before parsing"),
