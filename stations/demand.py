@@ -492,7 +492,7 @@ def _demand_from_table(path: Path, weight: str | None, deadline: Deadline | None
     w = _check_weights(df[wcol], wcol, rows, "weight" if weight is not None else "file")
     _check_coordinates(check, numbers=False)
     _check_in_yunnan(check, f"{meta.kind.upper()} coordinates must be WGS-84 degrees")
-    return demand_from_points(check.lon, check.lat, w, county_adcode=check.county)  # joined once
+    return demand_from_points(check.lon, check.lat, w)
 
 
 def _demand_from_vector(path: Path, weight: str | None, layer=None, deadline: Deadline | None = None) -> gpd.GeoDataFrame:
@@ -534,7 +534,7 @@ def _demand_from_vector(path: Path, weight: str | None, layer=None, deadline: De
         _check_coordinates(check, numbers=True)
         _check_coordinates(check, numbers=False)
         _check_in_yunnan(check, hint)
-        return demand_from_points(check.lon, check.lat, w, county_adcode=check.county)  # joined once
+        return demand_from_points(check.lon, check.lat, w)
     if kinds <= {"Polygon", "MultiPolygon"}:
         b = gdf.geometry.bounds
         check = check_lonlat(np.r_[b["minx"].to_numpy(), b["maxx"].to_numpy()], np.r_[b["miny"].to_numpy(), b["maxy"].to_numpy()],
