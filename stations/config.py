@@ -190,3 +190,34 @@ def var_dir() -> Path:
 
 def database_url() -> str:
     return settings().database_url
+
+
+def secret_key() -> str:
+    """``YIZHAN_SECRET_KEY``, or the key kept in ``var_dir/secret_key`` (generated there on first use with
+    :func:`secrets.token_hex`, readable by the owner only), never a key from the repository."""
+    given = settings().secret_key
+    if given:
+        return given
+    import secrets
+
+    path = var_dir() / "secret_key"
+    with _LOCK:
+        try:
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) >= 32:
+                return key
+        except OSError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+        try:
+            os.link(tmp, path)  # first writer wins: another process may have made one meanwhile
+        except FileExistsError:
+            key = path.read_text(encoding="ascii").strip()
+        finally:
+            os.unlink(tmp)
+        return key

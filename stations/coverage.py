@@ -47,6 +47,7 @@ from . import geo, hours as H
 from .access import AccessResult, accessibility
 from .rounding import hierarchical_rounding, largest_remainder, round_within  # noqa: F401 (largest_remainder re-exported)
 from .errors import ExportError, InputError
+from .export import write_csv, write_xlsx
 from .gaps import find_gaps
 from .limits import RADIUS_M as RADIUS_LIMIT
 from .proximity import CHORD_EXACT_M, coverage_matrix, covered_mask, ecef, nearest_station  # noqa: F401 (re-exported)
@@ -69,6 +70,7 @@ __all__ = [
     "transformer",
     "compute_coverage",
     "coverage_layer",
+    "display_layer",
     "coverage_table",
     "round_table",
     "largest_remainder",
@@ -314,14 +316,18 @@ def _dissolved_buffers(stations, radii: np.ndarray):
     lon, lat = _lonlat(stations)
     x, y = transformer("EPSG:4326", metric_crs()).transform(lon, lat)
     x, y = np.asarray(x), np.asarray(y)
-    radii = np.broadcast_to(np.asarray(radii, float), x.shape)
-    bufs = shapely.buffer(shapely.points(x, y), radii * BUFFER_AREA_FACTOR, quad_segs=BUFFER_QUAD_SEGS)
+    radii = np.broadcast_to(np.asarray(radii, float), x.shape) * BUFFER_AREA_FACTOR
+    bufs = shapely.buffer(shapely.points(x, y), radii, quad_segs=BUFFER_QUAD_SEGS)
     # Dissolve overlapping clusters separately (union cost grows faster than linearly), in parallel threads
-    # (shapely releases the GIL), then gather the disjoint results.
-    pairs = cKDTree(np.column_stack([x, y])).query_pairs(2 * float(radii.max()), output_type="ndarray")
+    # (shapely releases the GIL), then gather the disjoint results. Clusters are joined at the buffers' own
+    # (area-corrected) radii plus a metre, so that no two parts of the result touch or overlap: parts of
+    # neighbouring clusters overlapped by up to 0.3 % of the radius before, and the MultiPolygon was invalid
+    # (GEOS TopologyException when the layer was simplified and reprojected at 20 km).
+    reach = radii + 1.0
+    pairs = cKDTree(np.column_stack([x, y])).query_pairs(2 * float(reach.max()), output_type="ndarray")
     n = len(x)
     if len(pairs):
-        r_sum = radii[pairs[:, 0]] + radii[pairs[:, 1]]
+        r_sum = reach[pairs[:, 0]] + reach[pairs[:, 1]]
         near = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]]) <= r_sum
         pairs = pairs[near]
     graph = sparse.coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
@@ -336,6 +342,28 @@ def _dissolved_buffers(stations, radii: np.ndarray):
         merged = list(pool.map(lambda ix: shapely.union_all(bufs[ix]), multi))
     parts = np.concatenate([bufs[np.asarray(singles, dtype=np.int64)], shapely.get_parts(np.asarray(merged, dtype=object))])
     return shapely.multipolygons(parts) if len(parts) != 1 else parts[0]
+
+
+def display_layer(result: CoverageResult, simplify_m: float = 25.0, grid_deg: float = 1e-5):
+    """The dissolved coverage as one valid (Multi)Polygon in WGS-84 for a web map: simplified by ``simplify_m``
+    metres in METRIC_CRS (topology kept), reprojected, snapped to a ``grid_deg`` grid (1e-5 degrees is about a
+    metre). Each step that could leave an invalid geometry is followed by ``make_valid``, so the result is valid
+    at every radius (GEOS raised a TopologyException at 20 km before the parts were made disjoint)."""
+    geom = shapely.simplify(result.layer_metric(), simplify_m)
+    tr = transformer(metric_crs(), "EPSG:4326")
+    wgs = shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    if not shapely.is_valid(wgs):
+        wgs = shapely.make_valid(wgs)
+    try:
+        out = shapely.set_precision(wgs, grid_deg)
+    except shapely.errors.GEOSException:  # a topology GEOS cannot snap: snap the points, then repair
+        out = shapely.make_valid(shapely.set_precision(wgs, grid_deg, mode="pointwise"))
+    if not shapely.is_valid(out):
+        out = shapely.make_valid(out)
+    if out.geom_type == "GeometryCollection":  # make_valid may leave slivers of lines: keep the areas
+        polys = [g for g in shapely.get_parts(out) if g.geom_type in ("Polygon", "MultiPolygon")]
+        out = shapely.union_all(polys) if polys else shapely.MultiPolygon()
+    return out
 
 
 def coverage_layer(result: CoverageResult) -> gpd.GeoDataFrame:
@@ -574,10 +602,10 @@ def export_table(table: pd.DataFrame, out, fmt: str | None = None, geography: Ge
     fmt = export_format(out, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     t = round_table(table)
-    if fmt == "csv":
-        t.to_csv(out, index=False, encoding="utf-8-sig")
+    if fmt == "csv":  # the one CSV / XLSX writers: no live formulas (stations.export)
+        write_csv(t, out)
     elif fmt == "xlsx":
-        t.to_excel(out, index=False, sheet_name="coverage")
+        write_xlsx({"coverage": t}, out)
     else:
         geo = geography or Geography.load()
         level = t["level"].iloc[0] if len(t) else "county"
@@ -614,9 +642,9 @@ def export_gaps(gaps: gpd.GeoDataFrame, out, fmt: str | None = None) -> Path:
         t["lon"] = t["lon"].round(6)
         t["lat"] = t["lat"].round(6)
         if fmt == "csv":
-            t.to_csv(out, index=False, encoding="utf-8-sig")
+            write_csv(t, out)
         else:
-            t.to_excel(out, index=False, sheet_name="gaps")
+            write_xlsx({"gaps": t}, out)
     else:
         _write_vector(g, out, fmt, layer="gaps")
     return out

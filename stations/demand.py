@@ -30,6 +30,11 @@ User demand files (:func:`load_demand_file`) replace the model: a table with lon
 GeoTIFF population raster (read with ``rasterio``). Points are checked by :mod:`stations.validation` (WGS-84
 degrees, inside Yunnan). Bad files raise :class:`DemandFileError` with a precise message (and the row number,
 as a spreadsheet shows it, where one applies).
+
+Budgets (:mod:`stations.budget`, limits in :mod:`stations.limits`), checked before the work they guard: the rows
+of a table or the features of a layer (``demand_rows``), a raster's width x height from its header
+(``raster_pixels``), the H3 cells polygons expand to (``demand_cells``: resolution 9, or 8 or 7 for larger
+areas, refused beyond); an optional :class:`stations.budget.Deadline` bounds the reading. Refusals are HTTP 413.
 """
 
 from __future__ import annotations
@@ -50,8 +55,10 @@ import shapely
 from pyproj import Geod
 
 from . import config, geo
+from .budget import Deadline, check_deadline, check_raster, check_rows, demand_resolution
 from .errors import DemandFileError, RowError  # noqa: F401 (DemandFileError re-exported: it lives in stations.errors)
-from .tables import TEXT_SUFFIXES, XLSX_SUFFIXES, read_table
+from .limits import LIMITS
+from .tables import TEXT_SUFFIXES, XLSX_SUFFIXES, feature_count, read_table
 from .validation import YUNNAN_BBOX, LonLatCheck, check_lonlat, in_bbox
 
 log = logging.getLogger(__name__)
@@ -310,6 +317,11 @@ def cache_key(params: DemandParams = DemandParams()) -> str:
 _MEMO: dict[str, gpd.GeoDataFrame] = {}
 
 
+def loaded_models() -> list[gpd.GeoDataFrame]:
+    """The demand grids this process holds in memory (what analyses refer to without owning)."""
+    return list(_MEMO.values())
+
+
 def load_demand(params: DemandParams = DemandParams(), use_cache: bool = True) -> gpd.GeoDataFrame:
     """The bundled demand grid, from memory, from the ``var/`` cache, or built (and cached)."""
     key = cache_key(params)
@@ -457,10 +469,11 @@ def _locate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.asarray(geo.locate_counties(lon, lat), dtype=object)
 
 
-def _demand_from_table(path: Path, weight: str | None) -> gpd.GeoDataFrame:
+def _demand_from_table(path: Path, weight: str | None, deadline: Deadline | None = None) -> gpd.GeoDataFrame:
     """Demand points from a CSV / TSV / TXT or XLSX table (:func:`stations.tables.read_table`: encoding and
     delimiter detected, rows numbered as a spreadsheet shows them)."""
-    df, meta = read_table(path, error=DemandFileError, suffixes=TABLE_SUFFIXES)
+    df, meta = read_table(path, error=DemandFileError, suffixes=TABLE_SUFFIXES, max_rows=LIMITS["demand_rows"],
+                          deadline=deadline)
     if df.empty:
         raise DemandFileError(f"{path.name} has a header but no data rows")
     xcol = _pick(df.columns, LON_NAMES, what="longitude")
@@ -482,9 +495,12 @@ def _demand_from_table(path: Path, weight: str | None) -> gpd.GeoDataFrame:
     return demand_from_points(check.lon, check.lat, w)
 
 
-def _demand_from_vector(path: Path, weight: str | None, layer=None) -> gpd.GeoDataFrame:
+def _demand_from_vector(path: Path, weight: str | None, layer=None, deadline: Deadline | None = None) -> gpd.GeoDataFrame:
     import pyogrio
 
+    n = feature_count(path)
+    if n is not None:
+        check_rows(n, LIMITS["demand_rows"], name=path.name, what="features", error=DemandFileError)
     try:
         gdf = gpd.read_file(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
@@ -526,15 +542,20 @@ def _demand_from_vector(path: Path, weight: str | None, layer=None) -> gpd.GeoDa
         _check_coordinates(check, numbers=True)
         _check_coordinates(check, numbers=False)
         _check_in_yunnan(check, hint)
-        return _polygons_to_points(gdf.geometry.to_numpy(), w)
+        geoms = gdf.geometry.to_numpy()
+        resolution, _ = demand_resolution(geoms, LIMITS["demand_cells"], finest=USER_H3_RESOLUTION)
+        return _polygons_to_points(geoms, w, resolution, deadline)
     raise DemandFileError(f"{path.name}: geometries must be all points or all polygons, found {sorted(kinds)}")
 
 
-def _polygons_to_points(geoms, weights, resolution: int = USER_H3_RESOLUTION) -> gpd.GeoDataFrame:
-    """Spread each polygon's weight equally over the H3 cells whose centres it contains (its
-    representative point when it contains none)."""
+def _polygons_to_points(geoms, weights, resolution: int = USER_H3_RESOLUTION,
+                        deadline: Deadline | None = None) -> gpd.GeoDataFrame:
+    """Spread each polygon's weight equally over the H3 cells (of ``resolution``: 9 unless the polygons are too
+    large for it, :func:`stations.budget.demand_resolution`) whose centres it contains (its representative
+    point when it contains none). The demand points are those cells' centres, keyed by the same cells."""
     xs, ys, ws = [], [], []
-    for g, w in zip(geoms, weights):
+    for k, (g, w) in enumerate(zip(geoms, weights)):
+        check_deadline(deadline, f"{k:,} of {len(geoms):,} polygons spread over cells")
         cells = []
         if w > 0:
             try:
@@ -551,10 +572,32 @@ def _polygons_to_points(geoms, weights, resolution: int = USER_H3_RESOLUTION) ->
             xs.append([p.x])
             ys.append([p.y])
             ws.append([w])
-    return demand_from_points(np.concatenate(xs), np.concatenate(ys), np.concatenate(ws))
+    return demand_from_points(np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), resolution=resolution)
 
 
-def _demand_from_raster(path: Path, band: int = 1) -> gpd.GeoDataFrame:
+def _pixel_blocks(weights: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positive pixels as (weight, row, col) arrays, or, when there are more than ``limit`` of them, sums over
+    square blocks of k x k pixels (k as small as keeps them within ``limit``) placed at each block's
+    weight-weighted mean pixel position: numpy sums, so a 4 M-pixel raster never becomes 4 M Python calls."""
+    n = int(np.count_nonzero(weights))
+    if n <= limit:
+        rows, cols = np.nonzero(weights)
+        return weights[rows, cols], rows.astype(float), cols.astype(float)
+    k = int(math.ceil(math.sqrt(n / limit)))
+    h, w = weights.shape
+    padded = np.zeros((-(-h // k) * k, -(-w // k) * k))
+    padded[:h, :w] = weights
+    blocks = padded.reshape(padded.shape[0] // k, k, padded.shape[1] // k, k)
+    total = blocks.sum(axis=(1, 3))
+    offsets = np.arange(k, dtype=float)
+    row_mean = (blocks.sum(axis=3) * offsets[None, :, None]).sum(axis=1)
+    col_mean = (blocks.sum(axis=1) * offsets[None, None, :]).sum(axis=2)
+    bi, bj = np.nonzero(total)
+    s = total[bi, bj]
+    return s, bi * k + row_mean[bi, bj] / s, bj * k + col_mean[bi, bj] / s
+
+
+def _demand_from_raster(path: Path, band: int = 1, deadline: Deadline | None = None) -> gpd.GeoDataFrame:
     try:
         import rasterio
     except ImportError:  # pragma: no cover - rasterio is a dependency
@@ -564,6 +607,7 @@ def _demand_from_raster(path: Path, band: int = 1) -> gpd.GeoDataFrame:
     if path.stat().st_size == 0:
         raise DemandFileError(f"{path.name} is empty")
     try:
+        check_raster(path, LIMITS["raster_pixels"])  # from the header: a 1 MB file may hold 900 M pixels
         with rasterio.open(path) as src:
             if src.crs is None:
                 raise DemandFileError(f"{path.name}: the raster has no CRS; cannot place its pixels")
@@ -580,19 +624,25 @@ def _demand_from_raster(path: Path, band: int = 1) -> gpd.GeoDataFrame:
     if neg.any():
         r, c = np.argwhere(neg)[0]
         raise DemandFileError(f"{path.name}: negative pixel value {data[r, c]:g} at pixel row {r + 1}, column {c + 1}")
-    rows, cols = np.nonzero(valid & (data > 0))
-    if len(rows) == 0:
+    positive = valid & (data > 0)
+    if not positive.any():
         raise DemandFileError(f"{path.name}: every pixel is zero")
-    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
-    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    w, rows, cols = _pixel_blocks(np.where(positive, data, 0.0), int(LIMITS["demand_cells"].hi))
+    del data, valid, arr, positive
+    a = transform  # pixel (col, row) -> x = a.a * col + a.b * row + a.c, y = a.d * col + a.e * row + a.f
+    xs, ys = a.a * (cols + 0.5) + a.b * (rows + 0.5) + a.c, a.d * (cols + 0.5) + a.e * (rows + 0.5) + a.f
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     lon, lat = np.asarray(lon), np.asarray(lat)
     check = check_lonlat(lon, lat, hint="the raster's CRS is wrong", inside=False)
     _check_coordinates(check, numbers=False, with_row=False)  # a pixel is not a row
     _check_in_yunnan(check, "the raster's CRS is wrong")
-    w = data[rows, cols]
     # aggregate pixels to H3 cells so that fine rasters stay tractable
-    cells = np.array([h3.str_to_int(h3.latlng_to_cell(y, x, USER_H3_RESOLUTION)) for x, y in zip(lon, lat)], dtype=np.uint64)
+    cells = np.empty(len(lon), dtype=np.uint64)
+    for start in range(0, len(lon), 100_000):
+        check_deadline(deadline, f"{start:,} of {len(lon):,} pixels placed in cells")
+        stop = min(start + 100_000, len(lon))
+        cells[start:stop] = [h3.str_to_int(h3.latlng_to_cell(y, x, USER_H3_RESOLUTION))
+                             for x, y in zip(lon[start:stop], lat[start:stop])]
     uniq, inv = np.unique(cells, return_inverse=True)
     wsum = np.bincount(inv, weights=w)
     xm = np.bincount(inv, weights=w * lon) / wsum
@@ -600,12 +650,14 @@ def _demand_from_raster(path: Path, band: int = 1) -> gpd.GeoDataFrame:
     return demand_from_points(xm, ym, wsum)
 
 
-def load_demand_file(path, weight: str | None = None, layer=None) -> gpd.GeoDataFrame:
+def load_demand_file(path, weight: str | None = None, layer=None, *, deadline: Deadline | None = None) -> gpd.GeoDataFrame:
     """Read a user demand file (CSV / TSV / TXT, XLSX, GeoJSON, GeoPackage or GeoTIFF) into a demand GeoDataFrame.
 
     Point files (CSV, GeoJSON, GeoPackage) must lie in Yunnan: the first point outside is named by its row.
     Polygons and rasters are spread over H3 cells; cells outside the counties carry ``county_adcode`` None.
-    Raises :class:`DemandFileError` with a precise message on bad input."""
+    Raises :class:`DemandFileError` with a precise message on bad input, a 413 error (:class:`LimitError`, or
+    :class:`DemandFileError` with ``status`` 413) when the file is over a budget of the module docstring, and
+    :class:`stations.errors.TimeLimitError` when ``deadline`` passes."""
     path = Path(path)
     if not path.exists():
         raise DemandFileError(f"{path} does not exist")
@@ -613,11 +665,11 @@ def load_demand_file(path, weight: str | None = None, layer=None) -> gpd.GeoData
         raise DemandFileError(f"{path} is a directory, not a demand file")
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        gdf = _demand_from_table(path, weight)
+        gdf = _demand_from_table(path, weight, deadline)
     elif suffix in (".geojson", ".json", ".gpkg", ".shp"):
-        gdf = _demand_from_vector(path, weight, layer)
+        gdf = _demand_from_vector(path, weight, layer, deadline)
     elif suffix in (".tif", ".tiff"):
-        gdf = _demand_from_raster(path)
+        gdf = _demand_from_raster(path, deadline=deadline)
     else:
         raise DemandFileError(f"{path.name}: unsupported demand file type {suffix!r} (use .csv, .xlsx, .geojson, .gpkg or .tif)")
     if float(gdf["workers"].sum()) <= 0:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 __all__ = [
-    "YizhanError", "InputError", "RowError", "LimitError",
+    "YizhanError", "InputError", "RowError", "LimitError", "TimeLimitError",
     "ImportFileError", "DemandFileError", "CandidateFileError", "PrintError", "SitingError",
     "HoursParseError", "UnknownServiceError", "ExportError", "NetworkBuildError", "NetworkError",
     "AccessError", "EditConflictError",
@@ -97,6 +97,12 @@ class LimitError(InputError):
     work starts. The message says which limit and what to do instead. HTTP 413 unless said otherwise."""
 
     status = 413
+
+
+class TimeLimitError(InputError):
+    """A computation stopped at its wall-clock limit (:class:`stations.budget.Deadline`). The message names
+    the limit in seconds and what to ask instead (a smaller radius, fewer sites, a smaller file). HTTP 400,
+    as the greedy recommendation's run-time limit has always answered."""
 
 
 def _row_prefixed(row: int | None, message: str) -> str:

@@ -7,6 +7,19 @@
 
 Every writer writes to a temporary file beside the target and renames it into place, so an interrupted
 export never leaves a half-written file under the target name.
+
+**No live formulas** (issue 14 §3, OWASP "CSV injection"): a station name, candidate id or rejected cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would run as a formula when the file is opened
+in Excel, WPS or LibreOffice. Every CSV and XLSX yizhan writes goes through :func:`write_csv` /
+:func:`write_xlsx` (the registry export, coverage tables, gaps, recommended sites, rejected rows, over HTTP and
+on the command line alike):
+
+- CSV: such text cells get a leading apostrophe (:func:`neutralise_formulas`), the spreadsheet convention for
+  "this is text"; numbers are written as numbers (a negative number is not text and stays as it is). yizhan's
+  own table reader takes the apostrophe off again, so an exported file imports as it was;
+- XLSX: text is stored as text (a string cell, never a formula cell, which openpyxl would otherwise make of a
+  value starting with ``=``) and such cells are marked with Excel's quote prefix, so the text reads exactly as
+  it was and stays text when a person edits the cell.
 """
 
 from __future__ import annotations
@@ -21,6 +34,64 @@ import pandas as pd
 from stations.errors import ExportError  # noqa: F401 (re-exported: the classes live in stations.errors)
 
 FORMATS = ("gpkg", "geojson", "csv", "xlsx")
+#: what a spreadsheet would run as a formula at the start of a cell (OWASP)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _risky(value) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` in which every text cell (and column header) starting with one of
+    :data:`FORMULA_STARTS` has a leading apostrophe: ``=1+1`` -> ``'=1+1``, ``-5`` (text) -> ``'-5``. Numeric
+    columns are left alone (numbers stay numbers); the caller's frame is not changed."""
+    out = df.copy()
+    for j in range(out.shape[1]):
+        col = out.iloc[:, j]
+        if col.dtype != object and not pd.api.types.is_string_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
+            continue
+        values = col.astype(object)
+        mask = values.map(_risky).to_numpy(dtype=bool)
+        if mask.any():
+            fixed = values.to_numpy(dtype=object, copy=True)
+            fixed[mask] = ["'" + v for v in fixed[mask]]
+            out.isetitem(j, pd.Series(fixed, index=out.index, dtype=object))
+    if any(_risky(c) for c in out.columns):
+        out.columns = ["'" + c if _risky(c) else c for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, out: str | Path) -> Path:
+    """``df`` as CSV (UTF-8 with BOM, CRLF line ends as Excel writes them) at ``out``, formula-like text
+    neutralised (:func:`neutralise_formulas`). With CRLF line ends every field holding a carriage return or a
+    line feed is quoted: with bare LF ends a CR inside a field was written unquoted, and a spreadsheet starts a
+    new row there -- whose first cell could be a formula. Writes ``out`` itself; callers wanting an atomic
+    write pass a temporary path (:func:`atomic_path`)."""
+    neutralise_formulas(pd.DataFrame(df)).to_csv(out, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return Path(out)
+
+
+def _mark_text(ws) -> None:
+    """Cells of a sheet written by pandas: any formula openpyxl made of text becomes text again, and text that
+    looks like a formula gets Excel's quote prefix."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f" or (cell.data_type in ("s", "inlineStr") and _risky(cell.value)):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], out: str | Path) -> Path:
+    """Sheets (name -> frame, in order) as one XLSX workbook at ``out`` (openpyxl), with no formula cell: text
+    stays text and reads as it was (see the module docstring). Geometry columns are dropped."""
+    with pd.ExcelWriter(out, engine="openpyxl") as xw:
+        for name, frame in sheets.items():
+            if isinstance(frame, gpd.GeoDataFrame):
+                frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            frame.to_excel(xw, index=False, sheet_name=name[:31])
+            _mark_text(xw.sheets[name[:31]])  # the header row too
+    return Path(out)
 
 
 def format_from_path(path: str | Path, fmt: str | None = None) -> str:
@@ -70,10 +141,9 @@ def write_table(df: pd.DataFrame, fmt: str, out: str | Path, *, layer: str = "da
         else:
             plain = pd.DataFrame(df.drop(columns=df.geometry.name) if isinstance(df, gpd.GeoDataFrame) else df)
             if fmt == "csv":
-                plain.to_csv(tmp, index=False, encoding="utf-8-sig")
+                write_csv(plain, tmp)
             else:
-                with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-                    plain.to_excel(xw, index=False, sheet_name=sheet[:31])
+                write_xlsx({sheet: plain}, tmp)
     return out
 
 

@@ -31,7 +31,8 @@ GAP_COLUMNS = (
 )
 
 
-def find_gaps(result, limit: int | None = None, min_workers: float = 0.0, progress: Callable | None = None) -> gpd.GeoDataFrame:
+def find_gaps(result, limit: int | None = None, min_workers: float = 0.0, progress: Callable | None = None,
+              deadline=None) -> gpd.GeoDataFrame:
     """Contiguous uncovered demand as polygons (unions of the H3 cells holding uncovered demand; cells are
     contiguous when they share an edge and lie in the same county, so a gap never straddles a county
     border), ranked by uncovered workers, largest first. Each gap carries
@@ -40,7 +41,10 @@ def find_gaps(result, limit: int | None = None, min_workers: float = 0.0, progre
     nearest demand point to the nearest active station), the nearest station id, the
     worker-weighted mean distance of its uncovered workers to the nearest active station
     (``mean_distance_m``) and a point for labels (``lon``, ``lat``: the worker-weighted centre, or a point
-    inside the polygon when that centre falls outside it, as in a ring around a covered core)."""
+    inside the polygon when that centre falls outside it, as in a ring around a covered core).
+
+    ``deadline`` (a :class:`stations.budget.Deadline`) is checked between the steps and while the polygons are
+    built; past it, :class:`stations.errors.TimeLimitError`."""
     d = result.demand
     un = d.loc[~d["covered"].to_numpy() & (d["workers"].to_numpy(float) > 0)]
     cols = list(GAP_COLUMNS)
@@ -83,6 +87,7 @@ def find_gaps(result, limit: int | None = None, min_workers: float = 0.0, progre
         pairs = pairs[keep]
     if progress is not None:
         progress(n, n)
+    _check(deadline, f"{n:,} uncovered cells joined")
     graph = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     cells["gap"] = labels
@@ -107,7 +112,9 @@ def find_gaps(result, limit: int | None = None, min_workers: float = 0.0, progre
         g = g.head(int(limit))
     members = cells.groupby("gap")["h3"].apply(list)
     geoms = []
-    for gap in g.index:
+    for k, gap in enumerate(g.index):
+        if k % 50 == 0:
+            _check(deadline, f"{k:,} of {len(g):,} gap polygons drawn")
         shape = h3.cells_to_h3shape(members[gap])
         geoms.append(shapely.geometry.shape(shape.__geo_interface__))
     out = gpd.GeoDataFrame(g.reset_index(drop=True), geometry=geoms, crs="EPSG:4326")
@@ -122,3 +129,8 @@ def find_gaps(result, limit: int | None = None, min_workers: float = 0.0, progre
         out.loc[outside, "lon"] = shapely.get_x(rp)
         out.loc[outside, "lat"] = shapely.get_y(rp)
     return out[cols + ["geometry"]]
+
+
+def _check(deadline, done: str) -> None:
+    if deadline is not None:
+        deadline.check(done)

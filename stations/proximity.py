@@ -9,6 +9,8 @@ metres. :mod:`stations.coverage` builds on these (and re-exports them).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from pyproj import Geod
 from scipy import sparse
@@ -78,9 +80,14 @@ def covered_mask(demand_lon, demand_lat, station_lon, station_lat, radius) -> np
     return out
 
 
-def coverage_matrix(site_lon, site_lat, demand_lon, demand_lat, radius) -> sparse.csr_matrix:
+def coverage_matrix(site_lon, site_lat, demand_lon, demand_lat, radius, chunk: int = 4096) -> sparse.csr_matrix:
     """Sparse boolean matrix ``A`` (n_sites x n_demand): ``A[i, j]`` when site ``i`` lies within the radius
-    of demand point ``j``. ``radius`` is a scalar in metres or an array, one radius per demand point."""
+    of demand point ``j``. ``radius`` is a scalar in metres or an array, one radius per demand point.
+
+    Built ``chunk`` demand points at a time into 32-bit index arrays, so the memory it takes beyond the
+    result is a few bytes per pair (not the 70 bytes of Python lists of ints): 23 M pairs (Yunnan at
+    20 km) take about 0.4 GB to build instead of 2 GB. :func:`stations.budget.estimate_coverage_pairs`
+    counts the pairs beforehand without building anything."""
     n_s, n_d = len(site_lon), len(demand_lon)
     if n_s == 0 or n_d == 0:
         return sparse.csr_matrix((n_s, n_d), dtype=bool)
@@ -88,14 +95,25 @@ def coverage_matrix(site_lon, site_lat, demand_lon, demand_lat, radius) -> spars
     s_xyz = ecef(site_lon, site_lat)
     d_xyz = ecef(demand_lon, demand_lat)
     tree = cKDTree(s_xyz)
+    index = np.int32 if max(n_s, n_d) < 2**31 else np.int64
     rows, cols = [], []
     for rv in np.unique(r):
         sel = np.flatnonzero(r == rv)
-        # chord <= radius <=> geodesic <= radius (to far below a millimetre at these distances)
-        lists = tree.query_ball_point(d_xyz[sel], rv * (1 + 1e-12))
-        for j, hits in zip(sel, lists):
-            if hits:
-                rows.extend(hits)
-                cols.extend([j] * len(hits))
-    data = np.ones(len(rows), dtype=bool)
-    return sparse.csr_matrix((data, (np.asarray(rows, np.int64), np.asarray(cols, np.int64))), shape=(n_s, n_d))
+        for start in range(0, len(sel), chunk):
+            part = sel[start:start + chunk]
+            # chord <= radius <=> geodesic <= radius (to far below a millimetre at these distances)
+            lists = tree.query_ball_point(d_xyz[part], rv * (1 + 1e-12))
+            lengths = np.fromiter((len(h) for h in lists), dtype=np.int64, count=len(lists))
+            total = int(lengths.sum())
+            if total:
+                rows.append(np.fromiter(itertools.chain.from_iterable(lists), dtype=index, count=total))
+                cols.append(np.repeat(part.astype(index), lengths))
+            del lists
+    if not rows:
+        return sparse.csr_matrix((n_s, n_d), dtype=bool)
+    row = np.concatenate(rows)
+    rows.clear()
+    col = np.concatenate(cols)
+    cols.clear()
+    data = np.ones(len(row), dtype=bool)
+    return sparse.csr_matrix((data, (row, col)), shape=(n_s, n_d))

@@ -10,26 +10,57 @@ shows it.
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import pandas as pd
 
 from . import coverage, siting
+from .budget import Deadline
 from .cartography import RECOMMENDED_N, AnalysisLayers, Context, buffer_coverage, without_coverage
+from .errors import InputError
+from .limits import LIMITS
 
-__all__ = ["compute_analysis", "context"]
+__all__ = ["check_budget", "compute_analysis", "context"]
 
 
-def context(stations=None) -> Context:
+def context(stations=None, *, seconds: float | None = None, max_pairs=LIMITS["coverage_pairs"]) -> Context:
     """A cartography :class:`Context` over ``stations`` (default: the registry) whose analysis layers come
-    from :func:`compute_analysis`."""
-    return Context(stations=stations, analysis_provider=compute_analysis)
+    from :func:`compute_analysis`, each computation limited to ``seconds`` (None: no limit) and its siting
+    model to ``max_pairs`` (the web's ``coverage_pairs`` unless told)."""
+    return Context(stations=stations,
+                   analysis_provider=functools.partial(compute_analysis, seconds=seconds, max_pairs=max_pairs))
 
 
-def compute_analysis(stations, radius: float, layers: Sequence[str]) -> AnalysisLayers:
+def check_budget(radius: float, layers: Sequence[str], max_pairs=LIMITS["coverage_pairs"]) -> None:
+    """Refuse, before anything is drawn, a sheet whose recommended-sites layer would need a siting model of more
+    than ``max_pairs`` pairs (:func:`stations.budget.check_coverage_pairs` over the bundled demand and its
+    default candidates: :class:`stations.errors.LimitError`, HTTP 413). The other layers are bounded in time by
+    :func:`compute_analysis`'s ``seconds``."""
+    if "recommended" not in layers:
+        return
+    from .budget import check_coverage_pairs
+    from .demand import load_demand
+
+    try:
+        demand = load_demand()
+    except Exception:  # noqa: BLE001 - no demand model here: compute_analysis notes that on the sheet
+        return
+    cand = siting.default_candidates(demand)
+    dlon, dlat = coverage.lonlat(demand)
+    clon, clat = coverage.lonlat(cand)
+    check_coverage_pairs(dlon, dlat, clon, clat, float(radius), max_pairs, candidates_param="layers")
+
+
+def compute_analysis(stations, radius: float, layers: Sequence[str], *, seconds: float | None = None,
+                     max_pairs=LIMITS["coverage_pairs"]) -> AnalysisLayers:
     """Coverage layer, per-area table and gaps from :mod:`stations.coverage` (``radius`` in metres);
     recommended sites (the province-wide greedy ranking, top :data:`RECOMMENDED_N`) from
-    :mod:`stations.siting`. Any part that fails leaves a note instead of failing the sheet."""
+    :mod:`stations.siting`. Any part that fails leaves a note instead of failing the sheet, except a request
+    over a budget: past ``seconds`` (:class:`stations.errors.TimeLimitError`) or a siting model of more than
+    ``max_pairs`` pairs (:class:`stations.errors.LimitError`), the sheet is refused with the reason."""
+    deadline = Deadline(seconds, "the sheet's analysis layers", hint="ask for a smaller radius or fewer layers",
+                        param="radius")
     result = AnalysisLayers()
     try:
         res = coverage.compute_coverage(stations, radius=float(radius))
@@ -48,20 +79,32 @@ def compute_analysis(stations, radius: float, layers: Sequence[str]) -> Analysis
         except Exception:  # noqa: BLE001 - the plain station buffers stand in
             result.coverage = buffer_coverage(stations, radius)
             result.coverage_source = "buffers"
+    deadline.check("coverage")
     if "gaps" in layers:
         try:
-            result.gaps = coverage.find_gaps(res)
+            result.gaps = coverage.find_gaps(res, deadline=deadline)
+        except InputError:
+            raise
         except Exception as exc:  # noqa: BLE001
             result.notes.append(f"覆盖缺口图层不可用（{type(exc).__name__}）")
     if "recommended" in layers:
-        result.recommended = _recommended(stations, radius, result)
+        deadline.check("coverage and gaps")
+        result.recommended = _recommended(stations, radius, result, max_pairs, deadline)
     return result
 
 
-def _recommended(stations, radius, result: AnalysisLayers):
-    """Recommended new sites (points, EPSG:4326), or None with a note."""
+def _recommended(stations, radius, result: AnalysisLayers, max_pairs=LIMITS["coverage_pairs"],
+                 deadline: Deadline | None = None):
+    """Recommended new sites (points, EPSG:4326), or None with a note; over a budget, the budget's error."""
     try:
-        frame = siting.recommended_sites(RECOMMENDED_N, radius=float(radius), stations=stations)
+        frame = siting.recommended_sites(RECOMMENDED_N, radius=float(radius), stations=stations, max_pairs=max_pairs,
+                                         deadline=None if deadline is None else deadline.at)
+    except InputError:
+        raise
+    except TimeoutError:
+        if deadline is None:
+            raise
+        raise deadline.error("recommended sites") from None
     except Exception as exc:  # noqa: BLE001
         result.notes.append(f"建议新增站点计算失败（{type(exc).__name__}）")
         return None

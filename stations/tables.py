@@ -17,6 +17,18 @@ Delimited text comes from many hands, so nothing is assumed:
 
 Whatever cannot be read raises the :class:`~stations.errors.InputError` subclass the caller names
 (``error=``), with ``param="file"`` and, where one applies, the row.
+
+Budgets (issue 14): the rows of a file are counted before its cells become Python objects -- text lines after
+decoding, an XLSX sheet's ``<dimension>`` and the zip directory's uncompressed sizes and compression ratios
+(:func:`stations.budget.check_xlsx`, before openpyxl parses anything, so a zip bomb is refused in
+milliseconds), a vector layer's feature count from its header -- and a file over ``max_rows`` (default
+:data:`stations.limits.LIMITS` ``table_rows``) raises :class:`~stations.errors.LimitError` (HTTP 413). Rows
+are counted again while an XLSX sheet is read (its ``<dimension>`` may be missing or false), and an optional
+:class:`stations.budget.Deadline` is checked every 1,000 rows.
+
+A text cell written by yizhan's exports with the spreadsheet-formula guard (``'=...``, ``'+86 ...``: see
+:func:`stations.export.neutralise_formulas`) is read back without the guard's apostrophe, so an exported
+table imports as it was.
 """
 
 from __future__ import annotations
@@ -31,11 +43,14 @@ from typing import Union
 
 import pandas as pd
 
+from .budget import Deadline, check_deadline, check_rows, check_xlsx, count_lines
 from .errors import ImportFileError, InputError
+from .export import FORMULA_STARTS
+from .limits import LIMITS, Limit
 
 __all__ = [
     "TEXT_SUFFIXES", "XLSX_SUFFIXES", "VECTOR_SUFFIXES", "DELIMITERS",
-    "TableMeta", "read_table", "decode_text", "sniff_delimiter",
+    "TableMeta", "read_table", "decode_text", "sniff_delimiter", "feature_count", "FORMULA_STARTS",
 ]
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -168,7 +183,13 @@ def _frame(records: list[tuple[int, list[str]]], name: str, error: type[InputErr
     return df.astype(str) if len(df) else df.astype(object)
 
 
-def _read_text(raw: bytes, name: str, error: type[InputError]) -> tuple[pd.DataFrame, TableMeta]:
+def _unguard(cell: str) -> str:
+    """A cell without the apostrophe yizhan's exports put before a formula-like start (``'=1+1`` -> ``=1+1``)."""
+    return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_STARTS else cell
+
+
+def _read_text(raw: bytes, name: str, error: type[InputError], max_rows=None,
+               deadline: Deadline | None = None) -> tuple[pd.DataFrame, TableMeta]:
     if not raw.strip():
         raise error(f"{name}: the file is empty", param="file")
     decoded = decode_text(raw)
@@ -178,11 +199,18 @@ def _read_text(raw: bytes, name: str, error: type[InputError]) -> tuple[pd.DataF
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise error(f"{name}: the file is empty", param="file")
+    if max_rows is not None:  # before the CSV reader makes a list of strings of every line (~250 bytes a row)
+        check_rows(count_lines(text.strip()) - 1, max_rows, name=name, what="lines after the header", error=error)
     delimiter = sniff_delimiter(text)
+    records = []
     try:
-        records = [(k, list(r)) for k, r in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1)]
+        for k, r in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1):
+            records.append((k, [_unguard(c) for c in r]))
+            if deadline is not None and k % 1000 == 0:
+                deadline.check(f"{k:,} rows read")
     except csv.Error as exc:
         raise error(f"{name}: not a well-formed CSV file: {exc}", param="file") from None
+    del text
     return _frame(records, name, error), TableMeta(name, "csv", encoding=encoding, delimiter=delimiter)
 
 
@@ -199,9 +227,14 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def _read_xlsx(source, name: str, error: type[InputError]) -> tuple[pd.DataFrame, TableMeta]:
+def _read_xlsx(source, name: str, error: type[InputError], max_rows=None,
+               deadline: Deadline | None = None) -> tuple[pd.DataFrame, TableMeta]:
     import openpyxl
 
+    # the zip directory and the sheet's <dimension> first: a zip bomb or a million-row sheet is refused here
+    check_xlsx(source, name=name, max_rows=max_rows, error=error, refuse=error)
+    if hasattr(source, "seek"):
+        source.seek(0)
     try:
         wb = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt file
@@ -210,7 +243,18 @@ def _read_xlsx(source, name: str, error: type[InputError]) -> tuple[pd.DataFrame
         if not wb.worksheets:
             raise error(f"{name}: the workbook has no sheet", param="file")
         ws = wb.worksheets[0]  # the first sheet, as pandas reads it
-        records = [(k, [_cell_text(v) for v in row]) for k, row in enumerate(ws.iter_rows(values_only=True), 1)]
+        # read the rows that are there: in read-only mode openpyxl trusts the sheet's <dimension>, dropping rows
+        # beyond it (data lost without a word) or padding empty rows up to it; the rows are counted below instead
+        ws.reset_dimensions()
+        records = []
+        for k, row in enumerate(ws.iter_rows(values_only=True), 1):
+            records.append((k, [_cell_text(v) for v in row]))
+            if k % 1000 == 0:
+                if max_rows is not None:  # the <dimension> may be missing or false: count what is read
+                    check_rows(k - 1, max_rows, name=name, what="rows read so far", error=error)
+                check_deadline(deadline, f"{k:,} rows read")
+        if max_rows is not None:
+            check_rows(len(records) - 1, max_rows, name=name, error=error)
     except InputError:
         raise
     except Exception as exc:
@@ -224,10 +268,28 @@ def _read_xlsx(source, name: str, error: type[InputError]) -> tuple[pd.DataFrame
 # points in GeoJSON / GeoPackage
 
 
-def _read_vector(source, name: str, suffix: str, error: type[InputError]) -> tuple[pd.DataFrame, TableMeta]:
+def feature_count(source) -> int | None:
+    """Features of a GeoJSON / GeoPackage layer from its header (pyogrio), or None when it cannot tell."""
+    import pyogrio
+
+    try:
+        n = pyogrio.read_info(source).get("features")
+    except Exception:  # noqa: BLE001 - the reader proper reports an unreadable file
+        return None
+    finally:
+        if hasattr(source, "seek"):
+            source.seek(0)
+    return int(n) if n is not None and int(n) >= 0 else None
+
+
+def _read_vector(source, name: str, suffix: str, error: type[InputError], max_rows=None) -> tuple[pd.DataFrame, TableMeta]:
     """Point features as text columns plus ``__lon`` / ``__lat`` (EPSG:4326), indexed by feature number."""
     import geopandas as gpd
 
+    if max_rows is not None:
+        n = feature_count(source)
+        if n is not None:
+            check_rows(n, max_rows, name=name, what="features", error=error)
     try:
         gdf = gpd.read_file(source)
     except Exception as exc:
@@ -259,14 +321,16 @@ def _read_vector(source, name: str, suffix: str, error: type[InputError]) -> tup
 
 
 def read_table(source: Source, *, name: str | None = None, error: type[InputError] = ImportFileError,
-               suffixes: tuple[str, ...] | None = None) -> tuple[pd.DataFrame, TableMeta]:
+               suffixes: tuple[str, ...] | None = None, max_rows: Limit | int | None = LIMITS["table_rows"],
+               deadline: Deadline | None = None) -> tuple[pd.DataFrame, TableMeta]:
     """Read a user's table file into ``(table, meta)``.
 
     ``source`` is a path, or the file's bytes with ``name`` giving its file name (the suffix decides the
     format). ``table`` holds text only; its index is the row number as a spreadsheet shows it (header =
     row 1) or, for GeoJSON / GeoPackage, the feature number from 1 (see the module docstring). ``suffixes``
     limits the formats accepted (default: all). Problems raise ``error`` (an :class:`InputError` subclass,
-    :class:`ImportFileError` unless told) with ``param="file"``.
+    :class:`ImportFileError` unless told) with ``param="file"``. More than ``max_rows`` data rows (None: no
+    limit), counted before parsing, raise :class:`~stations.errors.LimitError`; ``deadline`` bounds the reading.
     """
     allowed = suffixes or (TEXT_SUFFIXES + XLSX_SUFFIXES + VECTOR_SUFFIXES)
     if isinstance(source, (bytes, bytearray)):
@@ -289,7 +353,7 @@ def read_table(source: Source, *, name: str | None = None, error: type[InputErro
                                          ("GeoPackage", ".gpkg")) if s in allowed)
         raise error(f"{label}: unsupported file type '{suffix or '(none)'}'; use {kinds}", param="file")
     if suffix in TEXT_SUFFIXES:
-        return _read_text(raw if raw is not None else Path(where).read_bytes(), label, error)
+        return _read_text(raw if raw is not None else Path(where).read_bytes(), label, error, max_rows, deadline)
     if suffix in XLSX_SUFFIXES:
-        return _read_xlsx(where, label, error)
-    return _read_vector(where, label, suffix, error)
+        return _read_xlsx(where, label, error, max_rows, deadline)
+    return _read_vector(where, label, suffix, error, max_rows)

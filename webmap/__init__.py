@@ -24,6 +24,8 @@ Configuration keys (``config`` argument, defaults from the environment):
 ``FINDER_FRAGMENTS``  write ``/api/nearest`` from per-station JSON fragments (:mod:`webmap.finder_json`, default
                   True); False builds it as dicts as before (the benchmark's "before", the tests' reference)
 ``RATE_LIMITS``   per-client limits on the heavy endpoints (:mod:`webmap.security`), default True
+``ANALYSIS_SECONDS``  wall-clock limit of one analysis, upload reading or print layer set in a request (default
+                  ``analysis_seconds`` of :data:`stations.limits.LIMITS`)
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ import importlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 
 import numpy as np
 from flask import Flask, request
 
 from stations import config as stations_config
 from stations.limits import LIMITS
+from webmap.caches import ANONYMOUS, OwnedCache
+
+_MISSING = object()
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +179,8 @@ class Snapshot:
     """One load of the registry: the stations (``gdf``), the nearest-station index, per-row values the API reads,
     and a per-snapshot memo (:meth:`cached`) for what is derived from these stations."""
 
-    #: entries the memo keeps, least recently used dropped first: one policy for every caller
-    CACHE_SIZE = 64
+    #: entries one owner (a session, or all requests without one) keeps in the memo, besides its byte budget
+    CACHE_SIZE = 128
 
     def __init__(self, gdf):
         from stations.nearest import NearestIndex
@@ -209,8 +213,12 @@ class Snapshot:
             self.bd09 = np.column_stack(wgs84_to_bd09(lon, lat))
         else:
             self.gcj02 = self.bd09 = np.zeros((0, 2))
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_lock = threading.Lock()
+        #: objects the memo's values refer to without owning them (not counted in their sizes); the planner
+        #: state adds its demand sets (:func:`webmap.state.shared_objects`)
+        self.shared_provider = None
+        self._cache = OwnedCache(
+            LIMITS["memo_bytes"].hi, LIMITS["memo_owner_bytes"].hi, LIMITS["idle_seconds"].default,
+            owner_entries=self.CACHE_SIZE, shared=self._shared, name="analysis memo")
         self.reports: dict[str, dict] = {}
         self.versions: dict[str, int] = {}
         self._version: str | None = None
@@ -237,22 +245,30 @@ class Snapshot:
             self._version = h.hexdigest()[:16]
         return self._version
 
-    def cached(self, key: tuple, build):
+    def _shared(self) -> list:
+        out = [self.gdf, self.index, self.records]
+        if self.shared_provider is not None:
+            out.extend(self.shared_provider())
+        return out
+
+    def cached(self, key: tuple, build, owner: str = ANONYMOUS, local: dict | None = None):
         """``build()`` memoised under ``key`` for this snapshot (dropped on reload); safe under the server's threads.
 
         ``key`` is a tuple of plain values naming what was asked (``("planner", radius, ...)``), never an
-        object's ``id()``, which Python reuses once the object is gone. The memo keeps :attr:`CACHE_SIZE` entries.
+        object's ``id()``, which Python reuses once the object is gone. The memo is an
+        :class:`webmap.caches.OwnedCache`: bounded by bytes in all (``memo_bytes``) and per ``owner``
+        (``memo_owner_bytes``, :attr:`CACHE_SIZE` entries), an owner's new entries pushing out only its own old
+        ones or idle ones; a value that does not fit is not kept. ``local`` (a dict living as long as the
+        request) keeps such values for the rest of the request, so they are computed once per request.
         """
-        with self._cache_lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        value = build()  # outside the lock: two threads may build the same value once, harmlessly
-        with self._cache_lock:
-            self._cache[key] = value
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.CACHE_SIZE:
-                self._cache.popitem(last=False)
+        hit = self._cache.get(key, _MISSING, owner)
+        if hit is not _MISSING:
+            return hit
+        if local is not None and key in local:
+            return local[key]
+        value = build()  # outside any lock: two threads may build the same value once, harmlessly
+        if not self._cache.put(key, value, owner) and local is not None:
+            local[key] = value
         return value
 
 
@@ -328,6 +344,7 @@ def create_app(config: dict | None = None) -> Flask:
         except ValueError as exc:  # objects given in the config cannot reach a worker process
             log.info("jobs run inline: %s", exc)
             app.config["JOBS"] = "inline"
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.json.compact = True

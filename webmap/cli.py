@@ -141,11 +141,12 @@ def export_cmd(fmt, out, db):
     from stations.export import ExportError, export_stations
 
     reg = _registry(db)
+    stations = reg.load()
     try:
-        path = export_stations(reg.load(), fmt, out)
+        path = export_stations(stations, fmt, out)
     except ExportError as exc:
         _fail(str(exc))
-    click.echo(f"wrote {reg.count()} stations to {path}")
+    click.echo(f"wrote {len(stations)} stations to {path}")  # the rows written, not a count asked for afterwards
 
 
 @main.command("stats")

@@ -51,7 +51,8 @@ class _Steps:
 
 
 def _inputs(steps: _Steps, demand_file, weight, radius, rural, hour, weekday):
-    from stations.demand import DemandFileError, load_demand, load_demand_file
+    from stations.demand import load_demand, load_demand_file
+    from stations.errors import InputError
     from stations.registry import Registry
 
     with steps.step("registry"):
@@ -62,7 +63,7 @@ def _inputs(steps: _Steps, demand_file, weight, radius, rural, hour, weekday):
     with steps.step("demand"):
         try:
             demand = load_demand_file(demand_file, weight=weight) if demand_file else load_demand()
-        except DemandFileError as exc:
+        except InputError as exc:  # a bad file, or one over a budget (rows, pixels, cells)
             raise click.ClickException(f"{demand_file}: {exc}") from None
     with steps.step("coverage"):
         spec = radius if rural is None else {"town": radius, "rural": rural, "default": radius}

@@ -21,16 +21,23 @@ def _fail(message: str, code: int = 2):
 
 def _run(fn):
     """Call ``fn`` turning the library's errors into messages and exit codes."""
-    from stations.errors import CJKFontError, PrintError
+    from stations.errors import CJKFontError, InputError
 
     try:
         return fn()
-    except PrintError as exc:
+    except InputError as exc:  # a bad argument, or a sheet over a budget (siting pairs, run time)
         _fail(str(exc), 2)
     except CJKFontError as exc:
         _fail(str(exc), 1)
     except (OSError, RuntimeError, ValueError) as exc:
         _fail(f"{type(exc).__name__}: {exc}", 1)
+
+
+def _max_pairs():
+    """The command line's siting budget for the recommended-sites layer (``cli_coverage_pairs``)."""
+    from stations.limits import LIMITS
+
+    return LIMITS["cli_coverage_pairs"]
 
 
 def _check_out(out: str, allowed: tuple[str, ...]) -> Path:
@@ -68,8 +75,9 @@ def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
     req = _run(lambda: cartography.validate(area, paper, orientation, layers, radius, symbols))
     dpi_v = _run(lambda: cartography.parse_dpi(dpi))
     t0 = time.perf_counter()
+    _run(lambda: sheet_layers.check_budget(req.radius, req.layers, _max_pairs()))
     info = _run(lambda: cartography.make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, path, dpi=dpi_v,
-                                               symbols=req.symbols, context=sheet_layers.context()))
+                                               symbols=req.symbols, context=sheet_layers.context(max_pairs=_max_pairs())))
     size = path.stat().st_size
     click.echo(
         f"{info.title}: {path} ({size / 1024:.0f} KiB, {req.paper} {req.orientation}, "
@@ -94,6 +102,7 @@ def atlas_cmd(paper, layers, radius, symbols, out, no_progress):
     layers_v = _run(lambda: cartography.parse_layers(layers))
     radius_v = _run(lambda: cartography.parse_radius(radius))
     symbols_v = _run(lambda: cartography.parse_symbols(symbols))
+    _run(lambda: sheet_layers.check_budget(radius_v, layers_v, _max_pairs()))
     info = _run(lambda: cartography.make_atlas(paper_v, path, progress=not no_progress, layers=layers_v, radius=radius_v,
-                                               symbols=symbols_v, context=sheet_layers.context()))
+                                               symbols=symbols_v, context=sheet_layers.context(max_pairs=_max_pairs())))
     click.echo(f"atlas: {path} ({info.pages} pages, {path.stat().st_size / 1024 / 1024:.1f} MiB) in {info.seconds:.1f} s")

@@ -67,7 +67,8 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
         _fail(f"--curve {curve}: use a .png or .svg file name")
 
     t0 = time.perf_counter()
-    from stations.demand import DemandFileError, load_demand, load_demand_file
+    from stations.demand import load_demand, load_demand_file
+    from stations.errors import InputError
     from stations.registry import Registry
 
     try:
@@ -78,16 +79,20 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
         click.echo("note: the registry is empty (yizhan init-db loads the demo set); every site is measured against no stations", err=True)
     try:
         demand = load_demand_file(demand_file, weight=weight) if demand_file else load_demand()
-    except DemandFileError as exc:
+    except InputError as exc:  # a bad file, or one over a budget (rows, pixels, cells)
         _fail(f"{demand_file}: {exc}")
     cands = None
     if cand_file:
         try:
             cands = S.read_candidates(cand_file, crs=crs)
-        except S.CandidateFileError as exc:
+        except InputError as exc:
             _fail(str(exc))
     spec = radius if rural_radius is None else {"town": radius, "rural": rural_radius, "default": radius}
-    model = S.MaxCover.from_geodataframes(demand, cands, stations, spec, hour, weekday)
+    try:  # the pairs of demand points and candidates are counted before the matrix is built
+        model = S.MaxCover.from_geodataframes(demand, cands, stations, spec, hour, weekday,
+                                              max_pairs=LIMITS["cli_coverage_pairs"])
+    except InputError as exc:
+        _fail(str(exc))
     total = n if n is not None else None
     bar = tqdm(total=total, desc="recommend", unit="site", leave=False, disable=None)
 

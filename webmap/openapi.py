@@ -33,6 +33,9 @@ _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/
 ERROR = {"description": "bad parameter", "content": _ERROR_CONTENT}
 #: a 400 answer (the planner's and the recommendations' endpoints)
 PARAM_ERROR = {"description": "bad parameter (named in error.parameter)", "content": _ERROR_CONTENT}
+#: a request over a budget of stations.limits, refused before the work (the message names the limit and what to do)
+OVER_BUDGET = {"description": "over a budget (stations.limits, named in error.message) before any heavy work: "
+                              "ask for less, as the message says", "content": _ERROR_CONTENT}
 #: a GeoJSON body
 GEOJSON = {"content": {"application/geo+json": {"schema": {"type": "object"}}}}
 

@@ -34,7 +34,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext
 
 from stations import coverage as C
-from stations.errors import DemandFileError, InputError
+from stations.errors import InputError
 from stations.limits import LIMITS
 from webmap import jobs, openapi, state
 from webmap.params import Params, choice
@@ -101,10 +101,7 @@ def api_layer():
     res = state.coverage(args)
 
     def build():
-        geom = shapely.simplify(res.layer_metric(), 25.0)
-        tr = C.transformer(C.metric_crs(), "EPSG:4326")
-        wgs = shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-        wgs = shapely.set_precision(wgs, 1e-5)
+        wgs = C.display_layer(res, simplify_m=25.0, grid_deg=1e-5)  # valid at every radius (issue 14 §4)
         return json.dumps(
             {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"radius": args.radius},
                                                         "geometry": json.loads(shapely.to_geojson(wgs))}]},
@@ -180,7 +177,9 @@ def upload_demand():
     """Upload a demand file (multipart field ``file``, optional field ``weight``: the weight column).
 
     Answers ``{"demand": ID, ...}``; pass ``demand=ID`` to the coverage, gaps, layer and download endpoints.
-    The latest :data:`webmap.state.MAX_DEMAND_SETS` sets are kept in memory (nothing is written to the registry)."""
+    The set is kept in memory for the session that uploaded it (its latest :data:`webmap.state.MAX_DEMAND_SETS`,
+    within the byte budgets of :mod:`webmap.state`; nothing is written to the registry). Files over a budget
+    (rows, raster pixels, polygon cells) are refused with 413 before they are parsed."""
     from stations.demand import load_demand_file
 
     if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
@@ -196,11 +195,12 @@ def upload_demand():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"demand{suffix}"
         f.save(path)
-        try:
-            d = load_demand_file(path, weight=weight)
-        except DemandFileError as exc:
+        try:  # budgets (rows, pixels, cells) are checked before parsing, reading within analysis_seconds
+            d = load_demand_file(path, weight=weight, deadline=state.upload_deadline(f.filename))
+        except InputError as exc:
             message = str(exc).replace(str(path), f.filename).replace(path.name, f.filename)  # no server paths
-            raise InputError(message, param=exc.param or "file", row=exc.row, column=exc.column) from None
+            raise InputError(message, param=exc.param or "file", row=exc.row, column=exc.column,
+                             status=exc.status) from None
     token = state.add_demand_set(d, f.filename)
     inside = d["county_adcode"].notna()
     return jsonify({
@@ -235,6 +235,7 @@ def _weekdays() -> list[str]:
 def page():
     from webmap.i18n import lang
 
+    state.ensure_session()  # the page's uploads and analyses belong to this browser (issue 14 §1)
     locale = lang()
     config = {
         "lang": locale,
@@ -296,7 +297,7 @@ OPENAPI_PATHS = {
             "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
                 "file": {"type": "string", "format": "binary"}, "weight": {"type": "string"}}}}}},
             "responses": {"201": {"description": "{demand: id, points, workers, points_outside_counties}"},
-                          "400": _ERR}}},
+                          "400": _ERR, "413": openapi.OVER_BUDGET}}},
     "/planner/download/{what}.{fmt}": {"get": {
         "summary": "Download the coverage table or the gaps (CSV UTF-8 with BOM, XLSX, GeoJSON, GeoPackage)",
         "parameters": [

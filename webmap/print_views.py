@@ -55,7 +55,13 @@ def _context():
     from webmap import get_store
 
     snap = get_store().snapshot()
-    return snap.cached(("printing", "context"), lambda: sheet_layers.context(snap.gdf))
+    seconds = float(current_app.config.get("ANALYSIS_SECONDS", LIMITS["analysis_seconds"].default))
+    return snap.cached(("printing", "context"), lambda: sheet_layers.context(snap.gdf, seconds=seconds))
+
+
+def _check_budget(layers, radius) -> None:
+    """Refuse (413) a sheet or atlas whose recommended-sites layer is over the siting budget, before drawing."""
+    sheet_layers.check_budget(radius, layers, LIMITS["coverage_pairs"])
 
 
 def _single(*names: str) -> None:
@@ -132,6 +138,7 @@ def sheet(fmt: str):
         args.get("symbols", cartography.DEFAULT_SYMBOLS),
     )
     dpi = cartography.parse_dpi(args.get("dpi", str(WEB_DEFAULT_DPI)), max_dpi=WEB_MAX_DPI)
+    _check_budget(req.layers, req.radius)
     t0 = time.perf_counter()
     buf = io.BytesIO()
     info = cartography.make_sheet(
@@ -437,6 +444,8 @@ def atlas():
     paper, layers, radius, symbols = _atlas_args()
     key, path = _atlas_target(paper, layers, radius, symbols)
     query = _atlas_query(paper, layers, radius, symbols)
+    if not path.exists():
+        _check_budget(layers, radius)
 
     def pdf():
         return send_file(path, mimetype="application/pdf", as_attachment=request.args.get("download") == "1",

@@ -13,7 +13,7 @@
                                   most loaded stations
 ``POST /api/candidates``          multipart ``file`` (CSV / XLSX / GeoJSON / GeoPackage, at most
                                   :data:`MAX_UPLOAD_BYTES`), optional ``crs`` = wgs84 | gcj02 | bd09 -> ``{"id", "count"}``;
-                                  kept in memory (the last :data:`MAX_CANDIDATE_SETS` sets)
+                                  kept in memory for the session that uploaded it (its last :data:`MAX_CANDIDATE_SETS`)
 ``POST /api/whatif``              JSON ``{"add": [[lon, lat] | [lon, lat, "hours text"], ...], "close": [station ids],
                                   "radius", "rural_radius", "hour", "weekday", "gaps_limit", "demand"}`` -> totals before/after, rows by prefecture
                                   and the gaps recomputed. Nothing is written to the registry.
@@ -85,7 +85,7 @@ def _args() -> state.RecommendArgs:
     cand = params.text("candidates", "default")
     if cand != "default" and not state.has_candidate_set(cand):
         raise InputError(f"no uploaded candidate set {cand!r} (upload with POST /api/candidates; "
-                         f"sets are kept in memory, the last {MAX_CANDIDATE_SETS})", param="candidates")
+                         f"sets are kept in memory for the session that uploaded them)", param="candidates")
     exact = params.boolean("exact", hint="0 or 1")
     demand = params.demand_id()  # an uploaded demand set (POST /api/coverage/demand), as on the planner page
     return state.RecommendArgs(state.CoverageArgs(radius, rural, hour, weekday, demand), n, target, cand, exact)
@@ -132,7 +132,7 @@ def api_recommend():
         "greedy_time_s": s["greedy_time_s"],
         **{k: s[k] for k in ("swap_objective", "improvement_workers", "improvement_pct", "swaps", "pair_swaps",
                              "swap_time_s", "swap_local_optimum", "swap_status") if k in s},
-        "prefectures": state.recommendation_rows(args),
+        "prefectures": state.recommendation_rows(args, rec),
         "elapsed_s": round(time.perf_counter() - t0, 3),
     }
     if rec.exact is not None and rec.mode == "set-cover":
@@ -220,11 +220,14 @@ def api_candidates():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"candidates{suffix}"
         path.write_bytes(data)
-        try:
-            frame = S.read_candidates(path, crs=crs)
+        try:  # rows and XLSX dimensions are checked before parsing (413), reading within analysis_seconds
+            frame = S.read_candidates(path, crs=crs, deadline=state.upload_deadline(f.filename))
         except CandidateFileError as exc:
             message = str(exc).replace(str(path), f.filename).replace(path.name, f.filename)  # no server paths
-            raise InputError(message, param="file", errors=exc.errors[:200]) from None
+            raise InputError(message, param="file", errors=exc.errors[:200], status=exc.status) from None
+        except InputError as exc:
+            message = str(exc).replace(str(path), f.filename).replace(path.name, f.filename)
+            raise InputError(message, param=exc.param or "file", status=exc.status) from None
     cid = hashlib.sha256(data + crs.encode()).hexdigest()[:12]
     state.add_candidate_set(cid, frame, f.filename, crs)
     return jsonify({"id": cid, "count": int(len(frame)), "name": f.filename, "crs": crs}), 201
@@ -295,7 +298,8 @@ def api_whatif():
         "before": _totals(before), "after": _totals(after),
         "delta_workers_covered": round(after.workers_covered - before.workers_covered, 1),
         "prefectures": state.compare_rows(before, after),
-        "gaps": gaps_geojson(C.find_gaps(after, limit=limit)) if limit else {"type": "FeatureCollection", "features": []},
+        "gaps": (gaps_geojson(C.find_gaps(after, limit=limit, deadline=state.analysis_deadline("the what-if's gaps")))
+                 if limit else {"type": "FeatureCollection", "features": []}),
         "written": False,
         "elapsed_s": None,
     }
@@ -380,13 +384,14 @@ OPENAPI_PATHS = {
                                              "load_workers, load_cells, catchment_workers, ratio_per_1000}]}"},
                       "400": _ERR}}},
     "/api/candidates": {"post": {
-        "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory",
+        "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory for the uploading session",
         "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},
             "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"}}}}}},
         "responses": {"201": {"description": "{id, count, name, crs}"},
                       "400": {**_ERR, "description": "bad file; error.rows lists {row, column, reason}"},
-                      "413": {"description": f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"}}}},
+                      "413": {**openapi.OVER_BUDGET, "description": f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} "
+                                                                   f"MB, or over a budget (rows, XLSX size, memory)"}}}},
     "/api/whatif": {"post": {
         "summary": "Coverage with hypothetical stations added and stations closed (never written to the registry)",
         "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -407,10 +412,10 @@ OPENAPI_PATHS = {
         "summary": "Download the recommended sites (CSV UTF-8 with BOM, XLSX with before/after sheets, GeoJSON, GeoPackage)",
         "parameters": [openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": list(DOWNLOAD_TYPES)}),
                        *_REC_PARAMS],
-        "responses": {"200": {"description": "the file"}, "400": _ERR}}},
+        "responses": {"200": {"description": "the file"}, "400": _ERR, "413": openapi.OVER_BUDGET}}},
     "/recommend/curve.{fmt}": {"get": {
         "summary": "Coverage-versus-N curve of the recommendation (PNG or SVG)",
         "parameters": [openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": ["png", "svg"]}),
                        *_REC_PARAMS],
-        "responses": {"200": {"description": "the picture"}, "400": _ERR}}},
+        "responses": {"200": {"description": "the picture"}, "400": _ERR, "413": openapi.OVER_BUDGET}}},
 }

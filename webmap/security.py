@@ -39,11 +39,9 @@ tile hosts of the app's ``TILES``; everything else only from the app itself.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 from flask import Flask, current_app, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
@@ -83,24 +81,9 @@ class SessionInterface(SecureCookieSessionInterface):
             return bool(app.config.get("SESSION_COOKIE_SECURE"))
 
 
-def secret_key(var_dir: Path | None = None) -> str:
-    """``YIZHAN_SECRET_KEY``, or the key kept in ``var_dir/secret_key`` (made on first use, mode 600)."""
-    env = stations_config.settings()
-    if env.secret_key:
-        return env.secret_key
-    path = Path(var_dir or env.var_dir) / "secret_key"
-    if path.exists():
-        key = path.read_text(encoding="ascii").strip()
-        if len(key) >= 32:
-            return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-    os.chmod(path, 0o600)
-    log.info("generated a new secret key in %s", path)
-    return key
+def secret_key() -> str:
+    """``YIZHAN_SECRET_KEY``, or the key generated once into ``var/secret_key`` (:func:`stations.config.secret_key`)."""
+    return stations_config.secret_key()
 
 
 
@@ -293,7 +276,7 @@ def init_app(app: Flask) -> None:
     blueprints are registered; :func:`init_after_blueprints` adds the headers and the heavy endpoints' limits)."""
     env = stations_config.settings()
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secret_key(app.config.get("VAR_DIR"))
+        app.config["SECRET_KEY"] = secret_key()
     # Flask has defaults for these (no SameSite, 31 days): ours replace them
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="yizhan_session",
                       PERMANENT_SESSION_LIFETIME=SESSION_MAX, REMEMBER_COOKIE_HTTPONLY=True,

@@ -5,8 +5,17 @@
   (:func:`recommendation`) and their before/after rows, each keyed by the question asked (never by an
   object's ``id``), so the planner page, the downloads and the recommendations agree;
 - the demand in use (:func:`demand`: the configured or bundled model, or an uploaded set by id) and the
-  uploaded demand and candidate sets (kept in memory, the latest few; nothing reaches the registry);
+  uploaded demand and candidate sets (kept in memory; nothing reaches the registry);
 - the geography of the tables (:func:`geography`).
+
+Who owns what (issue 14 §1): a request's **owner** (:func:`owner`) is its session (an id in Flask's signed session
+cookie, given by the planner page, :func:`ensure_session`) or, without one, :data:`webmap.caches.ANONYMOUS`, which
+all such requests share. Uploaded sets belong to their owner: only the owner finds them by id, and they are kept in
+one :class:`webmap.caches.OwnedCache` bounded by ``upload_bytes`` in all and ``upload_session_bytes`` per owner
+(besides ``demand_sets`` / ``candidate_sets`` per owner): a new upload pushes out its owner's oldest sets, or sets
+idle for ``idle_seconds``, never another session's live ones; when that cannot make room it is refused (HTTP 413).
+The analyses are memoised per registry snapshot under the same rule (:meth:`webmap.Snapshot.cached`), each entry
+charged to the owner whose request computed it.
 
 Configuration: ``PLANNER_DEMAND`` (a demand GeoDataFrame or a path to a demand file; default the bundled model
 of :mod:`stations.demand`), ``PLANNER_GEOGRAPHY`` (a :class:`stations.coverage.Geography`; default
@@ -16,27 +25,31 @@ recommendation).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, g, has_request_context, session
 
 from stations import coverage as C
 from stations import siting as S
-from stations.errors import InputError, SitingError
+from stations.budget import Deadline
+from stations.errors import InputError, LimitError, SitingError
 from stations.limits import LIMITS
 from webmap import get_store
+from webmap.caches import ANONYMOUS, OwnedCache
 from webmap.responses import clean
 
 log = logging.getLogger(__name__)
 
 MAX_DEMAND_SETS = int(LIMITS["demand_sets"].hi)
 MAX_CANDIDATE_SETS = int(LIMITS["candidate_sets"].hi)
+ANALYSIS_SECONDS = float(LIMITS["analysis_seconds"].default)
 MAX_N = int(LIMITS["sites_n"].hi)
 MAX_SECONDS = float(LIMITS["recommend_seconds"].default)
 EXACT_SECONDS = float(LIMITS["exact_seconds"].default)
@@ -89,8 +102,9 @@ class _PlannerState:
     def __init__(self):
         self.geography = None
         self.demand = None
-        self.demand_sets: OrderedDict = OrderedDict()  # id -> {"demand", "name", ...derived values}
-        self.candidate_sets: OrderedDict = OrderedDict()  # id -> {"frame", "name", "crs", "count"}
+        # ("demand", owner, id) -> {"demand", "name", ...derived values}; ("candidates", owner, id) -> {"frame", ...}
+        self.uploads = OwnedCache(LIMITS["upload_bytes"].hi, LIMITS["upload_session_bytes"].hi,
+                                  LIMITS["idle_seconds"].default, name="uploaded sets")
         self.memo: dict = {}  # app-lifetime values (the model's heat layer, county outlines)
 
 
@@ -103,9 +117,45 @@ def _state() -> _PlannerState:
     return st
 
 
+def owner() -> str:
+    """Who the current request computes and uploads for: ``"s:<id>"`` of its session, else ``ANONYMOUS``."""
+    if not has_request_context():
+        return ANONYMOUS
+    sid = session.get("sid")
+    return f"s:{sid}" if isinstance(sid, str) and sid else ANONYMOUS
+
+
+def ensure_session() -> str:
+    """Give the browser a session (the planner page does), so that its uploads and analyses are its own."""
+    if not isinstance(session.get("sid"), str):
+        session["sid"] = uuid.uuid4().hex
+    return owner()
+
+
 def snapshot():
-    """The registry snapshot of the current app (:class:`webmap.Snapshot`)."""
-    return get_store().snapshot()
+    """The registry snapshot of the current app (:class:`webmap.Snapshot`), its memo told which objects the
+    analyses refer to without owning them (:func:`shared_objects`)."""
+    snap = get_store().snapshot()
+    if snap.shared_provider is None:
+        snap.shared_provider = shared_objects
+    return snap
+
+
+def shared_objects() -> list:
+    """The demand model and every uploaded set's frame: analyses refer to them, their sizes count elsewhere."""
+    try:
+        st = _state()
+    except RuntimeError:  # no app context
+        return []
+    from stations.demand import loaded_models
+
+    out = [st.demand] if st.demand is not None else []
+    out.extend(loaded_models())
+    for key in st.uploads.keys():
+        holder = st.uploads.peek(key)
+        if holder is not None:
+            out.append(holder.get("demand", holder.get("frame")))
+    return out
 
 
 def is_demo() -> bool:
@@ -124,13 +174,10 @@ def geography() -> C.Geography:
 
 
 def demand(demand_id: str | None = None):
-    """The demand in use: an uploaded set by id, or the configured / bundled model."""
+    """The demand in use: an uploaded set of the request's owner by id, or the configured / bundled model."""
     st = _state()
     if demand_id is not None:
-        entry = _uploaded("demand", demand_id)
-        if entry is None:
-            raise KeyError(demand_id)
-        return entry["demand"]
+        return _upload("demand", demand_id)["demand"]
     if st.demand is None:
         with _LOCK:
             if st.demand is None:
@@ -149,85 +196,106 @@ def demand(demand_id: str | None = None):
 
 
 # ----------------------------------------------------------------------------------------- uploaded sets
-def has_demand_set(token: str) -> bool:
-    return _uploaded("demand", token) is not None
+# Uploaded sets are kept on disk too (var/uploads/<kind>/<owner>/<id>.pkl, written by this app only), so that every
+# web process and every job worker (webmap.jobs: the session cookie travels with the job) finds a set whichever
+# process parsed it; in memory, within the byte budgets of the owner and of the server.
 
 
-# Uploaded sets are kept on disk too (var/uploads/<kind>/<id>.pkl, written by this app only), so that every web
-# process and every job worker (webmap.jobs) finds a set whichever process parsed it; in memory, the latest few.
-_KINDS = {"demand": "demand_sets", "candidates": "candidate_sets"}
-
-
-def _upload_path(kind: str, token: str) -> Path | None:
+def _upload_path(kind: str, who: str, token: str) -> Path | None:
     from stations import config
 
     if not token or not all(c.isalnum() for c in token) or len(token) > 64:
         return None  # ids are hex digests; anything else is no file of ours
-    return config.var_dir() / "uploads" / kind / f"{token}.pkl"
+    folder = hashlib.sha256(who.encode()).hexdigest()[:24]  # the owner's id never appears in a path
+    return config.var_dir() / "uploads" / kind / folder / f"{token}.pkl"
 
 
-def _save_upload(kind: str, token: str, entry: dict) -> None:
-    import pickle
-
-    path = _upload_path(kind, token)
+def _save_upload(kind: str, who: str, token: str, holder: dict) -> None:
+    path = _upload_path(kind, who, token)
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.part")
-        tmp.write_bytes(pickle.dumps({k: v for k, v in entry.items() if k in ("demand", "frame", "name", "crs", "count")},
+        tmp.write_bytes(pickle.dumps({k: v for k, v in holder.items() if k in ("demand", "frame", "name", "crs", "count")},
                                      protocol=pickle.HIGHEST_PROTOCOL))
         tmp.replace(path)
     except OSError as exc:  # a read-only var/: the set still works in this process
         log.warning("could not keep the uploaded %s set %s on disk: %s", kind, token, exc)
 
 
-def _uploaded(kind: str, token: str | None) -> dict | None:
-    """The uploaded set ``token`` of ``kind`` (demand | candidates): from memory, else from var/uploads/."""
+def _find_upload(kind: str, token: str | None) -> dict | None:
+    """The owner's uploaded set ``token`` of ``kind``: from memory, else from var/uploads/ (then kept in memory
+    when the budgets allow)."""
     if token is None:
         return None
-    sets = getattr(_state(), _KINDS[kind])
-    entry = sets.get(token)
-    if entry is not None:
-        return entry
-    path = _upload_path(kind, token)
+    st, who = _state(), owner()
+    holder = st.uploads.get((kind, who, token), None, who)
+    if holder is not None:
+        return holder
+    path = _upload_path(kind, who, token)
     if path is None or not path.is_file():
         return None
-    import pickle
-
     try:
-        entry = pickle.loads(path.read_bytes())
+        holder = pickle.loads(path.read_bytes())
     except Exception as exc:  # noqa: BLE001 - a damaged file: the set is gone, as when it was dropped
         log.warning("cannot read the uploaded %s set %s: %s", kind, token, exc)
         return None
-    limit = MAX_DEMAND_SETS if kind == "demand" else MAX_CANDIDATE_SETS
-    with _LOCK:
-        sets[token] = entry
-        while len(sets) > limit:
-            sets.popitem(last=False)
-    return entry
+    st.uploads.put((kind, who, token), holder, who, size=st.uploads.sizeof(holder))  # not kept when full: fine
+    return holder
+
+
+def _upload(kind: str, token: str) -> dict:
+    holder = _find_upload(kind, token)
+    if holder is None:
+        raise InputError(f"unknown {'demand' if kind == 'demand' else 'candidate'} set {str(token)[:40]!r}: upload the "
+                         f"file again (sets are kept for the session that uploaded them)",
+                         param="demand" if kind == "demand" else "candidates")
+    return holder
+
+
+def _keep_upload(kind: str, token: str, holder: dict, per_owner: int) -> None:
+    """Keep an uploaded set for the request's owner, pushing out its own oldest sets of that kind beyond
+    ``per_owner``; :class:`LimitError` (413) when the byte budgets leave no room (see the module docstring)."""
+    st = _state()
+    who = owner()
+    mine = [k for k in st.uploads.keys_of(who) if k[0] == kind and k[2] != token]
+    for k in mine[: max(0, len(mine) - per_owner + 1)]:
+        st.uploads.pop(k)
+    size = st.uploads.sizeof(holder)
+    if not st.uploads.put((kind, who, token), holder, who, size=size):
+        if size > st.uploads.owner_bytes:
+            raise LimitError(f"the uploaded set takes {size / 1048576:,.0f} MB in memory, more than the "
+                             f"{st.uploads.owner_bytes / 1048576:g} MB a session may keep (upload_session_bytes); "
+                             f"send fewer points or a coarser file", param="file")
+        raise LimitError(f"the server keeps {st.uploads.total / 1048576:,.0f} MB of other sessions' uploaded sets now, "
+                         f"its limit (upload_bytes); try again later", param="file")
+    _save_upload(kind, who, token, holder)
+
+
+def has_demand_set(token: str) -> bool:
+    return _find_upload("demand", token) is not None
 
 
 def add_demand_set(frame, name: str) -> str:
-    """Keep an uploaded demand set (the latest :data:`MAX_DEMAND_SETS`); returns its new id."""
+    """Keep an uploaded demand set for the request's owner (its latest :data:`MAX_DEMAND_SETS`); returns its id."""
     token = uuid.uuid4().hex[:12]
-    sets = _state().demand_sets
-    with _LOCK:
-        sets[token] = {"demand": frame, "name": name}
-        while len(sets) > MAX_DEMAND_SETS:
-            sets.popitem(last=False)
-    _save_upload("demand", token, sets.get(token) or {"demand": frame, "name": name})
+    _keep_upload("demand", token, {"demand": frame, "name": name}, MAX_DEMAND_SETS)
     return token
 
 
 def per_demand(demand_id: str | None, name: str, build):
-    """A value derived from one demand set (``build()``), kept as long as the set is."""
+    """A value derived from one demand set (``build()``), kept as long as the set is (and counted in its size)."""
     st = _state()
-    holder = _uploaded("demand", demand_id) if demand_id is not None else st.memo.setdefault("model", {})
-    if holder is None:
-        raise KeyError(demand_id)
+    if demand_id is None:
+        holder = st.memo.setdefault("model", {})
+    else:
+        holder = _upload("demand", demand_id)
     if name not in holder:
-        holder[name] = build()
+        value = build()
+        holder[name] = value
+        if demand_id is not None:
+            st.uploads.add_size(("demand", owner(), demand_id), st.uploads.sizeof(value))
     return holder[name]
 
 
@@ -240,49 +308,65 @@ def per_app(name: str, build):
 
 
 def has_candidate_set(cid: str) -> bool:
-    return _uploaded("candidates", cid) is not None
+    return _find_upload("candidates", cid) is not None
 
 
 def add_candidate_set(cid: str, frame, name: str, crs: str) -> None:
-    """Keep an uploaded candidate set under ``cid`` (the latest :data:`MAX_CANDIDATE_SETS`)."""
-    sets = _state().candidate_sets
-    with _LOCK:
-        sets[cid] = entry = {"frame": frame, "name": name, "crs": crs, "count": len(frame)}
-        sets.move_to_end(cid)
-        while len(sets) > MAX_CANDIDATE_SETS:
-            sets.popitem(last=False)
-    _save_upload("candidates", cid, entry)
+    """Keep an uploaded candidate set under ``cid`` for the request's owner (its latest :data:`MAX_CANDIDATE_SETS`)."""
+    _keep_upload("candidates", cid, {"frame": frame, "name": name, "crs": crs, "count": len(frame)}, MAX_CANDIDATE_SETS)
 
 
 def candidate_frame(cid: str):
     """The candidate sites of an uploaded set, None for ``"default"`` (centres of the demand cells in towns)."""
-    if cid == "default":
-        return None
-    entry = _uploaded("candidates", cid)
-    if entry is None:
-        raise KeyError(cid)
-    return entry["frame"]
+    return None if cid == "default" else _upload("candidates", cid)["frame"]
+
+
+def upload_deadline(what: str) -> Deadline:
+    """The wall-clock limit of reading one uploaded file in a request (``analysis_seconds``)."""
+    return Deadline(float(current_app.config.get("ANALYSIS_SECONDS", ANALYSIS_SECONDS)), f"reading {what}",
+                    hint="send a smaller file", param="file")
 
 
 # ----------------------------------------------------------------------------------------- analyses
-def cached(key: tuple, build):
-    """``build()`` memoised per registry snapshot under ``key`` (a tuple of plain values)."""
-    return snapshot().cached(key, build)
+def _request_memo() -> dict | None:
+    """Values computed in this request that the memo did not keep (over a budget): computed once per request."""
+    if not has_request_context():
+        return None
+    if "yizhan_memo" not in g:
+        g.yizhan_memo = {}
+    return g.yizhan_memo
+
+
+def _key(key: tuple, demand_id: str | None) -> tuple:
+    """Keys of analyses of an uploaded demand set carry its owner, so that nobody else's request finds them."""
+    return key if demand_id is None else (*key, owner())
+
+
+def cached(key: tuple, build, demand_id: str | None = None):
+    """``build()`` memoised per registry snapshot under ``key`` (a tuple of plain values), charged to the
+    request's owner (:meth:`webmap.Snapshot.cached`)."""
+    return snapshot().cached(_key(key, demand_id), build, owner=owner(), local=_request_memo())
+
+
+def analysis_deadline(what: str, hint: str = "ask for a smaller radius") -> Deadline:
+    """The wall-clock limit of one analysis in a request (``analysis_seconds``, or the app's ``ANALYSIS_SECONDS``)."""
+    return Deadline(float(current_app.config.get("ANALYSIS_SECONDS", ANALYSIS_SECONDS)), what, hint=hint, param="radius")
 
 
 def coverage(args: CoverageArgs) -> C.CoverageResult:
     """The coverage for ``args``, cached per registry snapshot."""
     snap = snapshot()
     with _COMPUTE:
-        return snap.cached(("planner", *args.key),
-                           lambda: C.compute_coverage(snap.gdf, demand(args.demand), args.spec, args.hour, args.weekday))
+        return cached(("planner", *args.key),
+                      lambda: C.compute_coverage(snap.gdf, demand(args.demand), args.spec, args.hour, args.weekday),
+                      args.demand)
 
 
 def table(args: CoverageArgs, by: str):
     """The coverage table by ``by`` (province, prefecture or county)."""
     res = coverage(args)
     with _COMPUTE:
-        return snapshot().cached(("planner-table", *args.key, by), lambda: C.coverage_table(res, by, geography()))
+        return cached(("planner-table", *args.key, by), lambda: C.coverage_table(res, by, geography()), args.demand)
 
 
 def access(args: CoverageArgs):
@@ -294,10 +378,11 @@ def access(args: CoverageArgs):
 
 
 def gaps(args: CoverageArgs):
-    """The gaps (contiguous uncovered demand), largest first."""
+    """The gaps (contiguous uncovered demand), largest first, within ``analysis_seconds``."""
     res = coverage(args)
     with _COMPUTE:
-        return snapshot().cached(("planner-gaps", *args.key), lambda: C.find_gaps(res))
+        return cached(("planner-gaps", *args.key), lambda: C.find_gaps(res, deadline=analysis_deadline("the gaps")),
+                      args.demand)
 
 
 def compare_rows(before: C.CoverageResult, after: C.CoverageResult, by: str = "prefecture") -> list[dict]:
@@ -319,8 +404,10 @@ def siting_model(args: RecommendArgs) -> S.MaxCover:
     snap = snapshot()
     c = args.coverage
     key = ("siting-model", c.radius, c.rural, c.hour, c.weekday, args.candidates, c.demand)
-    return snap.cached(key, lambda: S.MaxCover.from_geodataframes(
-        demand(c.demand), candidate_frame(args.candidates), snap.gdf, c.spec, c.hour, c.weekday))
+    # the pairs of demand points and candidates are counted before the matrix is built: 413 beyond coverage_pairs
+    return cached(key, lambda: S.MaxCover.from_geodataframes(
+        demand(c.demand), candidate_frame(args.candidates), snap.gdf, c.spec, c.hour, c.weekday,
+        max_pairs=LIMITS["coverage_pairs"]), _owned(args))
 
 
 def _fallback_param(args: RecommendArgs) -> str:
@@ -353,14 +440,20 @@ def recommendation(args: RecommendArgs) -> S.Recommendation:
                 exc.param = _fallback_param(args)
             raise
 
-    rec = snap.cached(("siting-rec", *args.key), build)
+    rec = cached(("siting-rec", *args.key), build, _owned(args))
     if rec.mode == "set-cover" and not rec.solution.extra.get("reached"):
         raise InputError(f"target {args.target:g} % not reached: {rec.solution.status} "
                          f"(at most {MAX_N} sites per request)", param="target_pct")
     return rec
 
 
-def recommendation_rows(args: RecommendArgs) -> list[dict]:
+def recommendation_rows(args: RecommendArgs, rec: S.Recommendation | None = None) -> list[dict]:
     """:func:`compare_rows` of the recommendation for ``args`` (before and after its sites), cached with it."""
-    rec = recommendation(args)
-    return snapshot().cached(("siting-pref", *args.key), lambda: compare_rows(rec.before, rec.after))
+    rec = rec if rec is not None else recommendation(args)
+    return cached(("siting-pref", *args.key), lambda: compare_rows(rec.before, rec.after), _owned(args))
+
+
+def _owned(args: RecommendArgs) -> str | None:
+    """What makes a recommendation private to its owner: an uploaded demand or candidate set."""
+    c = args.coverage
+    return c.demand if c.demand is not None else (None if args.candidates == "default" else args.candidates)

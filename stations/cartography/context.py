@@ -51,10 +51,16 @@ class Context:
     populations by adcode.
     """
 
+    #: analysis layers kept (the most recently used): an atlas draws 17 pages from one, and a server asked for
+    #: many radii must not keep a set of layers for each of them (issue 14)
+    KEEP_ANALYSES = 2
+
     def __init__(self, stations=None, analysis_provider: AnalysisProvider | None = None):
+        from collections import OrderedDict
+
         self.geo = geo_mod.geography()
         self._stations = stations
-        self._analysis: dict[tuple[float, tuple[str, ...]], AnalysisLayers] = {}
+        self._analysis: OrderedDict[tuple[float, tuple[str, ...]], AnalysisLayers] = OrderedDict()
         self._analysis_provider = analysis_provider or no_analysis
         self.census = self.geo.census
 
@@ -70,9 +76,14 @@ class Context:
     def analysis(self, radius: float, layers: Sequence[str]) -> AnalysisLayers:
         wanted = tuple(sorted(set(layers) & set(ANALYSIS_LAYERS)))
         key = (float(radius), wanted)
-        if key not in self._analysis:
-            self._analysis[key] = self._analysis_provider(self.stations, radius, wanted)
-        return self._analysis[key]
+        hit = self._analysis.get(key)
+        if hit is None:
+            hit = self._analysis_provider(self.stations, radius, wanted)
+            self._analysis[key] = hit
+        self._analysis.move_to_end(key)
+        while len(self._analysis) > self.KEEP_ANALYSES:
+            self._analysis.popitem(last=False)
+        return hit
 
 
 def with_adcodes(stations, geo):

@@ -12,13 +12,14 @@ from .. import geo
 from ..coords import CRS_NAMES
 from ..errors import CandidateFileError
 from ..importer import map_columns
+from ..limits import LIMITS
 from ..tables import read_table
 from ..validation import check_lonlat
 
 __all__ = ["MAX_DEFAULT_CANDIDATES", "MAX_CANDIDATE_ROWS", "default_candidates", "candidates_from_frame", "read_candidates"]
 
 MAX_DEFAULT_CANDIDATES = 20_000
-MAX_CANDIDATE_ROWS = 50_000
+MAX_CANDIDATE_ROWS = int(LIMITS["candidate_rows"].hi)
 
 
 def default_candidates(demand: pd.DataFrame, max_candidates: int = MAX_DEFAULT_CANDIDATES) -> pd.DataFrame:
@@ -72,7 +73,7 @@ def candidates_from_frame(lon, lat, ids=None, names=None, county_adcode=None) ->
     })
 
 
-def read_candidates(path, crs: str = "wgs84", max_rows: int = MAX_CANDIDATE_ROWS) -> pd.DataFrame:
+def read_candidates(path, crs: str = "wgs84", max_rows: int = MAX_CANDIDATE_ROWS, deadline=None) -> pd.DataFrame:
     """Candidate host sites from a table (CSV / TSV / TXT in any encoding and delimiter, or XLSX, read by
     :func:`stations.tables.read_table`; lon/lat or 经度/纬度 columns), GeoJSON or GeoPackage (points).
     ``crs`` is the datum of the coordinates: ``wgs84``, ``gcj02`` (Amap/Tencent) or ``bd09`` (Baidu); they
@@ -85,11 +86,12 @@ def read_candidates(path, crs: str = "wgs84", max_rows: int = MAX_CANDIDATE_ROWS
     if str(crs).strip().lower().replace("-", "").replace("_", "") not in CRS_NAMES:
         raise CandidateFileError(f"unknown coordinate system {crs!r}: expected one of 'wgs84', 'gcj02' "
                                  "(Amap/Tencent), 'bd09' (Baidu)", param="crs")
-    table, meta = read_table(path, error=CandidateFileError)
+    # rows counted (XLSX: its dimension and zip directory read) before parsing: HTTP 413; ``deadline`` bounds reading
+    table, meta = read_table(path, error=CandidateFileError, max_rows=max_rows, deadline=deadline)
     if len(table) == 0:
         raise CandidateFileError(f"{meta.name}: no candidate rows (header only?)")
     if len(table) > max_rows:
-        raise CandidateFileError(f"{meta.name}: {len(table):,} rows; at most {max_rows:,} candidates per file")
+        raise CandidateFileError(f"{meta.name}: {len(table):,} rows; at most {max_rows:,} candidates per file", status=413)
     fields, _ = map_columns([c for c in table.columns if not str(c).startswith("__")])
     if meta.is_vector:
         xcol, ycol, names = "__lon", "__lat", ("lon", "lat")

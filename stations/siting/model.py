@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import sparse
 
 from .. import coverage as C
+from ..budget import check_coverage_pairs
 from ..errors import SitingError
 from .candidates import default_candidates
 from .exact import ExactSolvers
@@ -76,15 +77,22 @@ class MaxCover(ExactSolvers):
     @classmethod
     def from_geodataframes(cls, demand: gpd.GeoDataFrame, candidates: pd.DataFrame | None = None,
                            stations: pd.DataFrame | None = None, radius=C.DEFAULT_RADIUS_M, hour: int | None = None,
-                           weekday: int = 2) -> "MaxCover":
+                           weekday: int = 2, max_pairs=None) -> "MaxCover":
         """The instance for ``demand`` (needs ``lon``, ``lat``, ``workers``; ``area_class`` for per-class radii),
         ``candidates`` (``lon``/``lat`` or point geometry; default :func:`default_candidates`) and the
-        existing ``stations`` (only the active ones count: open, and open at ``hour`` when given)."""
+        existing ``stations`` (only the active ones count: open, and open at ``hour`` when given).
+
+        ``max_pairs`` (a :class:`stations.limits.Limit` or a number; None: no limit) bounds the coverage matrix:
+        its non-zeros are counted first (:func:`stations.budget.check_coverage_pairs`) and a larger instance is
+        refused with :class:`stations.errors.LimitError` before anything big is allocated."""
         C._check_radius(radius)
         if candidates is None:
             candidates = default_candidates(demand)
         dlon, dlat = C._lonlat(demand)
         r = C.radius_per_demand(demand, radius)
+        clon, clat = C._lonlat(candidates)
+        if max_pairs is not None:
+            check_coverage_pairs(dlon, dlat, clon, clat, r, max_pairs)
         if stations is not None and len(stations):
             act = C.active_stations(stations, hour=hour, weekday=weekday)
             slon, slat = C._lonlat(act)
@@ -92,7 +100,6 @@ class MaxCover(ExactSolvers):
         else:
             act = stations
             covered = np.zeros(len(dlon), dtype=bool)
-        clon, clat = C._lonlat(candidates)
         A = C.coverage_matrix(clon, clat, dlon, dlat, r)
         return cls(demand["workers"].to_numpy(float), A, covered, candidates=candidates, demand=demand, stations=act,
                    radius=radius, hour=hour, weekday=weekday)

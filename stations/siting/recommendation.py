@@ -15,7 +15,8 @@ from .. import coverage as C
 from ..coords import wgs84_to_gcj02
 from ..demand import load_demand
 from ..errors import SitingError
-from ..export import atomic_path, format_from_path, write_table
+from ..export import atomic_path, format_from_path, write_table, write_xlsx
+from ..limits import LIMITS
 from ..registry import Registry
 from .candidates import _locate
 from .model import MaxCover
@@ -145,14 +146,13 @@ class Recommendation:
                 write_table(self.tables(by, geography), "csv", p)
                 written.append(p)
         elif fmt == "xlsx":
-            with atomic_path(out) as tmp:
-                with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-                    pd.DataFrame(sites.drop(columns="geometry")).to_excel(xw, index=False, sheet_name="sites")
-                    self.tables("prefecture", geography).to_excel(xw, index=False, sheet_name="prefectures")
-                    self.tables("county", geography).to_excel(xw, index=False, sheet_name="counties")
-                    summ = self.summary()
-                    flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in summ.items()}
-                    pd.DataFrame({"key": list(flat), "value": [str(v) for v in flat.values()]}).to_excel(xw, index=False, sheet_name="summary")
+            summ = self.summary()
+            flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in summ.items()}
+            with atomic_path(out) as tmp:  # the one XLSX writer: no live formulas (stations.export)
+                write_xlsx({"sites": pd.DataFrame(sites.drop(columns="geometry")),
+                            "prefectures": self.tables("prefecture", geography),
+                            "counties": self.tables("county", geography),
+                            "summary": pd.DataFrame({"key": list(flat), "value": [str(v) for v in flat.values()]})}, tmp)
         elif fmt == "geojson":
             write_table(sites, "geojson", out)
         else:
@@ -272,13 +272,15 @@ def recommend(stations: pd.DataFrame, demand: gpd.GeoDataFrame | None = None, n:
 
 
 def recommended_sites(n: int, radius=C.DEFAULT_RADIUS_M, hour: int | None = None, *, stations=None, demand=None,
-                      candidates=None) -> gpd.GeoDataFrame:
+                      candidates=None, max_pairs=LIMITS["coverage_pairs"], deadline: float | None = None) -> gpd.GeoDataFrame:
     """The ``n`` recommended sites (greedy + swaps, as the planner's default answer; default town-cell
     candidates, the registry's stations and the bundled demand unless given) as a GeoDataFrame in EPSG:4326
-    with :data:`SITE_COLUMNS` -- for the print sheets and anyone else."""
+    with :data:`SITE_COLUMNS` -- for the print sheets and anyone else. ``max_pairs`` bounds the siting model
+    (default: the web limit ``coverage_pairs``; :class:`stations.errors.LimitError` beyond it), ``deadline`` (a
+    ``time.perf_counter()`` value) the search."""
     if stations is None:
         stations = Registry().load()
     if demand is None:
         demand = load_demand()
-    model = MaxCover.from_geodataframes(demand, candidates, stations, radius, hour)
-    return _sites_frame(model, model.solve_greedy_swap(n))
+    model = MaxCover.from_geodataframes(demand, candidates, stations, radius, hour, max_pairs=max_pairs)
+    return _sites_frame(model, model.solve_greedy_swap(n, deadline=deadline))
