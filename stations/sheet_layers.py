@@ -15,9 +15,10 @@ from typing import Sequence
 import pandas as pd
 
 from . import coverage, siting
+from .siting.naming import place_names
 from .cartography import RECOMMENDED_N, AnalysisLayers, Context, buffer_coverage, without_coverage
 
-__all__ = ["compute_analysis", "context"]
+__all__ = ["compute_analysis", "context", "name_gaps"]
 
 
 def context(stations=None) -> Context:
@@ -29,14 +30,19 @@ def context(stations=None) -> Context:
 def compute_analysis(stations, radius: float, layers: Sequence[str]) -> AnalysisLayers:
     """Coverage layer, per-area table and gaps from :mod:`stations.coverage` (``radius`` in metres);
     recommended sites (the province-wide greedy ranking, top :data:`RECOMMENDED_N`) from
-    :mod:`stations.siting`. Any part that fails leaves a note instead of failing the sheet."""
+    :mod:`stations.siting`; the demand points (to frame the sheets); the gaps named by place
+    (:func:`name_gaps`); the table rounded so that it adds up (:func:`stations.coverage.round_table`). Any
+    part that fails leaves a note instead of failing the sheet."""
     result = AnalysisLayers()
     try:
         res = coverage.compute_coverage(stations, radius=float(radius))
     except Exception as exc:  # noqa: BLE001 - e.g. the demand model cannot be built here
         return without_coverage(f"覆盖率计算不可用（{type(exc).__name__}）", stations, radius, layers, result)
+    result.demand = _demand_points(res)
     try:
-        tables = [coverage.coverage_table(res, by=level) for level in ("province", "prefecture", "county")]
+        # rounded by coverage.round_table (largest remainder down the hierarchy), so that the figures printed on
+        # a sheet add up: counties to their prefecture, prefectures to the province
+        tables = [coverage.round_table(coverage.coverage_table(res, by=level)) for level in ("province", "prefecture", "county")]
         result.table = pd.concat(tables, ignore_index=True)
         result.table["adcode"] = result.table["adcode"].astype(str)
     except Exception as exc:  # noqa: BLE001
@@ -50,12 +56,39 @@ def compute_analysis(stations, radius: float, layers: Sequence[str]) -> Analysis
             result.coverage_source = "buffers"
     if "gaps" in layers:
         try:
-            result.gaps = coverage.find_gaps(res)
+            result.gaps = name_gaps(coverage.find_gaps(res))
         except Exception as exc:  # noqa: BLE001
             result.notes.append(f"覆盖缺口图层不可用（{type(exc).__name__}）")
     if "recommended" in layers:
         result.recommended = _recommended(stations, radius, result)
     return result
+
+
+def _demand_points(res) -> pd.DataFrame | None:
+    """The demand points of a coverage result (``lon``, ``lat``, ``workers`` and the adcodes present), which
+    the sheets use to frame an area around where its workers are."""
+    d = getattr(res, "demand", None)
+    if d is None or not len(d) or "workers" not in d:
+        return None
+    cols = [c for c in ("lon", "lat", "workers", "county_adcode", "prefecture_adcode") if c in d.columns]
+    out = pd.DataFrame(d[cols])
+    for c in ("county_adcode", "prefecture_adcode"):
+        if c in out:
+            out[c] = out[c].astype(str)
+    return out
+
+
+def name_gaps(gaps):
+    """The gaps with ``place_zh`` / ``place_en``: their county and the nearest town or county seat
+    (:func:`stations.siting.naming.place_names` at each gap's label point), as the sheets list them."""
+    if gaps is None or not len(gaps) or "lon" not in gaps or "lat" not in gaps:
+        return gaps
+    counties = gaps["county_adcode"] if "county_adcode" in gaps else None
+    zh, en = place_names(gaps["lon"].to_numpy(float), gaps["lat"].to_numpy(float), counties)
+    gaps = gaps.copy()
+    gaps["place_zh"] = zh
+    gaps["place_en"] = en
+    return gaps
 
 
 def _recommended(stations, radius, result: AnalysisLayers):
