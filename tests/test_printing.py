@@ -97,7 +97,8 @@ def sheets(ctx, tmp_path_factory):
     "kwargs, param, fragment",
     [
         ({"area": "539999"}, "area", "unknown adcode 539999"),
-        ({"area": "kunming"}, "area", "not 'yunnan' or a 6-digit adcode"),
+        ({"area": "kunmin"}, "area", "unknown area 'kunmin'; did you mean 昆明市 (530100)?"),
+        ({"area": "大理"}, "area", "'大理' could be 大理白族自治州 (532900), 大理市 (532901"),
         ({"area": "110000"}, "area", "unknown adcode 110000"),
         ({"paper": "A5"}, "paper", "unknown paper size 'A5'; choose from A4, A3"),
         ({"orientation": "sideways"}, "orientation", "unknown orientation 'sideways'"),
