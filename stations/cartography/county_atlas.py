@@ -40,7 +40,7 @@ __all__ = ["TABLE_COLUMNS", "atlas_pages", "county_codes", "county_cover_page", 
 
 #: the station table: (header, share of the table's width)
 TABLE_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("序号", 0.045), ("名称", 0.215), ("地址", 0.22), ("开放时间", 0.18), ("服务", 0.165), ("状态", 0.09),
+    ("序号", 0.04), ("名称", 0.25), ("地址", 0.205), ("开放时间", 0.17), ("服务", 0.165), ("状态", 0.085),
     ("最近更新", 0.085),
 )
 TABLE_PT = MIN_FONT_PT  # type size of the table rows (A4; A3 scales it)
