@@ -76,7 +76,12 @@ def test_sheet_gap_lists_name_distinct_places_and_skip_trivial_gaps(ctx):
     req = cartography.validate("530102", "A3", "landscape", "outlines,stations,gaps")
     rows = stats_rows(req, "county", ctx.stations[ctx.stations["county_adcode"] == "530102"], None, ctx, analysis)
     gap_rows = [(label, value) for label, value, _ in rows if label.strip()[:2] in ("1.", "2.", "3.")]
-    assert gap_rows and all(" · " in label for label, _ in gap_rows)
+    assert gap_rows
+    # named by town (the county, 五华区, goes without saying on its own sheet)
+    names = [label.strip()[3:] for label, _ in gap_rows]
+    top = top_gaps(analysis, "530102", "county", 3)
+    assert names == [n.removeprefix("五华区 · ") for n in top["name"]]
+    assert all(n and not n.startswith("五华区 · ") for n in names)
     assert not any(value == "约 9 人" for _, value in gap_rows)
 
 

@@ -149,8 +149,12 @@ def stats_rows(req, level, area_st, covered, ctx, analysis) -> list[tuple[str, s
         top = top_gaps(analysis, req.area, level, 3)
         if top is not None and len(top):
             rows.append(("最大覆盖缺口（未覆盖劳动者）", "", 0))
+            own = f"{geo.county_names.get(req.area, '')} · " if level == "county" else None
             for i, (_, g) in enumerate(top.iterrows(), start=1):
-                rows.append((f"  {i}. {g['name']}", f"约 {fmt_int(g['uncovered_workers'])} 人", 0 if i == 1 else 6 + i))
+                name = str(g["name"])
+                if own and name.startswith(own):  # a county sheet: the county goes without saying
+                    name = name[len(own):]
+                rows.append((f"  {i}. {name}", f"约 {fmt_int(g['uncovered_workers'])} 人", 0 if i == 1 else 6 + i))
         elif top is not None:
             rows.append(("最大覆盖缺口", f"均少于 {fmt_int(MIN_LISTED_GAP_WORKERS)} 人", 6))
     rec = analysis.recommended if analysis is not None else None
