@@ -18,6 +18,7 @@ prefecture's total row as printed.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -40,8 +41,8 @@ __all__ = ["TABLE_COLUMNS", "atlas_pages", "county_codes", "county_cover_page", 
 
 #: the station table: (header, share of the table's width)
 TABLE_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("序号", 0.04), ("名称", 0.25), ("地址", 0.205), ("开放时间", 0.17), ("服务", 0.165), ("状态", 0.085),
-    ("最近更新", 0.085),
+    ("序号", 0.04), ("名称", 0.24), ("地址", 0.19), ("开放时间", 0.16), ("服务", 0.19), ("状态", 0.085),
+    ("最近更新", 0.095),
 )
 TABLE_PT = MIN_FONT_PT  # type size of the table rows (A4; A3 scales it)
 HEADER_MM = 24.0  # title, subtitle and the column headers above the rows (A4)
@@ -110,8 +111,13 @@ def _hours_text(row) -> str:
     return text.strip() if isinstance(text, str) and text.strip() else "不详"
 
 
+#: shorter names of the services in the table (the page's note says what they stand for); the others as in SERVICES
+SERVICE_SHORT = {"first_aid": "急救", "aircon": "空调", "wifi": "无线网"}
+
+
 def _services_text(row) -> str:
-    names = [zh for key, (zh, _en) in SERVICES.items() if key in row and bool(row[key]) and not pd.isna(row[key])]
+    names = [SERVICE_SHORT.get(key, zh) for key, (zh, _en) in SERVICES.items()
+             if key in row and not pd.isna(row[key]) and bool(row[key])]
     return "、".join(names) if names else "—"
 
 
@@ -120,12 +126,21 @@ def _date_text(value) -> str:
     return "—" if pd.isna(ts) else ts.strftime("%Y-%m-%d")
 
 
+def natural_key(text) -> tuple:
+    """Sort key that reads numbers as numbers: 驿站2号 before 驿站10号."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", str(text)) if part)
+
+
 def station_rows(stations) -> list[list[str]]:
-    """The table rows of ``stations`` (sorted by name, then id): the columns of :data:`TABLE_COLUMNS`."""
+    """The table rows of ``stations`` (sorted by name, numbers in names as numbers, then id): the columns of
+    :data:`TABLE_COLUMNS`."""
     if not len(stations):
         return []
-    sort_cols = [c for c in ("name", "id") if c in stations]
-    st = stations.sort_values(sort_cols, kind="stable") if sort_cols else stations
+    st = stations.copy()
+    names = st["name"] if "name" in st else pd.Series("", index=st.index)
+    ids = st["id"] if "id" in st else pd.Series("", index=st.index)
+    order = sorted(range(len(st)), key=lambda i: (natural_key(names.iloc[i]), natural_key(ids.iloc[i])))
+    st = st.iloc[order]
     classes = station_classes(st)
     rows = []
     for i, ((_, row), cls) in enumerate(zip(st.iterrows(), classes), start=1):
@@ -222,7 +237,8 @@ def station_table_page(paper: str, county_name: str, prefecture_name: str, rows:
     ax.add_patch(Rectangle((0, bottom), tw, top - bottom, fill=False, edgecolor="#999999", linewidth=0.5))
     for x in xs[1:]:
         ax.plot([x, x], [bottom, top], color="#dddddd", linewidth=0.3)
-    note = "开放时间为登记时间的规范描述；状态与最近更新取自驿站登记簿。"
+    short = "，".join(f"{SERVICE_SHORT[k]}＝{SERVICES[k][0]}" for k in SERVICE_SHORT if k in SERVICES)
+    note = f"开放时间为登记时间的规范描述；服务：{short}；状态与最近更新取自驿站登记簿。"
     _footer(fig, lay, page_label, generated, note)
     return fig
 
