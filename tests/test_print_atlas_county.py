@@ -255,3 +255,20 @@ def test_print_page_offers_the_county_atlas_and_no_inline_code(client):
     assert "纸张大小" in html and "方向" in html and "210 × 297 mm" in html
     assert re.search(r'class="button primary atlas-start"', html)
     assert "print_sheet.js" in html and "print_page.css" in html
+
+
+@needs_poppler
+def test_station_text_is_printed_as_written(ctx, demo_stations, tmp_path):
+    """Names and addresses are the registry's text: dollar signs are no math, odd characters are kept."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    one = demo_stations.iloc[:1].copy()
+    one["name"] = "价格$5和$6驿站 <b>&"
+    one["address"] = "示例路$x^2$号"
+    rows = county_atlas.station_rows(one)
+    out = tmp_path / "odd.pdf"
+    with cartography.font_context(), PdfPages(out) as pdf:
+        pdf.savefig(county_atlas.station_table_page("A4", "五华区", "昆明市", rows, 0, 1, 1, 1, page_label="第 1 页",
+                                                    generated=date(2026, 12, 2), as_of="2026-12-02"))
+    text = flat(pdf_text(out, 1))
+    assert "价格$5和$6驿站<b>&" in text and "示例路$x^2$号" in text

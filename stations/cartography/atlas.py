@@ -18,7 +18,7 @@ import pandas as pd
 from stations.errors import PrintError
 
 from .context import Context, area_name, covered_pct, data_date, is_demo
-from .county_atlas import draw_county_atlas
+from .county_atlas import atlas_pages, draw_county_atlas
 from .fonts import font_context
 from .furniture import draw_north_arrow, draw_scalebar
 from .labels import LabelPlacer, halo, label_point
@@ -196,7 +196,11 @@ def make_atlas(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(unit="页", desc="atlas")
+        if area_v == PROVINCE_ADCODE:
+            expected = 1 + len(ctx.geo.prefecture_names)
+        else:
+            expected = 1 + sum(1 + n for _p, n in atlas_pages(ctx, area_v, paper_v).values())
+        bar = tqdm(total=expected, unit="页", desc=f"atlas {area_v}")
 
     def step(done: int, total: int, label: str) -> None:
         if bar is not None:

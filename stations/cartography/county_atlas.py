@@ -231,7 +231,7 @@ def station_table_page(paper: str, county_name: str, prefecture_name: str, rows:
         for text, x, w in zip(row, xs, widths):
             for k, line in enumerate(_cell_lines(text, w - 3.5 * f, fs)):
                 ax.text(x + 1.0 * f, y_top - 0.8 * f - line_h * (k + 0.5), line, ha="left", va="center", fontsize=fs,
-                        color="#222222")
+                        color="#222222", parse_math=False)  # the registry's text as written: "$" is no math
         ax.plot([0, tw], [y_top - row_h, y_top - row_h], color="#cccccc", linewidth=0.3)
     bottom = th - len(chunk) * row_h if chunk else th
     ax.add_patch(Rectangle((0, bottom), tw, top - bottom, fill=False, edgecolor="#999999", linewidth=0.5))
