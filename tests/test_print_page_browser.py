@@ -76,7 +76,7 @@ def test_county_atlas_box_follows_the_prefecture(browser, live, artifacts_dir):
         page.wait_for_function("() => true")
         page.wait_for_timeout(500)
         assert any("area=532900" in u for u in requests), requests
-        href = page.get_attribute('.atlas-job.county-atlas[data-paper="A4"] .atlas-start', "href")
+        href = page.get_attribute('.atlas-job.county-atlas[data-county-paper="A4"] .atlas-start', "href")
         assert "area=532900" in href
         # the atlas buttons are the page's main buttons: filled in the accent colour
         colour = page.evaluate("getComputedStyle(document.querySelector('.atlas-start')).backgroundColor")
