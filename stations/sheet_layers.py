@@ -17,11 +17,12 @@ import pandas as pd
 
 from . import coverage, siting
 from .budget import Deadline
+from .siting.naming import place_names
 from .cartography import RECOMMENDED_N, AnalysisLayers, Context, buffer_coverage, without_coverage
 from .errors import InputError
 from .limits import LIMITS
 
-__all__ = ["check_budget", "compute_analysis", "context"]
+__all__ = ["check_budget", "compute_analysis", "context", "name_gaps"]
 
 
 def context(stations=None, *, seconds: float | None = None, max_pairs=LIMITS["coverage_pairs"]) -> Context:
@@ -56,9 +57,11 @@ def compute_analysis(stations, radius: float, layers: Sequence[str], *, seconds:
                      max_pairs=LIMITS["coverage_pairs"]) -> AnalysisLayers:
     """Coverage layer, per-area table and gaps from :mod:`stations.coverage` (``radius`` in metres);
     recommended sites (the province-wide greedy ranking, top :data:`RECOMMENDED_N`) from
-    :mod:`stations.siting`. Any part that fails leaves a note instead of failing the sheet, except a request
-    over a budget: past ``seconds`` (:class:`stations.errors.TimeLimitError`) or a siting model of more than
-    ``max_pairs`` pairs (:class:`stations.errors.LimitError`), the sheet is refused with the reason."""
+    :mod:`stations.siting`; the demand points (to frame the sheets); the gaps named by place
+    (:func:`name_gaps`); the table rounded so that it adds up (:func:`stations.coverage.round_table`). Any
+    part that fails leaves a note instead of failing the sheet, except a request over a budget: past ``seconds``
+    (:class:`stations.errors.TimeLimitError`) or a siting model of more than ``max_pairs`` pairs
+    (:class:`stations.errors.LimitError`), the sheet is refused with the reason."""
     deadline = Deadline(seconds, "the sheet's analysis layers", hint="ask for a smaller radius or fewer layers",
                         param="radius")
     result = AnalysisLayers()
@@ -66,8 +69,11 @@ def compute_analysis(stations, radius: float, layers: Sequence[str], *, seconds:
         res = coverage.compute_coverage(stations, radius=float(radius))
     except Exception as exc:  # noqa: BLE001 - e.g. the demand model cannot be built here
         return without_coverage(f"覆盖率计算不可用（{type(exc).__name__}）", stations, radius, layers, result)
+    result.demand = _demand_points(res)
     try:
-        tables = [coverage.coverage_table(res, by=level) for level in ("province", "prefecture", "county")]
+        # rounded by coverage.round_table (largest remainder down the hierarchy), so that the figures printed on
+        # a sheet add up: counties to their prefecture, prefectures to the province
+        tables = [coverage.round_table(coverage.coverage_table(res, by=level)) for level in ("province", "prefecture", "county")]
         result.table = pd.concat(tables, ignore_index=True)
         result.table["adcode"] = result.table["adcode"].astype(str)
     except Exception as exc:  # noqa: BLE001
@@ -82,7 +88,7 @@ def compute_analysis(stations, radius: float, layers: Sequence[str], *, seconds:
     deadline.check("coverage")
     if "gaps" in layers:
         try:
-            result.gaps = coverage.find_gaps(res, deadline=deadline)
+            result.gaps = name_gaps(coverage.find_gaps(res, deadline=deadline))
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -91,6 +97,33 @@ def compute_analysis(stations, radius: float, layers: Sequence[str], *, seconds:
         deadline.check("coverage and gaps")
         result.recommended = _recommended(stations, radius, result, max_pairs, deadline)
     return result
+
+
+def _demand_points(res) -> pd.DataFrame | None:
+    """The demand points of a coverage result (``lon``, ``lat``, ``workers`` and the adcodes present), which
+    the sheets use to frame an area around where its workers are."""
+    d = getattr(res, "demand", None)
+    if d is None or not len(d) or "workers" not in d:
+        return None
+    cols = [c for c in ("lon", "lat", "workers", "county_adcode", "prefecture_adcode") if c in d.columns]
+    out = pd.DataFrame(d[cols])
+    for c in ("county_adcode", "prefecture_adcode"):
+        if c in out:
+            out[c] = out[c].astype(str)
+    return out
+
+
+def name_gaps(gaps):
+    """The gaps with ``place_zh`` / ``place_en``: their county and the nearest town or county seat
+    (:func:`stations.siting.naming.place_names` at each gap's label point), as the sheets list them."""
+    if gaps is None or not len(gaps) or "lon" not in gaps or "lat" not in gaps:
+        return gaps
+    counties = gaps["county_adcode"] if "county_adcode" in gaps else None
+    zh, en = place_names(gaps["lon"].to_numpy(float), gaps["lat"].to_numpy(float), counties)
+    gaps = gaps.copy()
+    gaps["place_zh"] = zh
+    gaps["place_en"] = en
+    return gaps
 
 
 def _recommended(stations, radius, result: AnalysisLayers, max_pairs=LIMITS["coverage_pairs"],

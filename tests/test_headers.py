@@ -81,6 +81,6 @@ def test_images_may_come_from_the_tile_hosts_only(fixture_db_url):
     for tiles, host in (("osm", "tile.openstreetmap.org"), ("amap", "webrd01.is.autonavi.com")):
         app = create_app({"TESTING": True, "DATABASE_URL": fixture_db_url, "TILES": tiles})
         img = _csp(app.test_client().get("/"))["img-src"]
-        assert img[:2] == ["'self'", "data:"] and host in img
+        assert img[:3] == ["'self'", "data:", "blob:"] and host in img  # blob: the print page's own sheet preview
     app = create_app({"TESTING": True, "DATABASE_URL": fixture_db_url, "TILES": "none"})
-    assert _csp(app.test_client().get("/"))["img-src"] == ["'self'", "data:"]
+    assert _csp(app.test_client().get("/"))["img-src"] == ["'self'", "data:", "blob:"]

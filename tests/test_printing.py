@@ -97,7 +97,8 @@ def sheets(ctx, tmp_path_factory):
     "kwargs, param, fragment",
     [
         ({"area": "539999"}, "area", "unknown adcode 539999"),
-        ({"area": "kunming"}, "area", "not 'yunnan' or a 6-digit adcode"),
+        ({"area": "kunmin"}, "area", "unknown area 'kunmin'; did you mean 昆明市 (530100)?"),
+        ({"area": "大理"}, "area", "'大理' could be 大理白族自治州 (532900), 大理市 (532901"),
         ({"area": "110000"}, "area", "unknown adcode 110000"),
         ({"paper": "A5"}, "paper", "unknown paper size 'A5'; choose from A4, A3"),
         ({"orientation": "sideways"}, "orientation", "unknown orientation 'sideways'"),
@@ -225,7 +226,8 @@ def test_sheet_pdf_has_extractable_chinese_title_and_legend(sheets):
     assert "五华区" in text  # county labels on a prefecture sheet
     assert "滇池" in text and "湖泊、水库" in text  # lakes, named
     assert "西山区" in text and "103°E" in text  # map labels are text too (halos are separate outlines)
-    assert text.count("西山区") == 1
+    # once as a map label (its halo is an outline, not text), plus any gap the statistics box names there
+    assert text.count("西山区") == 1 + len(re.findall(r"^\s*\d\. [^\n]*西山区", text, re.M))
     assert not re.search(r"^国界$", text, re.M)  # Kunming has no foreign border: no 国界 row in its legend
 
 
@@ -262,8 +264,9 @@ def test_county_sheet_on_a3_landscape(sheets):
     text = pdf_text(path)
     assert "五华区工会驿站分布图" in text
     assert info.level == "county"
-    # every optional layer was available: coverage, gaps and the recommended sites of stations.siting
-    assert info.notes == []
+    # every optional layer was available: coverage, gaps and the recommended sites of stations.siting (the
+    # lakes' outlines are too coarse for a county's scale and left out, which the sheet says)
+    assert info.notes == ["湖泊轮廓数据过于概略，本比例尺下未绘出"]
     assert "覆盖缺口" in text and "建议新增站点" in text
     assert info.covered_pct is not None and 0 <= info.covered_pct <= 100
     out = _run("pdfinfo", str(path)).stdout
@@ -355,7 +358,7 @@ def test_no_text_below_the_minimum_size_with_all_layers(ctx, paper, orientation)
                 assert outside == [], f"{area} {paper} {orientation}: {outside}"
                 clashes = [(a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:] if ba.overlaps(bb)]
                 assert clashes == [], f"{area} {paper} {orientation}: {clashes[:5]}"
-        assert info.notes == []  # every layer really drawn
+        assert [n for n in info.notes if "湖泊" not in n] == []  # every layer really drawn (coarse lakes may be left out)
         small = sorted({(round(size, 2), text) for size, text in sizes if size < 6.5 - 1e-6})
         assert not small, f"{area} {paper} {orientation}: {small[:10]}"
         texts = {text for _, text in sizes}

@@ -1,4 +1,8 @@
-"""``yizhan print`` (one map sheet, PDF or PNG) and ``yizhan atlas`` (the 17-page PDF atlas).
+"""``yizhan print`` (one map sheet, PDF or PNG) and ``yizhan atlas`` (the 17-page PDF atlas of the province, or
+the county atlas of a prefecture: each county's sheet followed by the table of its stations).
+
+``--area`` takes ``yunnan``, an adcode or a name (昆明市, 昆明, 五华区, kunming, wuhua); a name of several areas
+or of none is refused with the close matches listed (:func:`stations.cartography.parse_area`).
 
 Registered on the ``yizhan`` group in :mod:`webmap.cli` with ``main.add_command(print_cmd)`` and
 ``main.add_command(atlas_cmd)``. Bad arguments print a precise message and exit with code 2 (no traceback);
@@ -61,7 +65,7 @@ def _content_options(fn):
 
 @click.command("print")
 @click.option("--area", default="yunnan", show_default=True,
-              help="yunnan, a prefecture adcode (530100) or a county adcode (530102).")
+              help="yunnan, a prefecture or county: adcode (530100, 530102) or name (昆明市, 五华区, kunming, wuhua).")
 @click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
 @click.option("--orientation", default="portrait", show_default=True, help="portrait or landscape.")
 @_content_options
@@ -88,21 +92,29 @@ def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
 
 
 @click.command("atlas")
+@click.option("--area", default="yunnan", show_default=True,
+              help="yunnan (the 17-page atlas of the prefectures) or a prefecture, adcode or name (530100, 昆明市, "
+                   "kunming): its county atlas, each county's sheet followed by the table of its stations.")
 @click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
 @_content_options
-@click.option("--out", default="yunnan-atlas.pdf", show_default=True, help="Output PDF file.")
+@click.option("--out", default=None, help="Output PDF file [default: yunnan-atlas.pdf, or atlas-ADCODE.pdf for a prefecture].")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def atlas_cmd(paper, layers, radius, symbols, out, no_progress):
-    """Print the atlas (工会驿站分布图集): a cover with the province map and the table of the 16
-    prefectures, then one sheet per prefecture."""
+def atlas_cmd(area, paper, layers, radius, symbols, out, no_progress):
+    """Print an atlas (工会驿站分布图集): for the province, a cover with its map and the table of the 16
+    prefectures, then one sheet per prefecture; for a prefecture, a cover with the table of its counties,
+    then each county's sheet and its station table (paginated)."""
     from stations import cartography, sheet_layers
 
+    area_v = _run(lambda: cartography.parse_atlas_area(area))
+    if out is None:
+        out = "yunnan-atlas.pdf" if area_v == cartography.PROVINCE_ADCODE else f"atlas-{area_v}.pdf"
     path = _check_out(out, (".pdf",))
     paper_v = _run(lambda: cartography.parse_paper(paper))
     layers_v = _run(lambda: cartography.parse_layers(layers))
     radius_v = _run(lambda: cartography.parse_radius(radius))
     symbols_v = _run(lambda: cartography.parse_symbols(symbols))
     _run(lambda: sheet_layers.check_budget(radius_v, layers_v, _max_pairs()))
-    info = _run(lambda: cartography.make_atlas(paper_v, path, progress=not no_progress, layers=layers_v, radius=radius_v,
-                                               symbols=symbols_v, context=sheet_layers.context(max_pairs=_max_pairs())))
+    info = _run(lambda: cartography.make_atlas(paper_v, path, progress=not no_progress, area=area_v, layers=layers_v,
+                                               radius=radius_v, symbols=symbols_v,
+                                               context=sheet_layers.context(max_pairs=_max_pairs())))
     click.echo(f"atlas: {path} ({info.pages} pages, {path.stat().st_size / 1024 / 1024:.1f} MiB) in {info.seconds:.1f} s")

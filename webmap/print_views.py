@@ -6,12 +6,18 @@ Query parameters of the sheet: ``area`` (yunnan | prefecture or county adcode), 
 only, 50-300). Bad input raises :class:`PrintError` naming the parameter; the app-wide handler
 (``webmap.errors``) answers HTTP 400 with JSON ``{"error": {"parameter": ..., "message": ...}}`` (as the API).
 
+``area`` is ``yunnan``, an adcode or a name (昆明市, 五华区, kunming: :func:`stations.cartography.parse_area`); an
+ambiguous or unknown name is a 400 listing the close matches.
+
 ``/print/atlas.pdf?paper=A4`` (also ``layers``, ``radius``, ``symbols``) serves the 17-page atlas kept in
 ``var/print/``; when it is not there yet, the request starts drawing it in a background thread and answers
 202 with the job's status and ``Retry-After``. ``/print/atlas/status?paper=A4`` reports the job: ``idle``,
 ``running`` (``pages_done`` / ``pages_total``), ``done`` (``download_url``) or ``error`` (``error``). The
 ``/print`` page polls it and shows the progress, then the download link. When an atlas is finished, the
 older atlases of its paper size (other registry snapshots or other arguments) are deleted from ``var/print/``.
+With ``area=`` a prefecture (adcode or name), the same routes give that prefecture's county atlas (a cover, then
+each county's sheet and its station table), a job of its own beside the province's (:func:`_atlas_area`,
+:func:`_atlas_slot`, :func:`_atlas_file`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file, url_for
+from flask_babel import lazy_gettext as _l
 
 from stations import cartography, geo, sheet_layers
 from stations.errors import CJKFontError, PrintError
@@ -37,6 +44,21 @@ from webmap import jobs
 log = logging.getLogger(__name__)
 
 bp = Blueprint("print_views", __name__)
+
+#: the messages of an area name that matches no area or several (stations.cartography.request), listed here as
+#: msgids so that ``pybabel extract`` keeps them in the catalogue (webmap.errors translates them);
+#: tests/test_print_area.py checks that they are the library's templates
+AREA_MSGIDS = (
+    _l("area: %(value)s could be %(matches)s; give the full name or the 6-digit adcode"),
+    _l("area: unknown area %(value)s; did you mean %(matches)s? Give yunnan, a prefecture or county name "
+       "(昆明市, 五华区, kunming) or its 6-digit adcode"),
+    _l("area: unknown area %(value)s; give yunnan, a prefecture or county name (昆明市, 五华区, kunming) or its "
+       "6-digit adcode"),
+    _l("area: an atlas covers the province or a prefecture (one sheet per county); %(county)s is a county, "
+       "give its prefecture %(prefecture)s"),
+)
+#: paper -> its size, shown beside the choice on /print
+PAPER_SIZES = {"A4": "210 × 297 mm", "A3": "297 × 420 mm"}
 
 WEB_MAX_DPI = int(LIMITS["web_sheet_dpi"].hi)
 WEB_DEFAULT_DPI = int(LIMITS["web_sheet_dpi"].default)
@@ -114,6 +136,7 @@ def print_page():
         layers=cartography.LAYERS,
         default_layers=cartography.DEFAULT_LAYERS,
         papers=list(cartography.PAPERS),
+        paper_sizes=PAPER_SIZES,
         symbols=list(cartography.SYMBOLS),
         radius=int(cartography.DEFAULT_RADIUS_M),
         error=error,
@@ -190,13 +213,15 @@ class AtlasJob:
     pages_total: int = 17
     error: str | None = None
     task_id: str | None = None
+    area: str = cartography.PROVINCE_ADCODE  # the province's atlas, or a prefecture's county atlas
     started: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     finished: float | None = None
 
 
 _ATLAS_LOCK = threading.Lock()
-#: inline mode: paper -> the latest job record for that paper size (at most one running per paper)
+#: inline mode: slot (paper size, and the prefecture of a county atlas: :func:`_atlas_slot`) -> the latest job
+#: record of that slot (at most one running per slot)
 _ATLAS_JOBS: dict[str, dict] = {}
 
 
@@ -272,6 +297,40 @@ def _jobs_store():
     return LocalJobs()
 
 
+# -- the county atlas: which atlas a request asks for, where its job and file are (issue 12 §4)
+
+
+def _atlas_area() -> str:
+    """The ``area`` of an atlas request: the province (default) or a prefecture (adcode or name) for its county
+    atlas; a county or an unknown name raises :class:`PrintError` naming ``area``."""
+    _single("area")
+    return cartography.parse_atlas_area(request.args.get("area", "yunnan"))
+
+
+def _atlas_slot(paper: str, area: str) -> str:
+    """The job slot of an atlas: the paper size for the province's, ``A4-530100`` for a county atlas."""
+    return paper if area == cartography.PROVINCE_ADCODE else f"{paper}-{area}"
+
+
+def _atlas_file(folder: Path, paper: str, area: str, key: str = "*") -> Path:
+    """Where an atlas is kept (``key="*"``: the pattern of every version of it, for pruning)."""
+    if area == cartography.PROVINCE_ADCODE:
+        return folder / f"atlas-{paper}-{key}.pdf"
+    return folder / f"county-atlas-{area}-{paper}-{key}.pdf"
+
+
+def _atlas_pages_total(paper: str, area: str) -> int:
+    """How many pages the atlas will have (17 for the province's)."""
+    if area == cartography.PROVINCE_ADCODE:
+        return 17
+    try:
+        pages = cartography.atlas_pages(_context(), area, paper)
+        return 1 + sum(1 + n for _p, n in pages.values())
+    except Exception:  # noqa: BLE001 - only a figure for the progress bar; the job reports the real one
+        return 0
+
+
+
 def _atlas_args():
     """Validated (paper, layers, radius, symbols) of an atlas request, or raises PrintError."""
     _single("paper", "radius", "symbols")
@@ -284,13 +343,14 @@ def _atlas_args():
     return paper, layers, radius, symbols
 
 
-def _atlas_target(paper, layers, radius, symbols) -> tuple[str, Path]:
+def _atlas_target(paper, layers, radius, symbols, area=cartography.PROVINCE_ADCODE) -> tuple[str, Path]:
     """The key of an atlas (registry snapshot + arguments) and the file it is kept in under var/print/."""
     from stations import config
     from webmap import get_store
 
     snap = get_store().snapshot()
     extra = "" if symbols == cartography.DEFAULT_SYMBOLS else f"|{symbols}"
+    extra += "" if area == cartography.PROVINCE_ADCODE else f"|{area}"
     key = hashlib.sha1(f"{snap.version}|{paper}|{','.join(layers)}|{radius}{extra}".encode()).hexdigest()[:16]
     try:
         folder = config.var_dir() / "print"
@@ -298,11 +358,13 @@ def _atlas_target(paper, layers, radius, symbols) -> tuple[str, Path]:
     except OSError:
         folder = Path(tempfile.gettempdir()) / "yizhan-print"
         folder.mkdir(parents=True, exist_ok=True)
-    return key, folder / f"atlas-{paper}-{key}.pdf"
+    return key, _atlas_file(folder, paper, area, key)
 
 
-def _atlas_query(paper, layers, radius, symbols) -> dict:
+def _atlas_query(paper, layers, radius, symbols, area=cartography.PROVINCE_ADCODE) -> dict:
     query = {"paper": paper, "radius": f"{radius:g}"}
+    if area != cartography.PROVINCE_ADCODE:
+        query["area"] = area
     if tuple(layers) != cartography.DEFAULT_LAYERS:
         query["layers"] = ",".join(layers)
     if symbols != cartography.DEFAULT_SYMBOLS:
@@ -310,14 +372,14 @@ def _atlas_query(paper, layers, radius, symbols) -> dict:
     return query
 
 
-def _status(job: dict | None, paper: str, key: str, path: Path, query: dict) -> dict:
+def _status(job: dict | None, paper: str, key: str, path: Path, query: dict, total: int = 17) -> dict:
     """The JSON status of the atlas ``key``: idle, running, done, error or cancelled."""
     body = {
         "paper": paper,
         "state": "idle",
         "stage": None,
         "pages_done": 0,
-        "pages_total": 17,
+        "pages_total": total,
         "status_url": url_for("print_views.atlas_status", **query),
         "download_url": None,
         "error": None,
@@ -340,7 +402,7 @@ def _status(job: dict | None, paper: str, key: str, path: Path, query: dict) -> 
     return body
 
 
-def _prune_atlases(latest: Path, paper: str) -> list[Path]:
+def _prune_atlases(latest: Path, paper: str, area: str = cartography.PROVINCE_ADCODE) -> list[Path]:
     """Delete the atlases of ``paper`` in ``latest``'s folder that are older than ``latest`` (other data
     versions or other layers, radius or symbols): only the latest atlas of each paper size is kept.
     Returns the files deleted."""
@@ -349,7 +411,7 @@ def _prune_atlases(latest: Path, paper: str) -> list[Path]:
         newest = latest.stat().st_mtime
     except OSError:
         return deleted
-    for path in latest.parent.glob(f"atlas-{paper}-*.pdf"):
+    for path in latest.parent.glob(_atlas_file(latest.parent, paper, area).name):
         try:
             if path != latest and path.stat().st_mtime <= newest:
                 path.unlink()
@@ -361,12 +423,13 @@ def _prune_atlases(latest: Path, paper: str) -> list[Path]:
     return deleted
 
 
-def atlas_job_spec(paper, layers, radius, symbols, key: str, path: Path) -> dict:
+def atlas_job_spec(paper, layers, radius, symbols, key: str, path: Path, area: str = cartography.PROVINCE_ADCODE,
+                   slot: str | None = None) -> dict:
     """What a job needs to draw an atlas: small plain values (the worker loads the registry itself)."""
     from webmap import get_store, jobs
 
     spec = {"paper": paper, "layers": list(layers), "radius": float(radius), "symbols": symbols, "key": key,
-            "path": str(path), "version": get_store().snapshot().version}
+            "path": str(path), "version": get_store().snapshot().version, "area": area, "slot": slot or paper}
     if jobs.uses_queue():
         spec["config"] = jobs.shared_config(current_app)
     return spec
@@ -384,42 +447,44 @@ def draw_atlas_job(app, spec: dict, store) -> str:
     from webmap import jobs
 
     paper = spec["paper"]
+    area = spec.get("area", cartography.PROVINCE_ADCODE)
+    slot = spec.get("slot", paper)  # the store's key: the paper size, and the prefecture of a county atlas
     path = Path(spec["path"])
     tmp = path.with_name(path.stem + f".{os.getpid()}.{threading.get_ident()}.part")
     started = time.time()
 
     def on_page(done: int, total: int) -> None:
-        store.update(paper, pages_done=done, pages_total=total, stage="drawing")
+        store.update(slot, pages_done=done, pages_total=total, stage="drawing")
         jobs.check_cancelled()
 
-    local = jobs.local_job(f"atlas:{paper}") if isinstance(store, LocalJobs) else contextlib.nullcontext()
+    local = jobs.local_job(f"atlas:{slot}") if isinstance(store, LocalJobs) else contextlib.nullcontext()
     try:
         local.__enter__()
-        store.update(paper, stage="loading")
+        store.update(slot, stage="loading")
         with app.app_context():
             context = _context()  # the app's stations, cached per registry snapshot
         jobs.check_cancelled()
         with open(tmp, "wb") as fh:  # a file object: make_atlas checks the suffix of paths only
-            cartography.make_atlas(paper, fh, progress=False, layers=tuple(spec["layers"]), radius=spec["radius"],
-                                   symbols=spec["symbols"], context=context, on_page=on_page)
-        store.update(paper, stage="writing")
+            cartography.make_atlas(paper, fh, progress=False, area=area, layers=tuple(spec["layers"]),
+                                   radius=spec["radius"], symbols=spec["symbols"], context=context, on_page=on_page)
+        store.update(slot, stage="writing")
         tmp.replace(path)
-        _prune_atlases(path, paper)
-        rec = store.get(paper) or {}
-        store.update(paper, state="done", stage="done", pages_done=rec.get("pages_total", 17), finished=time.time())
+        _prune_atlases(path, paper, area)
+        rec = store.get(slot) or {}
+        store.update(slot, state="done", stage="done", pages_done=rec.get("pages_total", 17), finished=time.time())
         log.info("atlas %s drawn in %.1f s", path.name, time.time() - started)
         return str(path)
     except jobs.JobCancelled:
         log.info("atlas %s cancelled", path.name)
-        store.update(paper, state="cancelled", error="cancelled", finished=time.time())
+        store.update(slot, state="cancelled", error="cancelled", finished=time.time())
         return ""
     except Exception as exc:  # reported in the status, never a hung request
         log.exception("atlas %s failed", path.name)
-        store.update(paper, state="error", error=f"{type(exc).__name__}: {exc}", finished=time.time())
+        store.update(slot, state="error", error=f"{type(exc).__name__}: {exc}", finished=time.time())
         return ""
     finally:
         local.__exit__(None, None, None)
-        store.finish(paper)
+        store.finish(slot)
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
@@ -442,14 +507,18 @@ def atlas():
     from webmap import jobs
 
     paper, layers, radius, symbols = _atlas_args()
-    key, path = _atlas_target(paper, layers, radius, symbols)
-    query = _atlas_query(paper, layers, radius, symbols)
+    area = _atlas_area()
+    slot = _atlas_slot(paper, area)
+    key, path = _atlas_target(paper, layers, radius, symbols, area)
+    query = _atlas_query(paper, layers, radius, symbols, area)
+    total = _atlas_pages_total(paper, area)
     if not path.exists():
         _check_budget(layers, radius)
 
     def pdf():
         return send_file(path, mimetype="application/pdf", as_attachment=request.args.get("download") == "1",
-                         download_name=f"yunnan-atlas-{paper}.pdf", max_age=0)
+                         download_name=f"yunnan-atlas-{paper}.pdf" if area == cartography.PROVINCE_ADCODE
+                         else f"atlas-{area}-{paper}.pdf", max_age=0)
 
     if path.exists():
         return pdf()
@@ -457,21 +526,21 @@ def atlas():
     queued = isinstance(store, QueueJobs)
     if queued and not jobs.consumer_alive(store.q):
         return jobs.busy_no_worker()
-    record = asdict(AtlasJob(key=key, paper=paper, path=str(path), query=query))
-    if not store.start(paper, record):
-        job = store.get(paper)  # one at a time per paper size: this one, or another one (409)
-        return _accepted(_status(job, paper, key, path, query), 202 if job and job.get("key") == key else 409)
+    record = asdict(AtlasJob(key=key, paper=paper, path=str(path), query=query, area=area, pages_total=total))
+    if not store.start(slot, record):
+        job = store.get(slot)  # one at a time per paper size (and prefecture): this one, or another one (409)
+        return _accepted(_status(job, paper, key, path, query, total), 202 if job and job.get("key") == key else 409)
     if path.exists():  # finished between the check above and the claim
-        store.finish(paper)
+        store.finish(slot)
         return pdf()
-    spec = atlas_job_spec(paper, layers, radius, symbols, key, path)
+    spec = atlas_job_spec(paper, layers, radius, symbols, key, path, area=area, slot=slot)
     if queued:
         result = jobs.submit("atlas", spec, store.q)
-        store.update(paper, task_id=result.id)
+        store.update(slot, task_id=result.id)
     else:
         app = current_app._get_current_object()
-        threading.Thread(target=draw_atlas_job, args=(app, spec, store), name=f"atlas-{paper}", daemon=True).start()
-    return _accepted(_status(store.get(paper), paper, key, path, query))
+        threading.Thread(target=draw_atlas_job, args=(app, spec, store), name=f"atlas-{slot}", daemon=True).start()
+    return _accepted(_status(store.get(slot), paper, key, path, query, total))
 
 
 @bp.get("/print/atlas/status")
@@ -480,8 +549,11 @@ def atlas_status():
     started), running (``stage``, ``pages_done`` of ``pages_total``), done (``download_url``), error (``error``) or
     cancelled."""
     paper, layers, radius, symbols = _atlas_args()
-    key, path = _atlas_target(paper, layers, radius, symbols)
-    body = _status(_jobs_store().get(paper), paper, key, path, _atlas_query(paper, layers, radius, symbols))
+    area = _atlas_area()
+    key, path = _atlas_target(paper, layers, radius, symbols, area)
+    total = _atlas_pages_total(paper, area)
+    body = _status(_jobs_store().get(_atlas_slot(paper, area)), paper, key, path,
+                   _atlas_query(paper, layers, radius, symbols, area), total)
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "no-store"
     if body["state"] == "running":
@@ -496,19 +568,22 @@ def atlas_cancel():
     from webmap import jobs
 
     paper, layers, radius, symbols = _atlas_args()
-    key, path = _atlas_target(paper, layers, radius, symbols)
+    area = _atlas_area()
+    slot = _atlas_slot(paper, area)
+    key, path = _atlas_target(paper, layers, radius, symbols, area)
     store = _jobs_store()
-    job = store.get(paper)
+    job = store.get(slot)
     if job is not None and job.get("key") == key and _running(job):
         if isinstance(store, QueueJobs) and job.get("task_id"):
             jobs.cancel(job["task_id"], store.q)
             if job.get("stage") == "queued":  # never started: its worker will skip it, nobody else says so
-                store.update(paper, state="cancelled", error="cancelled", finished=time.time())
-                store.finish(paper)
+                store.update(slot, state="cancelled", error="cancelled", finished=time.time())
+                store.finish(slot)
         else:
-            jobs.cancel_local(paper)
+            jobs.cancel_local(f"atlas:{slot}")
         log.info("atlas %s %s: cancel asked", paper, key)
-    body = _status(store.get(paper), paper, key, path, _atlas_query(paper, layers, radius, symbols))
+    body = _status(store.get(slot), paper, key, path, _atlas_query(paper, layers, radius, symbols, area),
+                   _atlas_pages_total(paper, area))
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "no-store"
     return resp

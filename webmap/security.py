@@ -228,7 +228,7 @@ def nonced(html: str) -> Markup:
 def content_security_policy(nonce: str, tile_hosts=()) -> str:
     """The CSP of an HTML page: scripts from the app or carrying ``nonce``; images from the app, ``data:`` and the
     tile hosts; styles from the app and inline (Leaflet positions its panes and markers with style attributes)."""
-    img = " ".join(["'self'", "data:", *tile_hosts])  # bare hosts: the page's scheme (or its https upgrade)
+    img = " ".join(["'self'", "data:", "blob:", *tile_hosts])  # blob: the print page previews a drawn sheet; bare hosts: the page scheme
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' 'nonce-{nonce}'",

@@ -12,7 +12,9 @@ One module per concern:
 - :mod:`.furniture`: scale bar, north arrow, graticule, borders, locator inset;
 - :mod:`.panels`: legend, statistics box, footer;
 - :mod:`.sheet`: one sheet as a series of ``draw_*`` steps, ``make_sheet``, ``sheet_bytes``;
-- :mod:`.atlas`: the cover and ``make_atlas``;
+- :mod:`.framing`: the map frame of a sheet (scale and centre from the area and its dense core);
+- :mod:`.atlas`: the cover and ``make_atlas`` (the province's atlas, or a prefecture's county atlas);
+- :mod:`.county_atlas`: the county atlas: a cover, each county's sheet and the table of its stations;
 - :mod:`.charts`: the coverage-versus-N curve of a recommendation.
 
 Cartography receives the analysis layers (coverage, gaps, recommended sites) as data through
@@ -25,6 +27,8 @@ from stations.errors import CJKFontError, PrintError
 
 from .atlas import AtlasInfo, cover_page, make_atlas
 from .charts import coverage_curve
+from .county_atlas import atlas_pages, rows_per_page, station_rows, table_pages
+from .framing import Frame, plan_frame
 from .context import (
     RECOMMENDED_N, AnalysisLayers, Context, area_level, area_name, buffer_coverage, is_demo, no_analysis, sheet_title,
     without_coverage,
@@ -36,8 +40,8 @@ from .panels import DEMO_NOTE, DISCLAIMER_TEXT, SOURCES_TEXT
 from .projection import area_crs, nice_length_km, nice_scale, north_angle, point_scale_factor
 from .request import (
     DEFAULT_DPI, DEFAULT_LAYERS, DEFAULT_RADIUS_M, DEFAULT_SYMBOLS, DPI_RANGE, LAYERS, ORIENTATIONS, PAPERS,
-    PROVINCE_ADCODE, RADIUS_RANGE_M, SYMBOLS, SheetRequest, parse_area, parse_dpi, parse_format, parse_layers,
-    parse_orientation, parse_paper, parse_radius, parse_symbols, validate,
+    PROVINCE_ADCODE, RADIUS_RANGE_M, SYMBOLS, SheetRequest, area_label, parse_area, parse_atlas_area, parse_dpi,
+    parse_format, parse_layers, parse_orientation, parse_paper, parse_radius, parse_symbols, validate,
 )
 from .sheet import SheetInfo, build_sheet, make_sheet, sheet_bytes
 from .symbols import (
@@ -45,7 +49,8 @@ from .symbols import (
 )
 
 __all__ = [
-    "AnalysisLayers", "AtlasInfo", "CJKFontError", "Context", "DEFAULT_DPI", "DEFAULT_LAYERS", "DEFAULT_RADIUS_M",
+    "AnalysisLayers", "AtlasInfo", "Frame", "area_label", "atlas_pages", "parse_atlas_area", "plan_frame",
+    "rows_per_page", "station_rows", "table_pages", "CJKFontError", "Context", "DEFAULT_DPI", "DEFAULT_LAYERS", "DEFAULT_RADIUS_M",
     "DEFAULT_SYMBOLS", "DEMO_NOTE", "DISCLAIMER_TEXT", "DPI_RANGE", "FONT_CANDIDATES", "FontSet", "HARDSHIP_KEYS",
     "LAYERS", "LabelPlacer", "Layout", "MIN_FONT_PT", "ORIENTATIONS", "PAPERS", "PROVINCE_ADCODE", "PrintError",
     "RADIUS_RANGE_M", "RECOMMENDED_N", "RENDER_LOCK", "SERVICE_LEVEL_STYLES", "SOURCES_TEXT", "STATION_STYLES",

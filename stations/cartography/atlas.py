@@ -1,5 +1,6 @@
 """The atlas: a cover (the province map with the page of each prefecture, the table of the 16 prefectures)
-then one sheet per prefecture in adcode order, each with its page number, in one PDF.
+then one sheet per prefecture in adcode order, each with its page number, in one PDF; or, for a prefecture,
+its county atlas (:mod:`.county_atlas`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pandas as pd
 
 from stations.errors import PrintError
 
-from .context import Context, covered_pct, data_date, is_demo
+from .context import Context, area_name, covered_pct, data_date, is_demo
+from .county_atlas import atlas_pages, draw_county_atlas
 from .fonts import font_context
 from .furniture import draw_north_arrow, draw_scalebar
 from .labels import LabelPlacer, halo, label_point
@@ -24,7 +26,8 @@ from .layout import BOLD, FOOTER_PT, MIN_FONT_PT, add_axes, fmt_int, layout_for,
 from .panels import DEMO_NOTE, DISCLAIMER_TEXT, SOURCES_TEXT, producer
 from .projection import area_crs, nice_length_km, nice_scale, north_angle, point_scale_factor, to_lonlat
 from .request import (
-    DEFAULT_RADIUS_M, DEFAULT_SYMBOLS, PROVINCE_ADCODE, SheetRequest, parse_layers, parse_paper, parse_radius, parse_symbols,
+    DEFAULT_RADIUS_M, DEFAULT_SYMBOLS, PROVINCE_ADCODE, SheetRequest, parse_atlas_area, parse_layers, parse_paper,
+    parse_radius, parse_symbols,
 )
 from .sheet import build_sheet, metadata
 from .symbols import station_classes
@@ -162,6 +165,7 @@ def make_atlas(
     out: str | os.PathLike | io.IOBase = "yunnan-atlas.pdf",
     progress: bool = True,
     *,
+    area: str | None = PROVINCE_ADCODE,
     layers: str | Iterable[str] | None = None,
     radius: float | str = DEFAULT_RADIUS_M,
     stations=None,
@@ -170,12 +174,15 @@ def make_atlas(
     symbols: str | None = DEFAULT_SYMBOLS,
     on_page: Callable[[int, int], None] | None = None,
 ) -> AtlasInfo:
-    """Write the atlas: a cover (province map + table of the 16 prefectures) then one sheet per prefecture
-    (adcode order), each with its page number and the generated date. ``progress`` shows a tqdm bar;
-    ``on_page(done, total)`` is called after each page (the web app's background job reports it).
-    ``context`` gives the stations and the analysis layers (see :class:`Context`)."""
+    """Write an atlas. For the province (``area`` ``yunnan``, the default): a cover (province map + table of
+    the 16 prefectures) then one sheet per prefecture (adcode order). For a prefecture (``area`` an adcode or a
+    name, :func:`.request.parse_atlas_area`): its county atlas (:mod:`.county_atlas`: a cover, then each county's
+    sheet followed by the table of its stations). Every page has its number and the generated date.
+    ``progress`` shows a tqdm bar; ``on_page(done, total)`` is called after each page (the web app's
+    background job reports it). ``context`` gives the stations and the analysis layers (see :class:`Context`)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
+    area_v = parse_atlas_area(area)
     paper_v = parse_paper(paper)
     layers_v = parse_layers(layers)
     radius_v = parse_radius(radius)
@@ -184,29 +191,45 @@ def make_atlas(
         raise PrintError(f"out: the atlas is a PDF; give a .pdf file, not {str(out)!r}", param="out")
     t0 = time.perf_counter()
     ctx = context or Context(stations=stations)
-    codes = sorted(ctx.geo.prefecture_names)
-    total = 1 + len(codes)
     generated = print_date or date.today()
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="页", desc="atlas")
-    with font_context(), PdfPages(out, metadata={**metadata("云南省工会驿站分布图集", "pdf")}) as pdf:
-        pdf.savefig(cover_page(paper_v, ctx, total, generated, radius_v, layers_v))
-        if bar:
+        if area_v == PROVINCE_ADCODE:
+            expected = 1 + len(ctx.geo.prefecture_names)
+        else:
+            expected = 1 + sum(1 + n for _p, n in atlas_pages(ctx, area_v, paper_v).values())
+        bar = tqdm(total=expected, unit="页", desc=f"atlas {area_v}")
+
+    def step(done: int, total: int, label: str) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.set_postfix_str(label)
             bar.update(1)
         if on_page:
-            on_page(1, total)
-        for i, code in enumerate(codes, start=2):
-            req = SheetRequest(code, paper_v, "portrait", layers_v, radius_v, symbols_v)
-            fig, _info = build_sheet(req, ctx, page_label=f"第 {i} 页 / 共 {total} 页", print_date=generated)
-            pdf.savefig(fig)
-            if bar:
-                bar.set_postfix_str(code)
-                bar.update(1)
-            if on_page:
-                on_page(i, total)
-    if bar:
+            on_page(done, total)
+
+    title = f"{area_name(area_v)}工会驿站分布图集" if area_v != PROVINCE_ADCODE else "云南省工会驿站分布图集"
+    with font_context(), PdfPages(out, metadata={**metadata(title, "pdf")}) as pdf:
+        if area_v == PROVINCE_ADCODE:
+            total = _province_atlas(pdf, ctx, paper_v, layers_v, radius_v, symbols_v, generated, step)
+        else:
+            total = draw_county_atlas(pdf, ctx, area_v, paper_v, layers_v, radius_v, symbols_v, generated, step)
+    if bar is not None:
         bar.close()
     return AtlasInfo(pages=total, seconds=time.perf_counter() - t0, out=str(out))
+
+
+def _province_atlas(pdf, ctx: Context, paper, layers, radius, symbols, generated: date, step) -> int:
+    """The cover and the 16 prefecture sheets into ``pdf``; returns the number of pages."""
+    codes = sorted(ctx.geo.prefecture_names)
+    total = 1 + len(codes)
+    pdf.savefig(cover_page(paper, ctx, total, generated, radius, layers))
+    step(1, total, "cover")
+    for i, code in enumerate(codes, start=2):
+        req = SheetRequest(code, paper, "portrait", layers, radius, symbols)
+        fig, _info = build_sheet(req, ctx, page_label=f"第 {i} 页 / 共 {total} 页", print_date=generated)
+        pdf.savefig(fig)
+        step(i, total, code)
+    return total

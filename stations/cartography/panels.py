@@ -6,15 +6,16 @@ The producer line comes from the setting ``YIZHAN_PRODUCER`` (``stations.config.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
 
 from stations.config import settings
 
-from .context import RECOMMENDED_N, in_area, top_gaps
+from .context import MIN_LISTED_GAP_WORKERS, RECOMMENDED_N, in_area, top_gaps
 from .furniture import border_swatch
-from .layout import BOLD, FOOTER_PT, MIN_FONT_PT, add_axes, fmt_int, frame_box, wrap_text
+from .layout import BOLD, FOOTER_PT, MIN_FONT_PT, add_axes, fmt_int, frame_box, text_width_mm, wrap_text
 from .projection import central_meridian
 from .symbols import legend_rows, station_classes
 
@@ -148,9 +149,14 @@ def stats_rows(req, level, area_st, covered, ctx, analysis) -> list[tuple[str, s
         top = top_gaps(analysis, req.area, level, 3)
         if top is not None and len(top):
             rows.append(("最大覆盖缺口（未覆盖劳动者）", "", 0))
+            own = f"{geo.county_names.get(req.area, '')} · " if level == "county" else None
             for i, (_, g) in enumerate(top.iterrows(), start=1):
-                where = geo.county_names.get(str(g.get("county_adcode", "")), "")
-                rows.append((f"  {i}. {where}", f"约 {fmt_int(g['uncovered_workers'])} 人", 0 if i == 1 else 6 + i))
+                name = str(g["name"])
+                if own and name.startswith(own):  # a county sheet: the county goes without saying
+                    name = name[len(own):]
+                rows.append((f"  {i}. {name}", f"约 {fmt_int(g['uncovered_workers'])} 人", 0 if i == 1 else 6 + i))
+        elif top is not None:
+            rows.append(("最大覆盖缺口", f"均少于 {fmt_int(MIN_LISTED_GAP_WORKERS)} 人", 6))
     rec = analysis.recommended if analysis is not None else None
     if "recommended" in req.layers and rec is not None and len(rec):
         rin = rec[in_area(rec, req.area, level)]
@@ -178,11 +184,41 @@ def draw_stats(fig, lay, req, level, area_st, covered, ctx, f, analysis):
             rows.pop(worst)
     ax.text(0.05, 1 - 3.5 * f / lay.stats[3], "统计", transform=ax.transAxes, ha="left", va="center", fontsize=9 * f, **BOLD)
     y_mm = lay.stats[3] - 8 * f
+    width_mm = lay.stats[2] * 0.9 - 2.0 * f  # between the two columns' anchors, less a gap between them
     for label, value, _rank in rows:
         y = y_mm / lay.stats[3]
-        ax.text(0.05, y, label, transform=ax.transAxes, ha="left", va="center", fontsize=fs)
-        ax.text(0.95, y, value, transform=ax.transAxes, ha="right", va="center", fontsize=fs)
+        label, row_fs = fit_row(label, value, width_mm, fs, MIN_FONT_PT * f)
+        ax.text(0.05, y, label, transform=ax.transAxes, ha="left", va="center", fontsize=row_fs)
+        ax.text(0.95, y, value, transform=ax.transAxes, ha="right", va="center", fontsize=row_fs)
         y_mm -= line_mm
+
+
+#: the ethnic groups and "autonomous" of an autonomous county's or prefecture's name (shortened in tight rows)
+AUTONOMOUS = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:(?:哈尼|景颇|傈僳|拉祜|纳西|布朗|独龙|普米|彝|傣|藏|白|壮|苗|瑶|回|佤|怒)族)+自治(县|州)")
+
+
+def fit_row(label: str, value: str, width_mm: float, size_pt: float, min_pt: float) -> tuple[str, float]:
+    """A statistics row that fits ``width_mm``: the label and the value at ``size_pt``, else at a smaller size
+    down to ``min_pt``, else with autonomous counties' short names (巍山彝族回族自治县 -> 巍山县), else the
+    label without its distance (``西山区 · 马街西南 3.4 公里`` ->
+    ``西山区 · 马街西南``), else cut with an ellipsis."""
+    def fits(text, size):
+        return text_width_mm(text, size) + text_width_mm(value, size) <= width_mm
+
+    if fits(label, size_pt):
+        return label, size_pt
+    size = max(min_pt, size_pt * width_mm / (text_width_mm(label, size_pt) + text_width_mm(value, size_pt)))
+    if fits(label, size):
+        return label, size
+    short = AUTONOMOUS.sub(r"\1\2", label)  # 巍山彝族回族自治县 -> 巍山县, as it is usually written
+    if fits(short, size):
+        return short, size
+    short = re.sub(r"\s*[\d.]+\s*公里$", "", short)
+    if fits(short, size):
+        return short, size
+    while len(short) > 2 and not fits(short + "…", size):
+        short = short[:-1]
+    return short + "…", size
 
 
 # ------------------------------------------------------------------------------------------- footer

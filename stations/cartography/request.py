@@ -133,25 +133,138 @@ def parse_dpi(dpi: int | str | None, max_dpi: int | None = None) -> int:
     return value
 
 
+#: the messages of an area name that matches no area or several (templates the web layer translates)
+AREA_AMBIGUOUS = "area: %(value)s could be %(matches)s; give the full name or the 6-digit adcode"
+AREA_UNKNOWN = ("area: unknown area %(value)s; did you mean %(matches)s? Give yunnan, a prefecture or county name "
+                "(昆明市, 五华区, kunming) or its 6-digit adcode")
+AREA_UNKNOWN_NO_MATCH = ("area: unknown area %(value)s; give yunnan, a prefecture or county name "
+                         "(昆明市, 五华区, kunming) or its 6-digit adcode")
+AREA_NOT_ATLAS = ("area: an atlas covers the province or a prefecture (one sheet per county); %(county)s is a "
+                  "county, give its prefecture %(prefecture)s")
+_AUTONOMOUS = re.compile(r"(?:(?:哈尼|景颇|傈僳|拉祜|纳西|布朗|独龙|普米|彝|傣|藏|白|壮|苗|瑶|回|佤|怒)族)+自治(州|县)$")
+_EN_SUFFIX = re.compile(r"\s+(?:(?:[A-Z][a-z'’]+,?\s+(?:and\s+)?)*Autonomous\s+(?:Prefecture|County)|City|County|District)$")
+
+
+def _norm(text: str) -> str:
+    """What is compared: NFKC, lower case, no spaces, apostrophes, hyphens, dots or middle dots; ü as v."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFKC", str(text)).strip().lower().replace("ü", "v")
+    return re.sub(r"[\s'’‘`\-·・.,，。]+", "", t)
+
+
+def area_keys(name_zh: str, name_en: str) -> set[str]:
+    """The names an area answers to: its Chinese name, without its 市/县/区/州 or its ethnic groups and 自治州/
+    自治县 (昆明, 五华, 大理, 大理州, 巍山县), and its English name with and without ``District`` / ``County`` /
+    ``City`` / ``... Autonomous Prefecture`` (wuhua, wuhuadistrict, kunming, dali), all :func:`_norm`-ed."""
+    keys = {name_zh}
+    stem = None
+    m = _AUTONOMOUS.search(name_zh)
+    if m:
+        stem = name_zh[: m.start()]
+        keys |= {stem, stem + m.group(1)}
+    elif len(name_zh) >= 3 and name_zh[-1] in "市县区州":
+        stem = name_zh[:-1]
+        keys.add(stem)
+    if name_en:
+        keys.add(name_en)
+        bare = _EN_SUFFIX.sub("", name_en)
+        keys.add(bare)
+        if name_zh.endswith("市"):
+            keys.add(bare + " City")
+    return {_norm(k) for k in keys if k}
+
+
+def _area_index(g) -> dict[str, set[str]]:
+    """key -> the adcodes of the prefectures and counties answering to it (kept in the geography)."""
+
+    def build():
+        index: dict[str, set[str]] = {}
+        for frame in (g.prefectures, g.counties):
+            en = frame["name_en"] if "name_en" in frame else [""] * len(frame)
+            for code, zh, e in zip(frame["adcode"].astype(str), frame["name_zh"].astype(str), en):
+                for key in area_keys(zh, e if isinstance(e, str) else ""):
+                    index.setdefault(key, set()).add(code)
+        return index
+
+    return g.cached("cartography.area_index", build)
+
+
+def area_label(adcode: str, g=None) -> str:
+    """``昆明市 (530100)``, ``五华区 (530102, 昆明市)``."""
+    g = g or geo.geography()
+    if adcode == PROVINCE_ADCODE:
+        return f"云南省 ({PROVINCE_ADCODE})"
+    if adcode in g.prefecture_names:
+        return f"{g.prefecture_names[adcode]} ({adcode})"
+    pref = g.prefecture_names.get(g.county_prefecture.get(adcode, ""), "")
+    return f"{g.county_names[adcode]} ({adcode}{', ' + pref if pref else ''})"
+
+
+def _close_matches(value: str, g) -> list[str]:
+    """Adcodes of areas whose names come close to ``value``: names starting with it (the gazetteer's prefix
+    search, :func:`stations.places.search`), then near spellings (difflib)."""
+    import difflib
+
+    from stations import places
+
+    found: list[str] = []
+    try:
+        hits = places.search(value, limit=20)
+    except Exception:  # noqa: BLE001 - suggestions are a courtesy; the error stands without them
+        hits = []
+    for hit in hits:
+        code = str(hit.get("adcode", ""))
+        if hit.get("kind") in ("prefecture", "county") and code not in found:
+            found.append(code)
+    index = _area_index(g)
+    for key in difflib.get_close_matches(_norm(value), list(index), n=6, cutoff=0.75):
+        for code in sorted(index[key]):
+            if code not in found:
+                found.append(code)
+    return found[:6]
+
+
 def parse_area(area: str | int | None) -> str:
-    """``yunnan`` / ``530000`` / a prefecture or county adcode -> the 6-digit adcode (checked)."""
+    """``yunnan`` / ``530000``, a prefecture or county adcode, or a name (昆明市, 昆明, 五华区, kunming, wuhua,
+    大理州; see :func:`area_keys`) -> the 6-digit adcode. An unknown name raises :class:`PrintError` listing
+    close matches; a name of several areas (大理: 大理白族自治州 and 大理市) lists them."""
     value = str(area if area is not None else "yunnan").strip()
-    if value.lower() in PROVINCE_ALIASES:
+    if value.lower() in PROVINCE_ALIASES or _norm(value) in ("yunnansheng", "yunnanprovince"):
         return PROVINCE_ADCODE
-    if not re.fullmatch(r"\d{6}", value):
+    g = geo.geography()
+    if re.fullmatch(r"\d{6}", value):
+        if value in g.prefecture_names or value in g.county_names:
+            return value
         raise PrintError(
-            f"area: {area!r} is not 'yunnan' or a 6-digit adcode "
-            "(a prefecture such as 530100 or a county such as 530102)",
+            f"area: unknown adcode {value}; not Yunnan (530000), one of its 16 prefectures "
+            f"({', '.join(sorted(g.prefecture_names))}) or one of its {len(g.county_names)} counties",
             param="area",
         )
+    codes = sorted(_area_index(g).get(_norm(value), ())) if _norm(value) else []
+    if len(codes) == 1:
+        return codes[0]
+    shown = repr(value)
+    if codes:
+        raise PrintError(AREA_AMBIGUOUS, param="area", value=shown, matches=", ".join(area_label(c, g) for c in codes))
+    close = _close_matches(value, g) if _norm(value) else []
+    if close:
+        raise PrintError(AREA_UNKNOWN, param="area", value=shown, matches=", ".join(area_label(c, g) for c in close))
+    raise PrintError(AREA_UNKNOWN_NO_MATCH, param="area", value=shown)
+
+
+def parse_atlas_area(area: str | int | None) -> str:
+    """The area of an atlas: the province (the 17-page atlas of the prefectures) or a prefecture (its county
+    atlas); names as :func:`parse_area`. A county raises :class:`PrintError` naming its prefecture."""
+    code = parse_area(area)
     g = geo.geography()
-    if value in g.prefecture_names or value in g.county_names:
-        return value
-    raise PrintError(
-        f"area: unknown adcode {value}; not Yunnan (530000), one of its 16 prefectures "
-        f"({', '.join(sorted(g.prefecture_names))}) or one of its {len(g.county_names)} counties",
-        param="area",
-    )
+    if code != PROVINCE_ADCODE and code not in g.prefecture_names:
+        pref = g.county_prefecture.get(code, "")
+        raise PrintError(
+            AREA_NOT_ATLAS, param="area", county=area_label(code, g),
+            prefecture=area_label(pref, g) if pref else "",
+        )
+    return code
 
 
 def parse_format(out, fmt: str | None) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from stations.errors import PrintError
@@ -25,11 +26,12 @@ from .context import (
     sheet_title, top_gaps,
 )
 from .fonts import find_cjk_font, font_context
+from .framing import plan_frame
 from .furniture import draw_borders, draw_graticule, draw_locator, draw_north_arrow, draw_scalebar
 from .labels import LabelPlacer, halo, label_point
 from .layout import BOLD, MIN_FONT_PT, add_axes, layout_for, new_page
 from .panels import DEMO_NOTE, draw_footer, draw_legend, draw_stats, producer
-from .projection import area_crs, nice_length_km, nice_scale, north_angle, point_scale_factor, to_lonlat
+from .projection import nice_length_km, north_angle, point_scale_factor, to_lonlat
 from .request import DEFAULT_RADIUS_M, DEFAULT_SYMBOLS, SheetRequest, parse_dpi, parse_format, validate
 from .symbols import symbol_classes, symbol_styles
 
@@ -130,13 +132,14 @@ def draw_header(s: Sheet) -> None:
 
 
 def draw_map_frame(s: Sheet) -> None:
-    """The map axes, its projection and its extent: the area centred at a round scale with 6 % margin."""
+    """The map axes, its projection and its extent: the frame planned by :func:`.framing.plan_frame` (the
+    area and its dense core of stations and workers inside, with margins, at a round scale)."""
     import geopandas as gpd
     from shapely.geometry import box as shp_box
 
     geo = s.ctx.geo
-    area_geom = area_geometry(geo, s.req.area, s.level)
-    s.crs = area_crs(area_geom, s.level, geo.metric_crs)
+    frame = plan_frame(s.req, s.ctx, s.lay)
+    s.crs = frame.crs
     ax = s.ax = add_axes(s.fig, s.lay.map, s.lay.page)
     ax.set_aspect("equal")
     ax.set_xticks([])
@@ -145,16 +148,10 @@ def draw_map_frame(s: Sheet) -> None:
         spine.set_linewidth(0.9 * s.f)
         spine.set_color("#222222")
     ax.set_facecolor("#ffffff")
-    s.area_proj = gpd.GeoSeries([area_geom], crs="EPSG:4326").to_crs(s.crs).iloc[0]
-    minx, miny, maxx, maxy = s.area_proj.bounds
-    mw_mm, mh_mm = s.lay.map[2], s.lay.map[3]
-    margin = 1.06
-    need = max((maxx - minx) * margin / (mw_mm / 1000), (maxy - miny) * margin / (mh_mm / 1000))
-    s.denominator = nice_scale(need)
-    half_w = s.denominator * mw_mm / 1000 / 2
-    half_h = s.denominator * mh_mm / 1000 / 2
-    cx, cy = s.center_xy = (minx + maxx) / 2, (miny + maxy) / 2
-    s.extent = (cx - half_w, cx + half_w, cy - half_h, cy + half_h)
+    s.area_proj = gpd.GeoSeries([area_geometry(geo, s.req.area, s.level)], crs="EPSG:4326").to_crs(s.crs).iloc[0]
+    s.denominator = frame.denominator
+    s.extent = frame.extent
+    s.center_xy = ((s.extent[0] + s.extent[1]) / 2, (s.extent[2] + s.extent[3]) / 2)
     ax.set_xlim(s.extent[0], s.extent[1])
     ax.set_ylim(s.extent[2], s.extent[3])
     s.view = shp_box(s.extent[0], s.extent[2], s.extent[1], s.extent[3])
@@ -173,8 +170,47 @@ def draw_background(s: Sheet) -> None:
     gpd.GeoSeries([s.area_proj.simplify(s.tol)], crs=s.crs).plot(ax=s.ax, color="#ffffff", edgecolor="none", zorder=2)
 
 
+#: a lake is drawn only when its outline has a vertex at least every this many mm on paper (mean spacing):
+#: the only lake outlines a registry package carries (``data/geo/SOURCES.md``: OpenStreetMap lakes of
+#: @geo-maps 0.6.0, whose finest variant earth-lakes-1m has the same vertices) have one every 1.2 to 3.4 km,
+#: so 滇池 is 39 points and most small lakes triangles. Drawn at 1:1,000,000 that is 2.7 mm between points
+#: (a recognisable outline); at a county sheet's 1:250,000 it is 11 mm, straight-edged polygons that are not
+#: the lake's shape, so they are left out at that scale and the sheet says so.
+LAKE_MAX_VERTEX_SPACING_MM = 3.0
+#: ... and an outline of fewer distinct vertices than this (a triangle, a quadrilateral, a pentagon) is drawn
+#: only while it is smaller than :data:`LAKE_DOT_MM` across on paper, where it reads as a blue dot
+LAKE_MIN_VERTICES = 6
+LAKE_DOT_MM = 2.0
+
+
+def lake_vertex_spacing_mm(lakes_proj, denominator: float):
+    """Mean distance between consecutive outline vertices of each lake, in mm on paper at 1:``denominator``
+    (``lakes_proj`` in projected metres)."""
+    import shapely
+
+    geoms = lakes_proj.geometry.values
+    n = shapely.get_num_coordinates(geoms) - shapely.get_num_geometries(geoms)  # closing points repeat
+    n = n.clip(min=1)
+    return shapely.length(geoms) / n / denominator * 1000.0
+
+
+def lakes_too_coarse(lakes_proj, denominator: float):
+    """Which lakes (``lakes_proj`` in projected metres) are too coarse to draw at 1:``denominator``: their
+    mean vertex spacing exceeds :data:`LAKE_MAX_VERTEX_SPACING_MM` on paper, or they have fewer than
+    :data:`LAKE_MIN_VERTICES` vertices and are :data:`LAKE_DOT_MM` or more across (a visible triangle)."""
+    import shapely
+
+    geoms = lakes_proj.geometry.values
+    vertices = shapely.get_num_coordinates(geoms) - shapely.get_num_geometries(geoms)
+    b = shapely.bounds(geoms)
+    across_mm = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / denominator * 1000.0
+    spacing = lake_vertex_spacing_mm(lakes_proj, denominator)
+    return (spacing > LAKE_MAX_VERTEX_SPACING_MM) | ((vertices < LAKE_MIN_VERTICES) & (across_mm >= LAKE_DOT_MM))
+
+
 def draw_lakes(s: Sheet) -> None:
-    """Lakes above a size that depends on the scale; the large named ones are kept for labels."""
+    """Lakes above a size that depends on the scale, when their outlines are detailed enough for it
+    (:func:`lakes_too_coarse`); the large named ones are kept for labels."""
     lakes_all = s.ctx.geo.optional("lakes")
     if lakes_all is None or not len(lakes_all):
         return
@@ -183,6 +219,15 @@ def draw_lakes(s: Sheet) -> None:
     if lakes is None or not len(lakes):
         return
     lakes = lakes[lakes["area_km2"] >= min_km2]
+    if not len(lakes):
+        return
+    raw = s.proj(lakes_all).loc[lakes.index]  # the spacing of the outline as stored, not as simplified here
+    coarse = lakes_too_coarse(raw, s.denominator)
+    if coarse.all():
+        s.notes.append("湖泊轮廓数据过于概略，本比例尺下未绘出")
+    elif coarse.any():
+        s.notes.append("部分湖泊轮廓数据过于概略，本比例尺下未绘出")
+    lakes = lakes[~coarse]
     if not len(lakes):
         return
     lakes.plot(ax=s.ax, color="#c6dbef", edgecolor="#6baed6", linewidth=0.3 * s.f, zorder=2.5)
@@ -313,6 +358,9 @@ def draw_map_furniture(s: Sheet) -> None:
             zorder=30, bbox=dict(boxstyle="square,pad=0.35", fc="white", ec="#c62828", lw=0.6, alpha=0.92),
         )
         placer.block(banner.get_window_extent(s.renderer).expanded(1.03, 1.3))
+    note = draw_notes(s)
+    if note is not None:
+        placer.block(placer.extent(note))
     draw_graticule(s.ax, s.crs, s.extent, placer, s.f)
 
 
@@ -389,7 +437,8 @@ def draw_towns(s: Sheet, label_halo) -> None:
         t = s.placer.place(row.geometry.x, row.geometry.y, name, offsets_pt=(0, 7, 11), fontsize=6.5 * s.f, color="#444444",
                            path_effects=label_halo, zorder=16)
         if t is not None:
-            s.ax.plot(row.geometry.x, row.geometry.y, marker="s", ms=2.2 * s.f, color="#444444", zorder=15)
+            (marker,) = s.ax.plot(row.geometry.x, row.geometry.y, marker="s", ms=2.2 * s.f, color="#444444", zorder=15)
+            s.placer.attach(t, marker)
 
 
 def draw_gap_numbers(s: Sheet) -> None:
@@ -397,6 +446,8 @@ def draw_gap_numbers(s: Sheet) -> None:
     top = top_gaps(s.analysis, s.req.area, s.level, 10 if s.level == "province" else 5)
     if not s.wants("gaps") or top is None or not len(top):
         return
+    if top.crs is None:
+        top = top.set_crs("EPSG:4326")
     for i, (_, row) in enumerate(top.to_crs(s.crs).iterrows(), start=1):
         p = label_point(row.geometry)
         s.placer.place(p.x, p.y, str(i), offsets_pt=(0, 8, 12), required=True, fontsize=6.5 * s.f, color="white", zorder=22,
@@ -409,7 +460,7 @@ def draw_site_ranks(s: Sheet) -> None:
     if rec_in is None or not len(rec_in) or "rank" not in rec_in:
         return
     for _, row in rec_in.sort_values("rank").head(12 if s.level != "province" else 10).iterrows():
-        s.placer.place(row.geometry.x, row.geometry.y, str(int(row["rank"])), offsets_pt=(0, 5, 8), center=False, fontsize=MIN_FONT_PT * s.f,
+        s.placer.place(row.geometry.x, row.geometry.y, str(int(row["rank"])), offsets_pt=(0, 5, 8, 12), center=False, fontsize=MIN_FONT_PT * s.f,
                        color="#2166ac", zorder=22, path_effects=halo(1.8 * s.f), **BOLD)
 
 
@@ -422,13 +473,15 @@ def draw_panels(s: Sheet, covered: float | None) -> None:
     draw_locator(s.fig, s.lay, s.req.area, s.level, s.ctx.geo, s.f)
 
 
-def draw_notes(s: Sheet) -> None:
-    """The notes (unavailable layers, an empty registry) in the map's lower-right corner."""
+def draw_notes(s: Sheet):
+    """The notes (unavailable layers, an empty registry, lakes left out) in the map's lower-right corner;
+    returns the text (None without notes). Drawn with the furniture, so labels keep off it."""
     if s.notes:
-        s.ax.text(
+        return s.ax.text(
             0.99, 0.01, "注：" + "；".join(dict.fromkeys(s.notes)) + "。", transform=s.ax.transAxes, ha="right", va="bottom",
             fontsize=MIN_FONT_PT * s.f, color="#555555", zorder=30, bbox=dict(boxstyle="square,pad=0.3", fc="white", ec="none", alpha=0.85),
         )
+    return None
 
 
 MAP_STEPS = (draw_map_frame, draw_background, draw_lakes, draw_coverage, draw_gaps, draw_outlines, draw_stations,
@@ -455,7 +508,6 @@ def build_sheet(req: SheetRequest, ctx: Context | None = None, *, page_label: st
     covered = covered_pct(analysis, req.area)
     draw_panels(s, covered)
     draw_footer(fig, lay, level, s.crs, s.f, page_label=page_label, print_date=print_date, demo=is_demo(stations))
-    draw_notes(s)
     for a in fig.axes:
         a.set_xlabel("")
         a.set_ylabel("")

@@ -1,4 +1,5 @@
-/* /print page: the atlas is drawn by a background job on the server (issue 6).
+/* /print page: the atlas is drawn by a background job on the server (issue 6); a prefecture's county atlas too
+ * (issue 12 §4: the boxes with data-area-from name the <select> of the prefecture, sent as area=).
  *
  * "Make the atlas" asks /print/atlas.pdf?paper=…; the server answers 202 (job started or running) with the
  * job's status, or the PDF itself when it is already kept. The page then polls /print/atlas/status?paper=…
@@ -17,7 +18,14 @@
     var bar = box.querySelector(".atlas-progress");
     var state = box.querySelector(".atlas-state");
     var link = box.querySelector(".atlas-link");
+    var areaSelect = box.dataset.areaFrom ? document.getElementById(box.dataset.areaFrom) : null;
     var timer = null;
+
+    /* the job's address with the chosen prefecture (county atlas) */
+    function withArea(url) {
+      if (!areaSelect || !areaSelect.value) return url;
+      return url + (url.indexOf("?") < 0 ? "?" : "&") + "area=" + encodeURIComponent(areaSelect.value);
+    }
 
     function say(text, isError) {
       state.textContent = text || "";
@@ -65,7 +73,7 @@
     }
 
     function poll() {
-      fetch(box.dataset.status, {headers: {Accept: "application/json"}, cache: "no-store"})
+      fetch(withArea(box.dataset.status), {headers: {Accept: "application/json"}, cache: "no-store"})
         .then(function (resp) {
           return resp.json().then(function (body) { show(body, retryAfterOf(resp)); });
         })
@@ -79,7 +87,7 @@
       ev.preventDefault();
       if (box.dataset.state === "running") return;
       say(S.starting);
-      fetch(box.dataset.start, {headers: {Accept: "application/json"}, cache: "no-store"})
+      fetch(withArea(box.dataset.start), {headers: {Accept: "application/json"}, cache: "no-store"})
         .then(function (resp) {
           var type = resp.headers.get("Content-Type") || "";
           if (resp.ok && type.indexOf("application/pdf") === 0) {
@@ -96,6 +104,20 @@
         .catch(function () { say(S.offline, true); });
     });
 
+    if (areaSelect) {
+      areaSelect.addEventListener("change", function () {
+        clearTimeout(timer);
+        bar.hidden = true;
+        link.hidden = true;
+        start.hidden = false;
+        start.removeAttribute("aria-disabled");
+        start.href = withArea(box.dataset.start);
+        say("");
+        box.dataset.state = "idle";
+        poll();
+      });
+      start.href = withArea(box.dataset.start);
+    }
     poll();
   }
 
