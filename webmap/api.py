@@ -182,7 +182,11 @@ def _place_dict(item: dict) -> dict:
             out[key] = value
     zh = out.get("name_zh") or out.get("name")
     en = out.get("name_en") or out.get("pinyin") or zh
-    out["label"] = (en if lang() == "en" else zh) or ""
+    english = lang() == "en"
+    # the Chinese page never shows an English-only name: a place without a Chinese name shows its pinyin, marked
+    out["label"] = (en if english else (zh or en)) or ""
+    out["label_note"] = "拼音" if not english and not zh and en else None
+    out["kind_label"] = out.get("kind_en" if english else "kind_zh") or None
     return out
 
 
