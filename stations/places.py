@@ -256,6 +256,7 @@ def search(q: str, limit: int = 10) -> list[dict]:
         return []
     idx = _index()
     best: dict[int, tuple[int, int, str]] = {}  # entry -> (0 exact / 1 prefix, 0 name / 1 other name, form)
+    by_name: set[int] = set()  # entries whose own name matched too (no other name to show)
     lo = bisect.bisect_left(idx.keys, key)
     for j in range(lo, len(idx.keys)):
         k = idx.keys[j]
@@ -265,6 +266,8 @@ def search(q: str, limit: int = 10) -> list[dict]:
         cand = (0 if k == key else 1, tier, form)
         if i not in best or cand[:2] < best[i][:2]:
             best[i] = cand
+        if tier == 0:
+            by_name.add(i)
     ents = idx.entries
 
     def rank(i: int):
@@ -287,4 +290,4 @@ def search(q: str, limit: int = 10) -> list[dict]:
         grouped.append(i)
         if i in sub_of:
             grouped.append(sub_of[i])
-    return [_as_dict(ents[i], idx, best[i]) for i in grouped[: int(limit)]]
+    return [_as_dict(ents[i], idx, best[i] if i not in by_name else best[i][:2] + (ents[i].name_zh,)) for i in grouped[: int(limit)]]

@@ -369,3 +369,29 @@ def test_gazetteer_checksum_in_sources():
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if Path(config.data_dir()).resolve() == (ROOT / "data" / "geo").resolve():
         assert digest in text
+
+
+# --- the finder's suggestion list (headless Chromium) ----------------------------------------------------------------
+@pytest.mark.browser
+def test_finder_suggestions_show_kind_and_group(browser, live, artifacts_dir):
+    import os
+
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=1)
+    ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+    page = ctx.new_page()
+    try:
+        page.goto(live.url + "/", wait_until="load")
+        page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+        page.fill("#place-input", "大理")
+        page.wait_for_selector("#place-suggestions li button", timeout=20000)
+        items = page.locator("#place-suggestions li")
+        first, second = items.nth(0).inner_text(), items.nth(1).inner_text()
+        assert "大理白族自治州" in first and "州" in first
+        assert "大理市" in second and "sub-answer" in (items.nth(1).get_attribute("class") or "")
+        assert "大理古城" in items.nth(2).inner_text() and "景区" in items.nth(2).inner_text()
+        page.screenshot(path=os.path.join(artifacts_dir, "finder-places-dali-390x844.png"))
+        page.fill("#place-input", "版纳")
+        page.wait_for_function("() => document.querySelector('#place-suggestions').innerText.includes('西双版纳')", timeout=20000)
+        assert "版纳" in page.locator("#place-suggestions li").first.inner_text()
+    finally:
+        ctx.close()
