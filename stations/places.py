@@ -23,8 +23,9 @@ then shorter names; then id. A county-level city of the same name as its prefect
 sub-answer. Points of the same name within 5 km were merged by the build.
 
 Each result is a dict with the fields of earlier versions (``name_zh``, ``name_en``, ``kind``, ``adcode``,
-``lon``, ``lat``) and: ``id``; ``kind`` one of :data:`KINDS`; ``kind_zh`` / ``kind_en`` (州 / 市 / 县 / 区 /
-街道 / 镇 / 乡 / 居民点 / 景区 ...); ``level`` (``prefecture`` / ``county`` / ``town`` / ``landmark``);
+``lon``, ``lat``; ``kind`` keeps its values ``prefecture`` / ``county`` / ``town``, plus ``landmark``) and:
+``id``; ``type``, one of :data:`KINDS` (the kind in detail: district, county, county_city, subdistrict, town,
+township, place ...); ``kind_zh`` / ``kind_en``, its label (州 / 市 / 县 / 区 / 街道 / 镇 / 乡 / 居民点 / 景区 ...);
 ``county_adcode``, ``county_zh``, ``county_en``, ``prefecture_adcode``, ``prefecture_zh``, ``prefecture_en``
 (the divisions it lies in; None for itself); ``name_zh_source`` (admin / nbs / geonames / alias / none);
 ``romanised`` (True when no Chinese name is known: show ``name_en``, marked as pinyin); ``group``;
@@ -47,10 +48,11 @@ import pandas as pd
 
 from . import geo
 
-__all__ = ["search", "KINDS", "LEVELS", "strip_zh", "latin_key", "pinyin_keys", "GAZETTEER_FILE"]
+__all__ = ["search", "gazetteer", "clear_cache", "KINDS", "LEVELS", "strip_zh", "latin_key", "pinyin_keys", "GAZETTEER_FILE"]
 
 GAZETTEER_FILE = "places_gazetteer.csv"
 KINDS = ("prefecture", "district", "county", "county_city", "landmark", "subdistrict", "town", "township", "place")
+# the answer's ``kind`` (the values of earlier versions, plus landmark) for each detailed ``type``
 LEVELS = {
     "prefecture": "prefecture", "district": "county", "county": "county", "county_city": "county",
     "landmark": "landmark", "subdistrict": "town", "town": "town", "township": "town", "place": "town",
@@ -235,8 +237,8 @@ def _as_dict(e: _Entry, idx: _Index, how: tuple[int, int, str]) -> dict:
     c_zh, c_en = idx.names.get(county, (None, None)) if county else (None, None)
     p_zh, p_en = idx.names.get(pref, (None, None)) if pref else (None, None)
     return {
-        "id": e.id, "name_zh": e.name_zh, "name_en": e.name_en, "kind": e.kind, "kind_zh": e.kind_zh,
-        "kind_en": e.kind_en, "level": LEVELS[e.kind], "adcode": e.adcode, "lon": e.lon, "lat": e.lat,
+        "id": e.id, "name_zh": e.name_zh, "name_en": e.name_en, "kind": LEVELS[e.kind], "type": e.kind,
+        "kind_zh": e.kind_zh, "kind_en": e.kind_en, "adcode": e.adcode, "lon": e.lon, "lat": e.lat,
         "county_adcode": e.county_adcode or None, "county_zh": c_zh, "county_en": c_en,
         "prefecture_adcode": e.prefecture_adcode or None, "prefecture_zh": p_zh, "prefecture_en": p_en,
         "name_zh_source": e.name_zh_source, "romanised": not e.name_zh, "group": e.group or None,
@@ -291,3 +293,25 @@ def search(q: str, limit: int = 10) -> list[dict]:
         if i in sub_of:
             grouped.append(sub_of[i])
     return [_as_dict(ents[i], idx, best[i] if i not in by_name else best[i][:2] + (ents[i].name_zh,)) for i in grouped[: int(limit)]]
+
+
+def gazetteer() -> list[dict]:
+    """Every place as :func:`search` returns it (``match`` and ``matched`` None), plus ``keys``: the normalised
+    forms it is found by (Chinese names and other names, stems, pinyin, initials, English), for a client that
+    searches offline the same way (prefix match of the query, normalised as here, against ``keys``; ranking as in
+    :func:`search`, whose class order is ``rank``: 0 prefecture, 1 county-level, 2 landmark, 3 township, 4 other)."""
+    idx = _index()
+    keys: list[set[str]] = [set() for _ in idx.entries]
+    for k, (i, _, _) in zip(idx.keys, idx.owners):
+        keys[i].add(k)
+    out = []
+    for i, e in enumerate(idx.entries):
+        d = _as_dict(e, idx, (0, 0, e.name_zh))
+        d.update(match=None, matched=None, rank=_CLASS[e.kind], keys=sorted(keys[i]))
+        out.append(d)
+    return out
+
+
+def clear_cache() -> None:
+    """Forget the index of the current geography (``stations.geo.clear_cache()`` forgets it with the rest)."""
+    geo.geography().forget("places.index")

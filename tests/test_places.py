@@ -18,7 +18,7 @@ from stations import config, geo
 from stations.places import GAZETTEER_FILE, KINDS, search
 
 OLD_KEYS = {"name_zh", "name_en", "kind", "adcode", "lon", "lat"}  # the fields of the first version: kept
-NEW_KEYS = {"id", "kind_zh", "kind_en", "level", "county_adcode", "county_zh", "county_en", "prefecture_adcode",
+NEW_KEYS = {"id", "type", "kind_zh", "kind_en", "county_adcode", "county_zh", "county_en", "prefecture_adcode",
             "prefecture_zh", "prefecture_en", "name_zh_source", "romanised", "group", "matched", "geonameid",
             "nbs_code", "point_source", "match"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def gazetteer() -> pd.DataFrame:
 def test_kunming_first(q):
     r = first(q)
     assert (r["name_zh"], r["kind"], r["adcode"]) == ("昆明市", "prefecture", "530100")
-    assert (r["kind_zh"], r["kind_en"], r["level"]) == ("市", "city", "prefecture")
+    assert (r["kind_zh"], r["kind_en"], r["type"]) == ("市", "city", "prefecture")
     assert r["name_en"] == "Kunming"
     # the seat (GeoNames 'Kunming'), not the middle of the prefecture
     assert r["lon"] == pytest.approx(102.718, abs=0.01) and r["lat"] == pytest.approx(25.039, abs=0.01)
@@ -60,15 +60,32 @@ def test_kunming_has_no_duplicate_town():
 def test_dali_grouped(q):
     res = search(q)
     pref, city = res[0], res[1]
-    assert (pref["name_zh"], pref["kind"], pref["kind_zh"]) == ("大理白族自治州", "prefecture", "州")
+    assert (pref["name_zh"], pref["kind"], pref["type"], pref["kind_zh"]) == ("大理白族自治州", "prefecture", "prefecture", "州")
     # the county-level city of the same name is the prefecture's sub-answer, right after it
-    assert (city["name_zh"], city["kind"], city["kind_zh"], city["adcode"]) == ("大理市", "county_city", "市", "532901")
+    assert (city["name_zh"], city["kind"], city["type"], city["kind_zh"], city["adcode"]) == ("大理市", "county", "county_city", "市", "532901")
     assert city["group"] == pref["id"] == "adm:532900"
     assert pref["group"] is None
     # both answer with the seat (下关), GeoNames 'Dali'
     assert (pref["lon"], pref["lat"]) == (city["lon"], city["lat"])
     # the old town is the next answer
     assert res[2]["name_zh"] == "大理古城" and res[2]["kind"] == "landmark"
+
+
+def test_gazetteer_for_offline_search():
+    """gazetteer(): every place with the keys search() finds it by (the phone's offline search uses them)."""
+    from stations.places import clear_cache
+    from stations.places import gazetteer as every_place
+
+    every = every_place()
+    by_id = {p["id"]: p for p in every}
+    assert len(by_id) == len(every) == len(gazetteer())  # one per row of the built file
+    assert {"版纳", "banna", "xishuangbanna", "xsbn"} <= set(by_id["adm:532800"]["keys"])
+    assert "gucheng" in by_id["lm:丽江古城"]["keys"] and by_id["lm:丽江古城"]["rank"] == 2
+    for q in ("大理", "km", "版纳"):
+        top = search(q)[0]
+        assert any(k.startswith(q) for k in by_id[top["id"]]["keys"])
+    clear_cache()
+    assert search("版纳")[0]["adcode"] == "532800"
 
 
 @pytest.mark.parametrize("q", ["大理州", "dlbzzzz", "大理白族自治州"])
@@ -91,7 +108,7 @@ def test_gucheng_finds_the_district_and_the_old_towns():
     assert set(top[1:]) == {"丽江古城", "大理古城"}
     counties = geo.load_counties().set_index("adcode").geometry
     for r in res[1:3]:
-        assert (r["kind"], r["kind_zh"], r["kind_en"], r["level"]) == ("landmark", "景区", "scenic area", "landmark")
+        assert (r["kind"], r["type"], r["kind_zh"], r["kind_en"]) == ("landmark", "landmark", "景区", "scenic area")
         assert r["point_source"].startswith("geonames ")  # a GeoNames point, never an invented one
         assert shapely.intersects(counties[r["county_adcode"]], shapely.Point(r["lon"], r["lat"]))
     lj = next(r for r in res if r["name_zh"] == "丽江古城")
@@ -158,7 +175,7 @@ def test_no_railway_stations_or_parks_invented():
 def test_divisions(q, zh, code):
     r = first(q)
     assert (r["name_zh"], r["adcode"]) == (zh, code)
-    assert r["level"] == ("prefecture" if code.endswith("00") else "county")
+    assert r["kind"] == ("prefecture" if code.endswith("00") else "county")
 
 
 def test_kind_from_the_adcode():
@@ -169,7 +186,7 @@ def test_kind_from_the_adcode():
              "红河哈尼族彝族自治州": ("prefecture", "州")}
     for name, (kind, label) in cases.items():
         r = next(r for r in search(name, limit=5) if r["name_zh"] == name)
-        assert (r["kind"], r["kind_zh"]) == (kind, label), name
+        assert (r["type"], r["kind_zh"]) == (kind, label), name
     g = gazetteer()
     adm = g[g["id"].str.startswith("adm:")]
     assert len(adm) == 16 + 129
@@ -183,7 +200,7 @@ def test_kind_from_the_adcode():
 
 def test_townships_named_by_nbs():
     r = first("tengyue")  # 腾越, the seat of 腾冲市: a GeoNames point, named as the NBS township (街道)
-    assert (r["name_zh"], r["name_en"], r["kind"], r["kind_zh"], r["adcode"]) == ("腾越街道", "Tengyue", "subdistrict", "街道", "530581")
+    assert (r["name_zh"], r["name_en"], r["kind"], r["type"], r["kind_zh"], r["adcode"]) == ("腾越街道", "Tengyue", "town", "subdistrict", "街道", "530581")
     assert r["nbs_code"] == "530581001" and r["name_zh_source"] == "nbs"
     assert first("腾越")["id"] == r["id"]
     r = first("zhangfeng")  # 章凤 in 陇川县
@@ -235,7 +252,7 @@ def test_result_shape():
     assert len(res) == 40
     for r in res:
         assert OLD_KEYS | NEW_KEYS == set(r)
-        assert r["kind"] in KINDS
+        assert r["type"] in KINDS and r["kind"] in ("prefecture", "county", "town", "landmark")
         assert isinstance(r["lon"], float) and isinstance(r["lat"], float)
         assert len(r["adcode"]) == 6 and r["adcode"].startswith("53")
         assert r["kind_zh"] and r["kind_en"]
@@ -248,12 +265,13 @@ def test_exact_before_prefix_and_kind_order():
     assert res[0]["name_zh"] == "西山区"
     assert "prefecture" in [r["kind"] for r in res]
     order = {"prefecture": 0, "county": 1, "landmark": 2, "town": 3}
+    # (towns: NBS townships before other settlements)
     for q in ("kun", "da", "m", "gu", "大", "dl"):
         res = search(q, limit=40)
         matches = [r["match"] for r in res if r["group"] is None]
         assert matches == sorted(matches, key=["exact", "prefix"].index), q  # exact before prefix
         for m in ("exact", "prefix"):
-            ranks = [order[r["level"]] for r in res if r["match"] == m and r["group"] is None]
+            ranks = [order[r["kind"]] for r in res if r["match"] == m and r["group"] is None]
             assert ranks == sorted(ranks), (q, m)
 
 
