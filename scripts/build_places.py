@@ -187,7 +187,7 @@ class Entry:
     def row(self) -> dict:
         zh_label, en_label = kind_label(self.kind, self.adcode)
         return {
-            "id": self.id, "kind": self.kind, "kind_zh": zh_label, "kind_en": en_label,
+            "id": self.id, "type": self.kind, "kind_zh": zh_label, "kind_en": en_label,
             "name_zh": self.name_zh, "name_en": self.name_en, "name_zh_source": self.name_zh_source,
             "lon": round(self.lon, 5), "lat": round(self.lat, 5), "point_source": self.point_source,
             "adcode": self.adcode, "county_adcode": self.county_adcode, "prefecture_adcode": self.prefecture_adcode,

@@ -24,7 +24,7 @@ sub-answer. Points of the same name within 5 km were merged by the build.
 
 Each result is a dict with the fields of earlier versions (``name_zh``, ``name_en``, ``kind``, ``adcode``,
 ``lon``, ``lat``; ``kind`` keeps its values ``prefecture`` / ``county`` / ``town``, plus ``landmark``) and:
-``id``; ``type``, one of :data:`KINDS` (the kind in detail: district, county, county_city, subdistrict, town,
+``id``; ``type``, one of :data:`TYPES` (the kind in detail: district, county, county_city, subdistrict, town,
 township, place ...); ``kind_zh`` / ``kind_en``, its label (州 / 市 / 县 / 区 / 街道 / 镇 / 乡 / 居民点 / 景区 ...);
 ``county_adcode``, ``county_zh``, ``county_en``, ``prefecture_adcode``, ``prefecture_zh``, ``prefecture_en``
 (the divisions it lies in; None for itself); ``name_zh_source`` (admin / nbs / geonames / alias / none);
@@ -48,12 +48,15 @@ import pandas as pd
 
 from . import geo
 
-__all__ = ["search", "gazetteer", "clear_cache", "KINDS", "LEVELS", "strip_zh", "latin_key", "pinyin_keys", "GAZETTEER_FILE"]
+__all__ = ["search", "gazetteer", "clear_cache", "KINDS", "TYPES", "KIND_OF", "strip_zh", "latin_key", "pinyin_keys",
+           "GAZETTEER_FILE"]
 
 GAZETTEER_FILE = "places_gazetteer.csv"
-KINDS = ("prefecture", "district", "county", "county_city", "landmark", "subdistrict", "town", "township", "place")
-# the answer's ``kind`` (the values of earlier versions, plus landmark) for each detailed ``type``
-LEVELS = {
+# the answer's ``type`` (the kind in detail, as in the gazetteer file) and its ``kind`` (the values of earlier versions,
+# plus landmark)
+TYPES = ("prefecture", "district", "county", "county_city", "landmark", "subdistrict", "town", "township", "place")
+KINDS = ("prefecture", "county", "town", "landmark")
+KIND_OF = {
     "prefecture": "prefecture", "district": "county", "county": "county", "county_city": "county",
     "landmark": "landmark", "subdistrict": "town", "town": "town", "township": "town", "place": "town",
 }
@@ -119,7 +122,7 @@ def _normalise_query(q: str) -> str:
 @dataclass(frozen=True)
 class _Entry:
     id: str
-    kind: str
+    type: str
     kind_zh: str
     kind_en: str
     name_zh: str
@@ -157,7 +160,7 @@ def _forms(e: _Entry) -> list[tuple[str, int, str]]:
             zh = {n, strip_zh(n)}
             if n.endswith("自治州"):
                 zh.add(strip_zh(n) + "州")  # 楚雄州, 大理州: the usual short forms
-            if e.kind == "landmark":
+            if e.type == "landmark":
                 zh.update(w for w in _LANDMARK_WORDS if n.endswith(w) and n != w)
             out.extend((f, tier, n) for f in zh)
     for tier, names in ((0, [e.name_en]), (1, list(e.aliases_en))):
@@ -165,7 +168,7 @@ def _forms(e: _Entry) -> list[tuple[str, int, str]]:
             if not n:
                 continue
             forms = [n, _EN_SUFFIX.sub("", n)]
-            if tier == 0 and e.kind == "prefecture" and e.name_zh.endswith("市"):
+            if tier == 0 and e.type == "prefecture" and e.name_zh.endswith("市"):
                 forms.append(forms[-1] + " City")  # 'Kunming City' for the prefecture-level cities too
             out.extend((f, tier, n) for f in forms)
     return out
@@ -190,16 +193,16 @@ def _is_generic(text: str) -> bool:
 def _read(path: Path) -> list[_Entry]:
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing; run `python scripts/build_places.py` to build it")
-    text = ["id", "kind", "kind_zh", "kind_en", "name_zh", "name_en", "name_zh_source", "point_source", "adcode",
+    text = ["id", "type", "kind_zh", "kind_en", "name_zh", "name_en", "name_zh_source", "point_source", "adcode",
             "county_adcode", "prefecture_adcode", "geonameid", "nbs_code", "group", "aliases_zh", "aliases_en"]
     df = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False, encoding="utf-8")
-    unknown = set(df["kind"]) - set(KINDS)
+    unknown = set(df["type"]) - set(TYPES)
     if unknown:
-        raise ValueError(f"{path}: unknown kinds {sorted(unknown)}")
+        raise ValueError(f"{path}: unknown types {sorted(unknown)}")
     out = []
     for r in df.itertuples(index=False):
         out.append(_Entry(
-            id=r.id, kind=r.kind, kind_zh=r.kind_zh, kind_en=r.kind_en, name_zh=r.name_zh, name_en=r.name_en,
+            id=r.id, type=r.type, kind_zh=r.kind_zh, kind_en=r.kind_en, name_zh=r.name_zh, name_en=r.name_en,
             name_zh_source=r.name_zh_source, lon=float(r.lon), lat=float(r.lat), point_source=r.point_source,
             adcode=r.adcode, county_adcode=r.county_adcode, prefecture_adcode=r.prefecture_adcode,
             geonameid=int(r.geonameid) if r.geonameid else None, nbs_code=r.nbs_code, group=r.group,
@@ -232,12 +235,12 @@ def _build_index(path: Path) -> _Index:
 
 
 def _as_dict(e: _Entry, idx: _Index, how: tuple[int, int, str]) -> dict:
-    county = e.county_adcode if LEVELS[e.kind] in ("town", "landmark") else ""  # the divisions it lies in
-    pref = e.prefecture_adcode if e.kind != "prefecture" else ""
+    county = e.county_adcode if KIND_OF[e.type] in ("town", "landmark") else ""  # the divisions it lies in
+    pref = e.prefecture_adcode if e.type != "prefecture" else ""
     c_zh, c_en = idx.names.get(county, (None, None)) if county else (None, None)
     p_zh, p_en = idx.names.get(pref, (None, None)) if pref else (None, None)
     return {
-        "id": e.id, "name_zh": e.name_zh, "name_en": e.name_en, "kind": LEVELS[e.kind], "type": e.kind,
+        "id": e.id, "name_zh": e.name_zh, "name_en": e.name_en, "kind": KIND_OF[e.type], "type": e.type,
         "kind_zh": e.kind_zh, "kind_en": e.kind_en, "adcode": e.adcode, "lon": e.lon, "lat": e.lat,
         "county_adcode": e.county_adcode or None, "county_zh": c_zh, "county_en": c_en,
         "prefecture_adcode": e.prefecture_adcode or None, "prefecture_zh": p_zh, "prefecture_en": p_en,
@@ -274,7 +277,7 @@ def search(q: str, limit: int = 10) -> list[dict]:
 
     def rank(i: int):
         e = ents[i]
-        return (best[i][0], _CLASS[e.kind], best[i][1], len(e.name_zh or e.name_en), e.id)
+        return (best[i][0], _CLASS[e.type], best[i][1], len(e.name_zh or e.name_en), e.id)
 
     order = sorted(best, key=rank)
     # a sub-answer (大理市) right after its prefecture (大理白族自治州) when both are answers
@@ -307,7 +310,7 @@ def gazetteer() -> list[dict]:
     out = []
     for i, e in enumerate(idx.entries):
         d = _as_dict(e, idx, (0, 0, e.name_zh))
-        d.update(match=None, matched=None, rank=_CLASS[e.kind], keys=sorted(keys[i]))
+        d.update(match=None, matched=None, rank=_CLASS[e.type], keys=sorted(keys[i]))
         out.append(d)
     return out
 

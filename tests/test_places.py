@@ -15,7 +15,7 @@ import shapely
 from pyproj import Geod
 
 from stations import config, geo
-from stations.places import GAZETTEER_FILE, KINDS, search
+from stations.places import GAZETTEER_FILE, KINDS, TYPES, search
 
 OLD_KEYS = {"name_zh", "name_en", "kind", "adcode", "lon", "lat"}  # the fields of the first version: kept
 NEW_KEYS = {"id", "type", "kind_zh", "kind_en", "county_adcode", "county_zh", "county_en", "prefecture_adcode",
@@ -144,7 +144,7 @@ def test_jianshui_misplaced_record_is_gone():
 def test_no_railway_stations_or_parks_invented():
     # no package carries Yunnan's railway stations or parks with coordinates (data/geo/SOURCES.md): none answer
     assert search("火车站") == [] and search("昆明站") == []
-    assert set(gazetteer()["kind"]) <= set(KINDS) and "station" not in set(gazetteer()["kind"])
+    assert set(gazetteer()["type"]) <= set(TYPES) and "station" not in set(gazetteer()["type"])
 
 
 @pytest.mark.parametrize(
@@ -192,10 +192,10 @@ def test_kind_from_the_adcode():
     assert len(adm) == 16 + 129
     suffix = {"district": "区", "county": "县", "county_city": "市"}
     for r in adm.itertuples():
-        if r.kind == "prefecture":
+        if r.type == "prefecture":
             assert r.name_zh.endswith("市" if r.adcode[2:4] < "21" else "自治州"), r.name_zh
         else:
-            assert r.name_zh.endswith(suffix[r.kind]), r.name_zh
+            assert r.name_zh.endswith(suffix[r.type]), r.name_zh
 
 
 def test_townships_named_by_nbs():
@@ -212,7 +212,7 @@ def test_townships_named_by_nbs():
     assert len(nbs) >= 250
     want = {"subdistrict": range(1, 100), "town": range(100, 200), "township": range(200, 400)}
     for r in nbs.itertuples():
-        assert int(r.nbs_code[6:9]) in want[r.kind], (r.name_zh, r.nbs_code, r.kind)
+        assert int(r.nbs_code[6:9]) in want[r.type], (r.name_zh, r.nbs_code, r.type)
         assert r.nbs_code[:6] == r.county_adcode
     # GeoNames' own Chinese name stays a search name (下桥头 is the seat of 虎跳峡镇)
     assert first("虎跳峡")["name_en"] == "Xiaqiaotou"
@@ -252,7 +252,7 @@ def test_result_shape():
     assert len(res) == 40
     for r in res:
         assert OLD_KEYS | NEW_KEYS == set(r)
-        assert r["type"] in KINDS and r["kind"] in ("prefecture", "county", "town", "landmark")
+        assert r["type"] in TYPES and r["kind"] in KINDS
         assert isinstance(r["lon"], float) and isinstance(r["lat"], float)
         assert len(r["adcode"]) == 6 and r["adcode"].startswith("53")
         assert r["kind_zh"] and r["kind_en"]

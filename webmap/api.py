@@ -334,7 +334,8 @@ OPENAPI_PATHS = {
         "summary": "Offline gazetteer (prefectures, counties, townships, towns, old towns; Chinese, pinyin, initials or "
                    "other names such as 版纳, by prefix; exact before prefix, divisions first)",
         "description": "Each place: name_zh, name_en, label (page language; pinyin marked label_note 拼音 when no Chinese "
-                       "name), kind, kind_label (州/市/县/区/街道/镇/乡/居民点/景区 or English), level, adcode, lon, lat "
+                       "name), kind (prefecture/county/town/landmark), type (district, county_city, subdistrict, township ...), "
+                       "kind_label (州/市/县/区/街道/镇/乡/居民点/景区 or English), adcode, lon, lat "
                        "(WGS-84), county_* and prefecture_* (the divisions it lies in), group (the id of the answer it "
                        "is a sub-answer of), match, matched, id, geonameid, nbs_code, name_zh_source, point_source.",
         "parameters": [_P("q", required=True, schema={"type": "string", "minLength": 1,
