@@ -54,6 +54,8 @@ def main(verbose: bool):
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # Alembic says "Context impl SQLiteImpl" and lists its plugins at every registry check
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command("init-db")
