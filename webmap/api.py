@@ -25,7 +25,7 @@ from stations.limits import LIMITS
 from stations.places import search
 from stations.schema import DEMO_SOURCE, STATUSES
 from webmap import get_store, openapi
-from webmap.features import WALK_KMH, feature, open_flags
+from webmap.features import WALK_KMH, WALK_MAX_M, feature, open_24h_flags, open_flags
 from webmap.i18n import lang
 from webmap.params import Params
 from webmap.finder_json import finder_json
@@ -139,7 +139,9 @@ def station(station_id: str):
 
 @bp.get("/nearest")
 def nearest():
-    """The k nearest stations to (lat, lon), nearest first, each with ``distance_m`` (geodesic, WGS-84)."""
+    """The k nearest stations to (lat, lon), each with ``distance_m`` (geodesic, WGS-84): the nearest station open at
+    ``at`` first (``nearest_open_id``), then the others nearest first. ``open_at`` (``22:00``: the next such time)
+    and ``open_24h`` keep only the stations open then / open all day every day."""
     q = Params.query()
     lat = q.lat(required=True)
     lon = q.lon(required=True)
@@ -148,18 +150,30 @@ def nearest():
     want_open = q.boolean("open_now")
     max_km = q.number("max_km", LIMITS["max_km"])
     at = q.at()
+    open_at = q.open_at(at)
+    want_24h = q.boolean("open_24h")
 
     t0 = time.perf_counter()
     snap = get_store().snapshot()
     opened = open_flags(snap, at)
+    where = None
+    if open_at is not None:
+        where = open_flags(snap, open_at)
+    if want_24h:
+        where = open_24h_flags(snap) if where is None else where & open_24h_flags(snap)
     hits = snap.index.query(lon, lat, k=k, services=services,
-                            open_at=at if want_open else None, max_km=max_km)
+                            open_at=at if want_open else None, max_km=max_km, where=where)
+    hits, first_open = _nearest_open_first(snap, hits, opened, lon, lat, k, services, at, max_km, where)
     payload = {
         "type": "FeatureCollection",
         "query": {"lat": lat, "lon": lon, "k": k, "service": services, "open_now": want_open,
-                  "max_km": max_km, "at": at.isoformat(timespec="minutes")},
+                  "max_km": max_km, "at": at.isoformat(timespec="minutes"),
+                  "open_at": open_at.isoformat(timespec="minutes") if open_at is not None else None,
+                  "open_24h": want_24h},
         "distance": "geodesic metres on the WGS-84 ellipsoid (straight line, not a route)",
         "walk_kmh": WALK_KMH,
+        "walk_max_m": WALK_MAX_M,
+        "nearest_open_id": None if first_open is None else str(snap.records[first_open.position]["id"]),
         "numberReturned": len(hits),
     }
     if current_app.config.get("FINDER_FRAGMENTS", True):
@@ -175,6 +189,22 @@ def nearest():
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["Server-Timing"] = f"nearest;dur={(time.perf_counter() - t0) * 1000:.1f}"
     return resp
+
+
+def _nearest_open_first(snap, hits, opened, lon, lat, k, services, at, max_km, where):
+    """``hits`` with the nearest station open at ``at`` moved to the front (looked up beyond the k nearest when
+    none of them is open; then the farthest of the k gives it its place) and that hit, or None when no station
+    that passes the filters is open."""
+    first_open = next((h for h in hits if opened[h.position]), None)
+    if first_open is None and hits:
+        more = snap.index.query(lon, lat, k=1, services=services, open_at=at, max_km=max_km, where=where)
+        if not more:
+            return hits, None
+        first_open = more[0]
+        return [first_open] + (hits if len(hits) < k else hits[: k - 1]), first_open
+    if first_open is None or first_open is hits[0]:
+        return hits, first_open
+    return [first_open] + [h for h in hits if h is not first_open], first_open
 
 
 def _place_dict(item: dict) -> dict:
@@ -332,9 +362,15 @@ OPENAPI_PATHS = {
             openapi.limited("k", LIMITS["nearest_k"], "integer"),
             openapi.SERVICE, openapi.OPEN_NOW, openapi.AT,
             openapi.limited("max_km", LIMITS["max_km"], description="only stations within"),
+            _P("open_at", schema={"type": "string", "pattern": "^\\s*\\d{1,2}[:：]\\d{2}\\s*$"},
+               description="only stations open at this time: HH:MM is the next such time after `at` (a night shift "
+                           "asks 22:00), an ISO 8601 date and time that moment"),
+            _P("open_24h", schema={"type": "boolean"}, description="only stations open 24 hours every day"),
             openapi.LANG,
         ],
-        "responses": {"200": {"description": "FeatureCollection sorted by distance_m", **openapi.GEOJSON},
+        "responses": {"200": {"description": "FeatureCollection: the nearest station open at `at` first "
+                                             "(nearest_open_id, null when none), then the others by distance_m; "
+                                             "walk_min only within walk_max_m (3 km)", **openapi.GEOJSON},
                       "400": openapi.ERROR},
     }},
     "/api/places": {"get": {
