@@ -103,3 +103,163 @@ def test_no_page_is_wider_than_the_phone(phone, live, artifacts_dir):
         assert errors == []
     finally:
         page.close()
+
+
+LIJIANG = (100.2330, 26.8721)
+
+
+def _wait_results(page, before=None):
+    page.wait_for_function(
+        "before => /^\\d+$/.test(document.body.dataset.results || '') && "
+        "[...document.querySelectorAll('#results li.result')].map(e => e.dataset.id).join() !== before",
+        arg=before or "", timeout=20000)
+    return page.eval_on_selector_all("#results li.result", "els => els.map(e => ({id: e.dataset.id, "
+                                     "d: Number(e.dataset.distanceM), walk: e.dataset.walkMin, "
+                                     "nearest: e.classList.contains('nearest-open'), "
+                                     "text: e.querySelector('.dist').textContent}))")
+
+
+@pytest.fixture(scope="module")
+def finder(phone, live):
+    page = phone.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live.url}/?lang=zh", wait_until="load")
+    page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+    page.errors = errors
+    yield page
+    page.close()
+
+
+def test_locate_asks_for_a_fresh_position_and_shows_its_accuracy(phone, finder, live):
+    page = finder
+    phone.set_geolocation({"latitude": KUNMING[1], "longitude": KUNMING[0], "accuracy": 35})
+    page.click("#locate-btn")
+    first = _wait_results(page)
+    api = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5)
+    assert [r["id"] for r in first] == [f["id"] for f in api["features"]]
+    assert "±35" in page.locator("#results-title").inner_text()
+    assert page.get_attribute("body", "data-accuracy") == "35"
+    # the worker walks (rides) on: the next tap uses the new position at once, not the fix of a moment ago
+    phone.set_geolocation({"latitude": LIJIANG[1], "longitude": LIJIANG[0], "accuracy": 120})
+    page.click("#locate-btn")
+    second = _wait_results(page, ",".join(r["id"] for r in first))
+    api = live.get_json("/api/nearest", lat=LIJIANG[1], lon=LIJIANG[0], k=5)
+    assert [r["id"] for r in second] == [f["id"] for f in api["features"]]
+    assert "±120" in page.locator("#results-title").inner_text()
+    assert page.errors == []
+
+
+def test_walking_minutes_within_3_km_the_nearest_open_first_and_night_shift_filters(phone, finder, live, artifacts_dir):
+    page = finder
+    phone.set_geolocation({"latitude": KUNMING[1], "longitude": KUNMING[0], "accuracy": 35})
+    page.click("#locate-btn")
+    got = _wait_results(page)
+    page.select_option("#filter-open-at", "")
+    page.click("#locate-btn")
+    got = _wait_results(page)
+    api = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5)
+    assert got[0]["id"] == api["nearest_open_id"] and got[0]["nearest"]
+    assert page.locator("#results .badge.nearest").count() == 1
+    assert "最近的营业驿站" in page.locator("#results li.result").first.inner_text()
+    for r, f in zip(got, api["features"]):
+        if f["properties"]["distance_m"] <= 3000:
+            assert r["walk"] == str(f["properties"]["walk_min"]) and "分钟" in r["text"]
+        else:
+            assert r["walk"] == "" and "超过3公里只显示距离" in r["text"]
+    page.screenshot(path=os.path.join(artifacts_dir, "phone-finder-results-390.png"), full_page=True)
+    # "open 24 h": the list and the map keep only such stations
+    before = ",".join(r["id"] for r in got)
+    page.click("label:has(#filter-24h)")
+    got = _wait_results(page, before)
+    api = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5, open_24h=1)
+    assert [r["id"] for r in got] == [f["id"] for f in api["features"]]
+    n24 = live.get_json("/api/stations", open_24h=1, limit=1)["numberMatched"]
+    page.wait_for_selector(f"body[data-stations-shown='{n24}']", timeout=20000)
+    page.click("label:has(#filter-24h)")
+    # "open at 22:00" for a night shift
+    before = ",".join(r["id"] for r in _wait_results(page, ",".join(r["id"] for r in got)))
+    page.select_option("#filter-open-at", "22:00")
+    got = _wait_results(page, before)
+    api = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5, open_at="22:00")
+    assert [r["id"] for r in got] == [f["id"] for f in api["features"]]
+    n22 = live.get_json("/api/stations", open_at="22:00", limit=1)["numberMatched"]
+    page.wait_for_selector(f"body[data-stations-shown='{n22}']", timeout=20000)
+    assert "22:00" in page.locator("#status").inner_text()
+    page.select_option("#filter-open-at", "")
+    assert page.errors == []
+
+
+def test_pins_and_badges(finder, live):
+    """Cluster bubbles and the list's numbered pins differ in shape and colour; a list badge has its pin's colour."""
+    page = finder
+    page.click("#locate-btn")
+    _wait_results(page)
+    page.wait_for_selector(".yz-pin.hit", timeout=20000)
+    style = page.evaluate("""() => {
+        const s = e => getComputedStyle(e);
+        const hit = document.querySelector('.yz-pin.hit'), rank = document.querySelector('#results .rank');
+        const cl = document.querySelector('.marker-cluster div');
+        return {hit: s(hit).backgroundColor, rank: s(rank).backgroundColor, cluster: s(cl).backgroundColor,
+                hitRadius: s(hit).borderTopLeftRadius, rankRadius: s(rank).borderTopLeftRadius,
+                clusterRadius: s(cl).borderTopLeftRadius}; }""")
+    assert style["hit"] == style["rank"]
+    assert style["hit"] != style["cluster"]
+    assert style["hitRadius"] == style["rankRadius"] != "50%" and style["clusterRadius"] == "50%"
+
+
+def test_english_days_as_words(browser, live):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    try:
+        page = ctx.new_page()
+        page.goto(f"{live.url}/?lang=en", wait_until="load")
+        page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+        # a station written with OSM's codes (Mo-Fr), near 昆明
+        from stations.hours import parse_hours  # noqa: F401 (the describe() the API uses)
+        hits = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=100, lang="en")["features"]
+        osm = [f for f in hits if f["properties"]["opening_hours"].startswith(("Mo", "周"))]
+        assert osm
+        f = osm[0]
+        lon, lat = f["geometry"]["coordinates"]
+        page.evaluate("([lon, lat]) => window.YZ_MAP.fire('click', {latlng: L.latLng(lat, lon)})", [lon, lat])
+        page.wait_for_selector(f"#results li[data-id='{f['id']}']", timeout=20000)
+        text = page.locator(f"#results li[data-id='{f['id']}'] .hours").inner_text()
+        assert "Mon" in text and "Mo-" not in text and "周" not in text
+    finally:
+        ctx.close()
+
+
+def test_a_popup_is_clear_of_the_hint_and_the_zoom_buttons(finder):
+    page = finder
+    # a station near the map's top left corner: the popup pans clear of the zoom buttons and the hint
+    page.evaluate("() => { const m = window.YZ_MAP; m.setView(L.latLng(25.0406, 102.7129), 16, {animate: false}); }")
+    page.click("#locate-btn")
+    _wait_results(page)
+    page.evaluate("""() => { const m = window.YZ_MAP; const b = m.getBounds();
+        const ll = L.latLng(b.getNorth() - (b.getNorth() - b.getSouth()) * 0.05, b.getWest() + (b.getEast() - b.getWest()) * 0.05);
+        L.popup({autoPanPaddingTopLeft: L.point(64, 44)}).setLatLng(ll).setContent('x').openOn(m); }""")
+    page.locator("#results button.show-on-map").first.click()
+    page.wait_for_selector(".yz-popup[data-id] h3", timeout=20000)
+    page.wait_for_timeout(600)
+    boxes = page.evaluate("""() => { const r = e => { const b = e.getBoundingClientRect();
+        return {l: b.left, t: b.top, r: b.right, b: b.bottom, hidden: e.offsetParent === null}; };
+        return {popup: r(document.querySelector('.leaflet-popup-content-wrapper')),
+                zoom: r(document.querySelector('.leaflet-control-zoom')), note: r(document.getElementById('map-note')),
+                map: r(document.querySelector('.leaflet-container'))}; }""")
+    p, z, n, m = boxes["popup"], boxes["zoom"], boxes["note"], boxes["map"]
+
+    def overlap(a, b):
+        return not (a["r"] <= b["l"] or b["r"] <= a["l"] or a["b"] <= b["t"] or b["b"] <= a["t"])
+
+    assert p["t"] >= m["t"], "the popup is clipped at the top"
+    assert not overlap(p, z), (p, z)
+    assert n["hidden"] or not overlap(p, n), (p, n)
+
+
+def test_tap_targets_are_at_least_44_px(finder):
+    small = finder.evaluate("""() => [...document.querySelectorAll(
+        '#panel button, #panel input:not([type=checkbox]), #panel select, #panel a, .chip span, .leaflet-control-zoom a, .topnav a')]
+        .filter(e => e.offsetParent !== null)
+        .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
+        .filter(([, h]) => h < 44)""")
+    assert small == []

@@ -57,8 +57,10 @@ def stations():
     statuses = q.statuses()
     limit = q.integer("limit", LIMITS["stations_page"], default=int(LIMITS["stations_page"].default))
     offset = q.integer("offset", LIMITS["stations_offset"], default=0)
-    fields = q.choice("fields", ("full", "compact"), "full")
+    fields = q.choice("fields", ("full", "compact", "ids"), "full")
     at = q.at()
+    open_at = q.open_at(at)
+    want_24h = q.boolean("open_24h")
 
     snap = get_store().snapshot()
     gdf = snap.gdf
@@ -80,10 +82,21 @@ def stations():
     opened = open_flags(snap, at) if n else np.zeros(0, dtype=bool)
     if want_open and n:
         mask &= opened
+    if open_at is not None and n:
+        mask &= open_flags(snap, open_at)
+    if want_24h and n:
+        mask &= open_24h_flags(snap)
     matched = np.flatnonzero(mask)
     page = matched[offset: offset + limit]
 
+    if fields == "ids":  # the map's filter for "open at 22:00": ids only
+        ids = gdf["id"].astype(str).to_numpy() if n else []
+        return geojson({"numberMatched": int(matched.size), "ids": [ids[p] for p in page],
+                        "at": at.isoformat(timespec="minutes"),
+                        "open_at": open_at.isoformat(timespec="minutes") if open_at is not None else None},
+                       max_age=60)
     if fields == "compact":
+        h24 = open_24h_flags(snap)
         names = gdf["name"].astype(str).to_numpy()
         ids = gdf["id"].astype(str).to_numpy()
         demo = (gdf["source"].astype(str) == DEMO_SOURCE).to_numpy() if "source" in gdf else np.zeros(n, bool)
@@ -93,7 +106,7 @@ def stations():
             {"type": "Feature", "id": ids[p],
              "geometry": {"type": "Point", "coordinates": [float(lons[p]), float(lats[p])]},
              "properties": {"name": names[p], "open_now": bool(opened[p]), "demo": bool(demo[p]),
-                            "sv": int(snap.service_bits[p])}}
+                            "sv": int(snap.service_bits[p]), **({"h24": True} if h24[p] else {})}}
             for p in page
         ]
     else:
@@ -327,6 +340,10 @@ _NUM = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
 _BBOX_PATTERN = f"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 _LAT = _P("lat", schema={"type": "number", "minimum": LIMITS["lat"].lo, "maximum": LIMITS["lat"].hi})
 _LON = _P("lon", schema={"type": "number", "minimum": LIMITS["lon"].lo, "maximum": LIMITS["lon"].hi})
+_OPEN_AT = _P("open_at", schema={"type": "string", "pattern": "^\\s*\\d{1,2}[:：]\\d{2}\\s*$"},
+              description="only stations open at this time: HH:MM is the next such time after `at` (a night shift "
+                          "asks 22:00), an ISO 8601 date and time that moment")
+_OPEN_24H = _P("open_24h", schema={"type": "boolean"}, description="only stations open 24 hours every day")
 
 OPENAPI_PATHS = {
     "/api/stations": {"get": {
@@ -340,9 +357,11 @@ OPENAPI_PATHS = {
             _P("status", schema={"type": "array", "items": {"type": "string", "enum": list(STATUSES)}}, explode=True),
             openapi.limited("limit", LIMITS["stations_page"], "integer"),
             openapi.limited("offset", LIMITS["stations_offset"], "integer"),
-            _P("fields", schema={"type": "string", "enum": ["full", "compact"], "default": "full"},
+            _P("fields", schema={"type": "string", "enum": ["full", "compact", "ids"], "default": "full"},
                description="compact (for the map): feature id; properties name, open_now, demo and sv, "
-                           "the services as a bitmask (bit j = j-th service of the service enum)"),
+                           "the services as a bitmask (bit j = j-th service of the service enum), h24 (true when "
+                           "open 24 hours every day, absent otherwise); ids: {numberMatched, ids} only"),
+            _OPEN_AT, _OPEN_24H,
             openapi.LANG,
         ],
         "responses": {"200": {"description": "FeatureCollection with numberMatched, numberReturned and a next link",
@@ -362,10 +381,7 @@ OPENAPI_PATHS = {
             openapi.limited("k", LIMITS["nearest_k"], "integer"),
             openapi.SERVICE, openapi.OPEN_NOW, openapi.AT,
             openapi.limited("max_km", LIMITS["max_km"], description="only stations within"),
-            _P("open_at", schema={"type": "string", "pattern": "^\\s*\\d{1,2}[:：]\\d{2}\\s*$"},
-               description="only stations open at this time: HH:MM is the next such time after `at` (a night shift "
-                           "asks 22:00), an ISO 8601 date and time that moment"),
-            _P("open_24h", schema={"type": "boolean"}, description="only stations open 24 hours every day"),
+            _OPEN_AT, _OPEN_24H,
             openapi.LANG,
         ],
         "responses": {"200": {"description": "FeatureCollection: the nearest station open at `at` first "
