@@ -263,3 +263,75 @@ def test_tap_targets_are_at_least_44_px(finder):
         .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
         .filter(([, h]) => h < 44)""")
     assert small == []
+
+
+AXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vendor", "axe-core", "axe.min.js")
+# found on pages this change does not own, left to their owners (named so a new violation still fails):
+# the planner's county table scrolls sideways but cannot take the keyboard focus (it needs tabindex="0")
+KNOWN = {("/planner", "scrollable-region-focusable")}
+
+
+def _axe(page) -> list[str]:
+    """axe-core's serious and critical violations of the page as it is now (WCAG 2.x A/AA and best practices)."""
+    if not page.evaluate("() => !!window.axe"):
+        with open(AXE, encoding="utf-8") as f:
+            page.evaluate(f.read() + "\n;0")  # evaluated by the debugger protocol: the page's CSP does not apply
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`); }""")
+    return found
+
+
+@pytest.mark.skipif(not os.path.exists(AXE), reason="python scripts/vendor_assets.py fetches axe-core")
+def test_axe_finds_no_serious_or_critical_violation(phone, live):
+    page = phone.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    found = {}
+    try:
+        for lang in ("zh", "en"):
+            for path in ("/", "/planner", "/print"):
+                page.goto(f"{live.url}{path}?lang={lang}", wait_until="load")
+                if path == "/":
+                    page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+                    page.wait_for_selector(".marker-cluster", timeout=20000)
+                else:
+                    page.wait_for_timeout(800)
+                v = [x for x in _axe(page) if (path, x.split(" ")[1].rstrip(":")) not in KNOWN]
+                if v:
+                    found[f"{path}?lang={lang}"] = v
+                if path == "/":  # and with the list of results shown
+                    page.click("#locate-btn")
+                    page.wait_for_function("() => /^\\d+$/.test(document.body.dataset.results || '')", timeout=20000)
+                    page.wait_for_timeout(300)
+                    v = _axe(page)
+                    if v:
+                        found[f"{path}?lang={lang} (results)"] = v
+        assert found == {}, "\n".join(f"{k}: {x}" for k, vs in found.items() for x in vs)
+    finally:
+        page.close()
+
+
+def test_every_finder_control_is_reachable_by_keyboard(finder):
+    page = finder
+    page.click("#locate-btn")
+    _wait_results(page)
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    page.focus("a.brand")
+    seen = []
+    for _ in range(90):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("() => { const e = document.activeElement; return e.id || e.className || e.tagName; }"))
+    for want in ("place-input", "locate-btn", "filter-open", "filter-24h", "filter-open-at", "filter-toilet"):
+        assert want in seen, (want, seen)
+    assert any("show-on-map" in s for s in seen) and any("leaflet-control-zoom-in" in s for s in seen)
+    # the list is a list for a screen reader, labelled by its title, and the status line is announced
+    assert page.evaluate("() => document.getElementById('results').tagName") == "OL"
+    assert page.get_attribute("#results", "aria-labelledby") == "results-title"
+    assert page.get_attribute("#status", "aria-live") == "polite"
+    # the chip's checkbox toggles from the keyboard
+    page.focus("#filter-24h")
+    page.keyboard.press("Space")
+    assert page.is_checked("#filter-24h")
+    page.keyboard.press("Space")
+    assert not page.is_checked("#filter-24h")
