@@ -9,7 +9,7 @@ station in a MarkerCluster, all in one HTML) in the same run. Figures are printe
 "first cluster" is the time from navigation start to the first cluster bubble in the DOM (a MutationObserver
 installed before any page script, read as ``performance.now()``); "stations" the time until every station is on
 the map (the finder's ``data-stations-loaded``; the naive page has its markers in its HTML). Bytes are the wire
-sizes (gzip as the app serves it). The map tiles are off (``TILES=none``): a tile server's speed is not the
+sizes (gzip as the app serves it), served by waitress in this process. The map tiles are off (``TILES=none``): a tile server's speed is not the
 app's, and the drawn base is what a phone without tiles shows.
 """
 
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
 
     from flask import url_for
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
+    from waitress import create_server
 
     from webmap import create_app
 
@@ -105,9 +105,10 @@ def main(argv=None) -> int:
             naive = naive_folium_html(gdf, lambda f: url_for("static", filename=f))
         app.add_url_rule("/bench/naive", "bench_naive", lambda: naive)
         app.wsgi_app = _without_csp(app.wsgi_app, "/bench/naive")  # Folium's inline scripts carry no nonce
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}"
+        # waitress, as `yizhan serve` runs it (HTTP/1.1 keep-alive: on a 400 ms link every new connection costs)
+        server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        base = f"http://127.0.0.1:{server.effective_port}"
         app.test_client().get("/")  # the base map is built once per process: not part of a visit
         print(f"[phone] {len(gdf)} stations; headless Chromium 390x844; slow 3G (400 kbit/s, 400 ms RTT) and "
               f"{args.rate:g}x CPU throttle via CDP; median of {args.runs} fresh profiles, each a first then a repeat visit")
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
                     results[name] = runs
                 browser.close()
         finally:
-            server.shutdown()
+            server.close()
         med = {name: {kind: {k: statistics.median(r[i][k] for r in runs) for k in runs[0][i]}
                       for i, kind in enumerate(("first", "repeat"))} for name, runs in results.items()}
         print(f"    {'':14s} {'visit':7s} {'1st cluster':>12s} {'all stations':>13s} {'wire KB':>9s} {'requests':>9s}")

@@ -91,3 +91,27 @@ def test_a_bad_open_at_names_the_parameter(client, bad):
     resp = client.get("/api/nearest", query_string={"lat": KUNMING[1], "lon": KUNMING[0], "open_at": bad})
     assert resp.status_code == 400
     assert resp.get_json()["error"]["parameter"] == "open_at"
+
+
+def test_the_map_columns_carry_what_the_compact_features_do(client):
+    compact = client.get("/api/stations", query_string={"fields": "compact", "limit": 10000, "at": AT}).get_json()
+    cols = client.get("/api/stations", query_string={"fields": "columns", "limit": 10000, "at": AT}).get_json()
+    feats = compact["features"]
+    df = fixture_stations().set_index("id")
+    assert cols["numberMatched"] == compact["numberMatched"] == len(cols["ids"]) == len(feats)
+    assert cols["ids"] == [f["id"] for f in feats]
+    lon, lat = np.cumsum(cols["dlon"]) / cols["scale"], np.cumsum(cols["dlat"]) / cols["scale"]
+    for i, f in enumerate(feats):
+        x, y = f["geometry"]["coordinates"]
+        assert abs(lon[i] - x) <= 0.6e-5 and abs(lat[i] - y) <= 0.6e-5
+        assert cols["open"][i] == ("1" if f["properties"]["open_now"] else "0")
+        row = df.loc[f["id"]]
+        assert cols["h24"][i] == ("1" if row["status"] == "open" and parse_hours(row["opening_hours"]).is_24_7 else "0")
+        assert cols["demo"][i] == ("1" if f["properties"]["demo"] else "0")
+        assert cols["sv"][i] == f["properties"]["sv"]
+    assert "1" in cols["h24"] and "0" in cols["open"]
+    ids = client.get("/api/stations", query_string={"fields": "ids", "limit": 10000, "open_at": "22:00", "at": AT}).get_json()
+    when = datetime.fromisoformat("2026-12-02T22:00")
+    df = fixture_stations()
+    expected = [r.id for r in df.itertuples() if r.status == "open" and parse_hours(r.opening_hours).is_open(when)]
+    assert sorted(ids["ids"]) == sorted(expected) and ids["numberMatched"] == len(expected)

@@ -57,7 +57,7 @@ def stations():
     statuses = q.statuses()
     limit = q.integer("limit", LIMITS["stations_page"], default=int(LIMITS["stations_page"].default))
     offset = q.integer("offset", LIMITS["stations_offset"], default=0)
-    fields = q.choice("fields", ("full", "compact", "ids"), "full")
+    fields = q.choice("fields", ("full", "compact", "columns", "ids"), "full")
     at = q.at()
     open_at = q.open_at(at)
     want_24h = q.boolean("open_24h")
@@ -95,8 +95,9 @@ def stations():
                         "at": at.isoformat(timespec="minutes"),
                         "open_at": open_at.isoformat(timespec="minutes") if open_at is not None else None},
                        max_age=60)
+    if fields == "columns":
+        return geojson(_columns(snap, page, opened, matched.size, limit, offset, at), max_age=60)
     if fields == "compact":
-        h24 = open_24h_flags(snap)
         names = gdf["name"].astype(str).to_numpy()
         ids = gdf["id"].astype(str).to_numpy()
         demo = (gdf["source"].astype(str) == DEMO_SOURCE).to_numpy() if "source" in gdf else np.zeros(n, bool)
@@ -106,7 +107,7 @@ def stations():
             {"type": "Feature", "id": ids[p],
              "geometry": {"type": "Point", "coordinates": [float(lons[p]), float(lats[p])]},
              "properties": {"name": names[p], "open_now": bool(opened[p]), "demo": bool(demo[p]),
-                            "sv": int(snap.service_bits[p]), **({"h24": True} if h24[p] else {})}}
+                            "sv": int(snap.service_bits[p])}}
             for p in page
         ]
     else:
@@ -127,6 +128,35 @@ def stations():
         payload["links"].append({"rel": "next", "type": "application/geo+json",
                                  "href": url_for("api.stations", _external=False) + "?" + urlencode(args, doseq=True)})
     return geojson(payload, max_age=60)
+
+
+#: the map's coordinates are sent as whole numbers of 1e-5 degree (about 1 m), each the difference from the previous
+COLUMN_SCALE = 100_000
+
+
+def _columns(snap, page, opened, matched: int, limit: int, offset: int, at) -> dict:
+    """The finder map's stations as columns (issue 11 §5, a cheap phone on slow 3G): ids, coordinates as differences
+    of whole 1e-5 degrees, and one-character flags; no names (the popup asks for the station). A third of the
+    compact GeoJSON's gzip bytes."""
+    gdf = snap.gdf
+    if len(gdf):
+        ids = gdf["id"].astype(str).to_numpy()[page]
+        lon = np.rint(gdf["lon"].to_numpy(dtype=float)[page] * COLUMN_SCALE).astype(np.int64)
+        lat = np.rint(gdf["lat"].to_numpy(dtype=float)[page] * COLUMN_SCALE).astype(np.int64)
+        demo = (gdf["source"].astype(str) == DEMO_SOURCE).to_numpy()[page] if "source" in gdf else np.zeros(len(page), bool)
+        h24 = open_24h_flags(snap)[page]
+        sv = snap.service_bits[page]
+    else:
+        ids, lon, lat, demo, h24, sv = [], np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], []
+
+    def flags(values) -> str:
+        return "".join("1" if v else "0" for v in values)
+
+    return {"numberMatched": int(matched), "numberReturned": len(ids), "limit": limit, "offset": offset,
+            "at": at.isoformat(timespec="minutes"), "scale": COLUMN_SCALE, "ids": [str(i) for i in ids],
+            "dlon": np.diff(lon, prepend=0).tolist(), "dlat": np.diff(lat, prepend=0).tolist(),
+            "open": flags(opened[page]) if len(gdf) else "", "h24": flags(h24), "demo": flags(demo),
+            "sv": [int(v) for v in sv]}
 
 
 @bp.get("/stations/<station_id>")
@@ -357,10 +387,11 @@ OPENAPI_PATHS = {
             _P("status", schema={"type": "array", "items": {"type": "string", "enum": list(STATUSES)}}, explode=True),
             openapi.limited("limit", LIMITS["stations_page"], "integer"),
             openapi.limited("offset", LIMITS["stations_offset"], "integer"),
-            _P("fields", schema={"type": "string", "enum": ["full", "compact", "ids"], "default": "full"},
-               description="compact (for the map): feature id; properties name, open_now, demo and sv, "
-                           "the services as a bitmask (bit j = j-th service of the service enum), h24 (true when "
-                           "open 24 hours every day, absent otherwise); ids: {numberMatched, ids} only"),
+            _P("fields", schema={"type": "string", "enum": ["full", "compact", "columns", "ids"], "default": "full"},
+               description="compact: feature id; properties name, open_now, demo and sv, "
+                           "the services as a bitmask (bit j = j-th service of the service enum); columns (the finder's map, not GeoJSON): "
+                           "ids, dlon/dlat (whole 1/scale degrees, each the difference from the previous one), "
+                           "open/h24 (open 24 hours every day)/demo as strings of 0 and 1, sv; ids: {numberMatched, ids} only"),
             _OPEN_AT, _OPEN_24H,
             openapi.LANG,
         ],

@@ -117,7 +117,7 @@ def finder():
             "stations": url_for("api.stations"),
             # the map's station list: the same URL string is preloaded in <head> so the download starts
             # while the scripts load
-            "stations_map": url_for("api.stations", fields="compact", limit=10000, lang=locale),
+            "stations_map": url_for("api.stations", fields="columns", limit=10000),
             # the ids of the stations open at an hour the worker chose ("open at 22:00"), for the map's filter
             "stations_ids": url_for("api.stations", fields="ids", limit=10000),
             "station": url_for("api.station", station_id="__ID__"),

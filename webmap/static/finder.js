@@ -221,7 +221,7 @@
     return marker;
   }
 
-  function loadOutlines() {
+  function loadOutlines(afterStations) {
     if (!map) { return; }
     map.createPane('outlines');
     map.getPane('outlines').style.zIndex = 350;
@@ -264,9 +264,10 @@
         }
       }).catch(function () { loaded[level] = false; /* the map still works without outlines */ });
     }
-    // the province and prefectures at once; the 129 counties (the largest file) once zoomed in to where they help
+    // the province at once, the prefectures once the stations are drawn (on slow 3G they would share the link with
+    // the stations), the 129 counties (the largest file) once zoomed in to where they help
     load('province');
-    load('prefectures');
+    afterStations.then(function () { load('prefectures'); });
     function maybeCounties() { if (map.getZoom() >= cfg.counties_zoom) { load('counties'); } }
     map.on('zoomend', maybeCounties);
     maybeCounties();
@@ -286,19 +287,23 @@
                                                           className: 'marker-cluster yz-cluster', iconSize: L.point(size, size) });
                                      } });
     var url = cfg.api.stations_map;  // preloaded in <head>
-    getJSON(url).then(function (fc) {
-      var markers = fc.features.map(function (f) {
-        var c = f.geometry.coordinates, p = f.properties, id = String(f.id);
-        var m = L.marker(toDisplay(c[0], c[1]), { icon: p.open_now ? openIcon : closedIcon, title: p.name, keyboard: false });
-        m.on('click', function () { openStation(id, m.getLatLng(), m); });
-        m.yz = { id: id, bits: p.sv || 0, open: !!p.open_now, h24: !!p.h24 };
+    // columns (api.stations fields=columns): ids, coordinates as differences of whole 1/scale degrees, 0/1 flags
+    return getJSON(url).then(function (c) {
+      var x = 0, y = 0, markers = new Array(c.ids.length);
+      function onClick() { openStation(this.yz.id, this.getLatLng(), this); }
+      for (var i = 0; i < c.ids.length; i++) {
+        x += c.dlon[i]; y += c.dlat[i];
+        var id = c.ids[i], open = c.open.charAt(i) === '1';
+        var m = L.marker(toDisplay(x / c.scale, y / c.scale), { icon: open ? openIcon : closedIcon, keyboard: false });
+        m.on('click', onClick);
+        m.yz = { id: id, bits: c.sv[i] || 0, open: open, h24: c.h24.charAt(i) === '1' };
         markersById[id] = m;
         allMarkers.push(m);
-        return m;
-      });
+        markers[i] = m;
+      }
       cluster.addLayers(markers);
       cluster.addTo(map);
-      noteDemo(fc.features);
+      if (c.demo.indexOf('1') >= 0) { noteDemo([{ properties: { demo: true } }]); }
       document.body.setAttribute('data-stations-loaded', String(markers.length));
       document.body.setAttribute('data-stations-shown', String(markers.length));
     }).catch(function () { setStatus(S.stations_error, true); });
@@ -546,8 +551,7 @@
       var w = fromDisplay(e.latlng);
       setOrigin(w.lon, w.lat, S.chosen_point, 'point');
     });
-    loadOutlines();
-    loadStations();
+    loadOutlines(loadStations());
   }
   reportStrings();  // issue 10: load the report strings early, so the popup's first render has them
   document.body.setAttribute('data-ready', '1');
