@@ -239,9 +239,14 @@ class Params:
         return token
 
     def coverage(self) -> state.CoverageArgs:
-        """The coverage question: radius, rural_radius, hour, weekday and demand, in that order."""
-        radius = self.radius()
+        """The coverage question: distance (straight | network), radius (default 1,000 m, on foot 1,125 m),
+        rural_radius, hour, weekday and demand."""
+        from webmap.network_state import default_radius
+        from webmap.network_views import distance_kind
+
+        distance = distance_kind(self)  # straight | network (a 409 when no street network is loaded)
+        radius = default_radius(distance, self.radius(default=None))
         rural = self.radius("rural_radius", default=None)
         hour = self.hour()
         weekday = self.weekday()
-        return state.CoverageArgs(radius, rural, hour, weekday, self.demand_id())
+        return state.CoverageArgs(radius, rural, hour, weekday, self.demand_id(), distance)
