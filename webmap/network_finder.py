@@ -19,7 +19,7 @@ import numpy as np
 from stations import network as N
 from webmap.features import feature
 from webmap.i18n import lang
-from webmap.network_views import current, manifest_payload
+from webmap.network_common import current, manifest_payload
 
 #: straight-line candidates per station shown (the walk may reorder them)
 CANDIDATE_FACTOR = 3

@@ -12,26 +12,24 @@ question per county (prefecture, province): :func:`stations.network.side_by_side
 
 from __future__ import annotations
 
+import threading
+
 from stations import network as N
 from stations.limits import LIMITS
 from stations.network import siting as NS
 from webmap import state
-from webmap.network_views import network_key, require_network
+from webmap.network_common import current, default_radius, network_key, require_network
 from webmap.responses import table_rows
 
 
-def default_radius(distance: str, given: float | None) -> float:
-    """The radius of a question: as given, else 1,000 m in straight lines and 1,125 m (15 minutes) on foot."""
-    if given is not None:
-        return given
-    return float(N.DEFAULT_DISTANCE_M) if distance == "network" else float(LIMITS["radius_m"].default)
+_COMPUTE = threading.RLock()  # the page asks for the same figures in parallel: compute once
 
 
 def coverage(args) -> N.NetworkCoverageResult:
     """:func:`stations.network.network_coverage` for ``args`` (a :class:`webmap.state.CoverageArgs`)."""
     net = require_network()
     snap = state.snapshot()
-    with state._COMPUTE:
+    with _COMPUTE:
         return state.cached(("planner-network", *network_key(net), *args.key),
                             lambda: N.network_coverage(net, snap.gdf, state.demand(args.demand), args.spec, args.hour,
                                                        args.weekday), args.demand)
@@ -39,13 +37,11 @@ def coverage(args) -> N.NetworkCoverageResult:
 
 def side_by_side(args, by: str) -> list[dict] | None:
     """Straight-line and network coverage per ``by`` for ``args`` as JSON rows; None without a network."""
-    from webmap.network_views import current
-
     net = current()
     if net is None:
         return None
     res = coverage(_network_args(args))
-    with state._COMPUTE:
+    with _COMPUTE:
         t = state.cached(("planner-side-by-side", *network_key(net), *args.key, by),
                          lambda: N.side_by_side_table(res, by, state.geography()), args.demand)
     return table_rows_plain(t)
@@ -80,7 +76,13 @@ def siting_model(args):
     key = ("siting-model-network", *network_key(net), c.radius, c.rural, c.hour, c.weekday, args.candidates, c.demand)
     return state.cached(key, lambda: NS.network_max_cover(
         net, state.demand(c.demand), state.candidate_frame(args.candidates), snap.gdf, c.spec, c.hour, c.weekday,
-        max_pairs=LIMITS["coverage_pairs"]), state._owned(args))
+        max_pairs=LIMITS["coverage_pairs"]), _owned(args))
+
+
+def _owned(args) -> str | None:
+    """What makes a siting model private to its owner: an uploaded demand or candidate set."""
+    c = args.coverage
+    return c.demand if c.demand is not None else (None if args.candidates == "default" else args.candidates)
 
 
 def recommendation(rec, args):
@@ -99,6 +101,8 @@ def scenario_coverage(stations, args):
         return N.network_coverage(net, stations, state.demand(args.demand), args.spec, args.hour, args.weekday)
     return C.compute_coverage(stations, state.demand(args.demand), args.spec, args.hour, args.weekday)
 
+
+state.ON_FOOT.update(coverage=coverage, siting_model=siting_model, recommendation=recommendation)
 
 __all__ = ["default_radius", "coverage", "side_by_side", "siting_model", "recommendation", "scenario_coverage",
            "table_rows"]

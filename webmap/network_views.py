@@ -12,8 +12,8 @@
 Without a network every endpoint but ``/api/network`` answers HTTP 409 with the usual JSON error (message in
 the page's language, parameter ``distance``); nothing is ever drawn from straight lines instead.
 
-:func:`require_network` and :func:`distance_kind` are what the other modules (:mod:`webmap.network_state`,
-:mod:`webmap.network_finder`, the CLI) use to honour ``distance=network``.
+The texts, :func:`~webmap.network_common.require_network` and :func:`~webmap.network_common.distance_kind`
+(what the other modules use to honour ``distance=network``) are in :mod:`webmap.network_common`.
 """
 
 from __future__ import annotations
@@ -23,99 +23,19 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from stations import coverage as C
 from stations import network as N
 from stations.errors import InputError, LimitError
 from stations.limits import LIMITS
 from webmap import get_store, openapi
-from webmap.i18n import lang
+from webmap.network_common import (page_lang, current, manifest_payload, network_key, pick, require_network,
+                                   status_payload)
 from webmap.params import Params, choice
-from webmap.responses import DOWNLOAD_TYPES, attachment, geojson
+from webmap.responses import attachment, geojson
 
 bp = Blueprint("network", __name__)
-
-#: (zh, en) texts of this module (kept here rather than in the catalogue: they are also used outside requests)
-NO_NETWORK = ("直线距离：未加载街道网络", N.NO_NETWORK)
-NEED_NETWORK = (
-    "未加载街道网络：按步行距离计算需要部署者先用 `yizhan network build EXTRACT.osm.pbf` 建立路网；"
-    "直线距离仍可使用（distance=straight）",
-    "no street network is loaded: walking distances need one built by the deployer with "
-    "`yizhan network build EXTRACT.osm.pbf`; straight-line distances remain available (distance=straight)",
-)
-WALK_LABEL = ("15分钟步行（街道网络）", "15 minutes' walk (street network)")
-STRAIGHT_LABEL = ("直线距离", "straight line")
-DISTANCE_KINDS = ("straight", "network")
-
-
-def pick(pair: tuple[str, str], language: str | None = None) -> str:
-    return pair[1] if (language or _lang()) == "en" else pair[0]
-
-
-def _lang() -> str:
-    try:
-        return lang()
-    except Exception:  # noqa: BLE001 - outside a request (CLI): Chinese first
-        return "zh"
-
-
-def current():
-    """The loaded :class:`~stations.network.WalkNetwork` or None (an app may pin one: ``NETWORK`` in its config)."""
-    try:
-        pinned = current_app.config.get("NETWORK")
-    except RuntimeError:
-        pinned = None
-    return pinned if pinned is not None else N.load_network()
-
-
-def require_network(param: str = "distance"):
-    """The loaded network, or HTTP 409 saying that none is loaded (in the request's language)."""
-    net = current()
-    if net is None:
-        raise InputError(pick(NEED_NETWORK), param=param, status=409)
-    return net
-
-
-def distance_kind(params: Params) -> str:
-    """``distance=straight|network`` (default straight); ``network`` without a network is a 409, never a
-    silent fallback to straight lines."""
-    kind = params.choice("distance", DISTANCE_KINDS, "straight")
-    if kind == "network":
-        require_network()
-    return kind
-
-
-def network_key(net) -> tuple:
-    """What identifies a network in a cache key (a rebuilt network is another network)."""
-    m = net.manifest
-    return (m.get("sha256"), m.get("built_at"), m.get("filter_version"), net.n_nodes)
-
-
-def manifest_payload(net, language: str) -> dict:
-    m = net.manifest
-    return {
-        "source": m.get("source"), "sha256": m.get("sha256"), "nodes": m.get("nodes", net.n_nodes),
-        "edges": m.get("edges", net.n_edges), "length_km": m.get("length_km"), "bbox": m.get("bbox"),
-        "built_at": m.get("built_at"), "synthetic": bool(m.get("synthetic")),
-        "share_in_yunnan": m.get("share_in_yunnan"),
-        "attribution": m.get("attribution_zh" if language == "zh" else "attribution") or m.get("attribution"),
-        "attribution_en": m.get("attribution"), "attribution_zh": m.get("attribution_zh"),
-    }
-
-
-def status_payload(language: str | None = None) -> dict:
-    language = language or _lang()
-    net = current()
-    body = {"loaded": net is not None, "walk_kmh": N.WALK_SPEED_KMH, "minutes": N.DEFAULT_MINUTES,
-            "distance_m": N.DEFAULT_DISTANCE_M}
-    if net is None:
-        body.update({"distance_kind": "straight", "status": pick(NO_NETWORK, language), "manifest": None})
-    else:
-        body.update({"distance_kind": "network", "status": N.describe(net.manifest, language),
-                     "manifest": manifest_payload(net, language)})
-    return body
-
 
 # ------------------------------------------------------------------------------------------- endpoints
 
@@ -194,8 +114,8 @@ def api_isochrones():
     gdf, _ = _isochrones()
     body = _features(gdf)
     net = current()
-    body["attribution"] = manifest_payload(net, _lang())["attribution"]
-    body["network"] = N.describe(net.manifest, _lang())
+    body["attribution"] = manifest_payload(net, page_lang())["attribution"]
+    body["network"] = N.describe(net.manifest, page_lang())
     return geojson(body)
 
 
@@ -241,7 +161,7 @@ def api_route():
                          param="to", status=404)
     feat = route.to_geojson()
     feat["properties"].update({"to": sid, "name": str(row["name"]), "distance_kind": "network",
-                               "attribution": manifest_payload(net, _lang())["attribution"]})
+                               "attribution": manifest_payload(net, page_lang())["attribution"]})
     resp = geojson(feat)
     resp.headers["Cache-Control"] = "no-cache"
     return resp

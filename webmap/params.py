@@ -24,6 +24,7 @@ from stations.errors import InputError
 from stations.limits import LIMITS, Limit
 from stations.schema import SERVICE_KEYS, SERVICES, STATUSES
 from webmap import state
+from webmap.network_common import default_radius, distance_kind
 
 TZ = ZoneInfo("Asia/Shanghai")
 _ADCODE = re.compile(r"^\d{6}$")
@@ -241,9 +242,6 @@ class Params:
     def coverage(self) -> state.CoverageArgs:
         """The coverage question: distance (straight | network), radius (default 1,000 m, on foot 1,125 m),
         rural_radius, hour, weekday and demand."""
-        from webmap.network_state import default_radius
-        from webmap.network_views import distance_kind
-
         distance = distance_kind(self)  # straight | network (a 409 when no street network is loaded)
         radius = default_radius(distance, self.radius(default=None))
         rural = self.radius("rural_radius", default=None)

@@ -48,8 +48,8 @@ from stations.errors import CandidateFileError, InputError
 from stations.limits import LIMITS
 from stations.validation import in_bbox
 from webmap import jobs, openapi, state
-from webmap.network_state import default_radius, scenario_coverage
-from webmap.network_views import distance_kind
+from webmap.network_common import default_radius, distance_kind
+from webmap.network_state import scenario_coverage
 from webmap.params import Params, choice, finite
 from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
