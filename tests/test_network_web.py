@@ -252,3 +252,85 @@ def test_nearest_ranks_by_walking(net_client, town):
     assert s["distance_m"] == pytest.approx(300, abs=1) and s["walk_min"] == 19  # 1,400 m at 75 m/min, rounded up
     assert body["attribution"]
     json.dumps(body)  # plain JSON
+
+
+# ------------------------------------------------------------------------------------------ command line and print
+
+
+@pytest.fixture()
+def cli_env(town, monkeypatch, tmp_path):
+    w, url, var, empty = town
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("YIZHAN_VAR_DIR", str(var))
+    N.clear_cache()
+    demand = tmp_path / "demand.csv"
+    pts = [w.lonlat(0, 0), w.lonlat(-300, 300), w.lonlat(400, 0)]
+    demand.write_text("lon,lat,workers\n" + "".join(f"{x:.7f},{y:.7f},{n}\n" for (x, y), n in zip(pts, (10, 20, 30))))
+    yield w, demand, var, empty
+    N.clear_cache()
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_coverage_gaps_recommend_on_foot(cli_env, monkeypatch, tmp_path):
+    w, demand, var, empty = cli_env
+    r = _cli("coverage", "--demand", str(demand), "--by", "province", "--distance", "network")
+    assert r.exit_code == 0, r.output
+    assert "50 of 60 workers covered (83.3%)" in r.output and "1125 m on foot (15 minutes" in r.output
+    assert "straight line vs on foot" in r.output and "16.7" in r.output  # the side-by-side table
+    r = _cli("coverage", "--demand", str(demand), "--by", "province")
+    assert r.exit_code == 0 and "60 of 60 workers covered (100.0%)" in r.output and "straight line vs on foot" in r.output
+    r = _cli("gaps", "--demand", str(demand), "--distance", "network")
+    assert r.exit_code == 0 and "10 uncovered workers" in r.output
+    out = tmp_path / "sites.csv"
+    r = _cli("recommend", "-n", "1", "--demand", str(demand), "--distance", "network", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "(83.33%)" in r.output and "(100.00%) with 1 new sites" in r.output
+    # no network: a clear error, not straight lines
+    monkeypatch.setenv("YIZHAN_VAR_DIR", str(empty))
+    N.clear_cache()
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    for args in (["coverage", "--distance", "network"], ["gaps", "--distance", "network"],
+                 ["recommend", "-n", "1", "--distance", "network", "--out", str(out)],
+                 ["print", "--distance", "network", "--out", str(tmp_path / "x.png")]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "未加载街道网络" in r.output and "yizhan network build" in r.output
+    r = _cli("coverage", "--demand", str(demand), "--by", "province")
+    assert r.exit_code == 0 and "straight-line distances: no street network loaded" in r.output
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")
+def test_print_sheet_on_foot(cli_env, town, monkeypatch):
+    from stations import cartography, sheet_layers
+
+    net = N.load_network()
+    ctx = sheet_layers.context(network=net)
+    an = ctx.analysis(1125.0, ("outlines", "stations", "coverage"))
+    assert an.distance_label == "15分钟步行（街道网络）"
+    assert any("合成路网" in n or "OpenStreetMap" in n for n in an.notes)  # the network's attribution on the sheet
+    req = cartography.validate("530102", "A4", "portrait", "outlines,stations,coverage", "1125", "status")
+    fig, info = cartography.build_sheet(req, ctx)
+    texts = [t.get_text() for t in fig.texts]
+    assert any(t.startswith("15分钟步行（街道网络）") for t in texts)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    # the web sheet: distance=network draws on foot and names the file so; without a network a 409
+    w, url, var, empty = town
+    c = _app(url, var, monkeypatch, w)
+    r = c.get("/print/sheet.png?area=530102&distance=network&dpi=50&download=1")
+    assert r.status_code == 200, r.data[:300]
+    assert r.mimetype == "image/png" and "-walk.png" in r.headers["Content-Disposition"]
+    c = _app(url, empty, monkeypatch, w)
+    r = c.get("/print/sheet.png?area=530102&distance=network&lang=zh")
+    assert r.status_code == 409 and "未加载街道网络" in r.get_json()["error"]["message"]
