@@ -100,6 +100,8 @@ def test_planner_distance_chooser_and_isochrones(browser, servers, monkeypatch, 
         page.wait_for_function("() => { const s = document.getElementById('pl-status');"
                                " return s.dataset.state === 'ready' && s.dataset.radius === '1125'; }", timeout=60000)
         assert float(page.get_attribute("#pl-status", "data-covered-pct")) == pytest.approx(83.3, abs=0.1)
+        page.wait_for_selector("#pl-net-compare[data-overstatement]", timeout=20000)
+        assert "直线 100.0% · 步行 83.3%（直线高估 16.7 个百分点）" in page.text_content("#pl-net-compare")
         assert "合成路网" in page.text_content(".pl-net-attribution")  # test data says it is not OpenStreetMap's
         page.check("#pl-net-iso")
         s = w.lonlat(0, 300)
@@ -125,6 +127,8 @@ def test_planner_distance_chooser_and_isochrones(browser, servers, monkeypatch, 
         page.wait_for_selector(".pl-net-status", timeout=30000)
         assert page.text_content(".pl-net-status") == "直线距离：未加载街道网络"
         assert page.locator("#pl-distance-network").count() == 0
+        page.locator("#pl-network").scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(artifacts_dir, "network-planner-none-phone.png"))
     finally:
         ctx.close()
         N.clear_cache()

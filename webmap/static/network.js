@@ -10,7 +10,8 @@
   var YZ = window.YZ;
   var $ = YZ.$, el = YZ.el, getJSON = YZ.getJSON;
   var me = document.currentScript;
-  var API = { network: me.dataset.network, isochrones: me.dataset.isochrones, nearest: me.dataset.nearest };
+  var API = { network: me.dataset.network, isochrones: me.dataset.isochrones, nearest: me.dataset.nearest,
+              coverage: me.dataset.coverage };
   var box = $("pl-network");
   if (!box) return;
   var cfg = YZ.readJSON("pl-config") || {};
@@ -19,15 +20,17 @@
     distance: "Distance", straight: "Straight line", walk: "15 minutes' walk (street network)",
     iso: "Isochrones: click the map for the nearest station's 5 / 10 / 15-minute walk",
     min: "min walk", loading: "Walking areas…", failed: "Could not draw the walking areas",
-    download: "Download", of: "of", hourAll: "every station open at the hour (GeoJSON)"
+    download: "Download", of: "of", hourAll: "every station open at the hour (GeoJSON)",
+    compare: "Workers covered: straight line {s}% · on foot {n}% (straight lines overstate by {pp} points)"
   } : {
     distance: "距离", straight: "直线距离", walk: "15分钟步行（街道网络）",
     iso: "等时圈：点击地图，显示最近驿站步行 5 / 10 / 15 分钟范围",
     min: "分钟步行", loading: "正在计算步行范围…", failed: "无法绘制步行范围",
-    download: "下载", of: "：", hourAll: "该时刻所有开放驿站（GeoJSON）"
+    download: "下载", of: "：", hourAll: "该时刻所有开放驿站（GeoJSON）",
+    compare: "覆盖劳动者：直线 {s}% · 步行 {n}%（直线高估 {pp} 个百分点）"
   };
   var BANDS = { 5: "#08519c", 10: "#3182bd", 15: "#9ecae1" };
-  var map = null, layer = null, isoOn = false;
+  var map = null, layer = null, isoOn = false, compareSeq = 0;
 
   function colour(m) { return BANDS[m] || "#6baed6"; }
   function setDistance(kind) {
@@ -89,6 +92,23 @@
       return showIsochrones(p.id, p.name);
     });
   }
+  /* straight line vs on foot for the planner's current question (the province row of /api/coverage's side_by_side) */
+  function compare() {
+    var out = $("pl-net-compare"), st = $("pl-status");
+    if (!out || !st || st.dataset.state !== "ready") return;
+    var q = { by: "province", radius: $("pl-radius").value, rural_radius: $("pl-rural").value, hour: $("pl-hour").value,
+              weekday: $("pl-weekday").value, demand: document.body.dataset.demand || "", distance: document.body.dataset.distance };
+    var seq = ++compareSeq;
+    getJSON(API.coverage + "?" + YZ.query(q)).then(function (body) {
+      if (seq !== compareSeq) return;  // a newer question was asked meanwhile
+      var r = (body.side_by_side || [])[0];
+      if (!r) { out.textContent = ""; return; }
+      var f = function (v) { return v === null || v === undefined ? "–" : Number(v).toFixed(1); };
+      out.textContent = T.compare.replace("{s}", f(r.covered_pct_straight)).replace("{n}", f(r.covered_pct_network))
+        .replace("{pp}", f(r.overstatement_pp));
+      out.dataset.overstatement = String(r.overstatement_pp);
+    }).catch(function () { out.textContent = ""; });
+  }
   function build(info) {
     box.textContent = "";
     document.body.dataset.network = info.loaded ? "loaded" : "none";
@@ -110,10 +130,16 @@
     legend(fs);
     fs.appendChild(el("p", { id: "pl-net-iso-status", class: "pl-net-iso-status" }));
     fs.appendChild(el("p", { id: "pl-net-downloads", class: "pl-downloads" }));
+    fs.appendChild(el("p", { id: "pl-net-compare", class: "pl-net-compare" }));
     fs.appendChild(el("p", { class: "pl-note pl-net-status", text: info.status }));
     fs.appendChild(el("p", { class: "pl-note pl-net-attribution", text: info.manifest.attribution }));
     box.appendChild(fs);
     YZ.onPlannerMap(function (m) { map = m; map.on("click", onClick); });
+    var st = $("pl-status");
+    if (st && window.MutationObserver) {
+      new MutationObserver(compare).observe(st, { attributes: true, attributeFilter: ["data-state"] });
+    }
+    compare();
   }
   document.body.dataset.distance = "straight";
   getJSON(API.network + "?lang=" + (en ? "en" : "zh")).then(build, function () { box.textContent = ""; });
