@@ -29,7 +29,7 @@ from stations import coverage as C
 from stations import network as N
 from stations.errors import InputError, LimitError
 from stations.limits import LIMITS
-from webmap import get_store, openapi
+from webmap import get_store, jobs, openapi
 from webmap.network_common import (page_lang, current, manifest_payload, network_key, pick, require_network,
                                    status_payload)
 from webmap.params import Params, choice
@@ -110,6 +110,7 @@ def _features(gdf) -> dict:
 
 
 @bp.get("/api/isochrones")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def api_isochrones():
     gdf, _ = _isochrones()
     body = _features(gdf)
@@ -120,6 +121,7 @@ def api_isochrones():
 
 
 @bp.get("/api/isochrones.<fmt>")
+@jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def download_isochrones(fmt: str):
     choice("format", fmt, ("geojson", "gpkg"))
     gdf, stem = _isochrones()
