@@ -6,21 +6,22 @@ tables, gaps, layer, downloads) then follows as before. Results are memoised per
 straight-line ones, under keys that also name the network (a rebuilt network is another question).
 
 ``radius`` is the walking distance in metres for these questions (default 15 minutes at 4.5 km/h, 1,125 m:
-:func:`default_radius`). :func:`side_by_side` gives the straight-line and network coverage of the same
+:func:`webmap.network_common.default_radius`). :func:`side_by_side` gives the straight-line and network coverage of the same
 question per county (prefecture, province): :func:`stations.network.side_by_side_table`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
+from stations import coverage as C
 from stations import network as N
 from stations.limits import LIMITS
 from stations.network import siting as NS
 from webmap import state
-from webmap.network_common import current, default_radius, network_key, require_network
-from webmap.responses import table_rows
-
+from webmap.network_common import current, network_key, require_network
+from webmap.responses import clean
 
 _COMPUTE = threading.RLock()  # the page asks for the same figures in parallel: compute once
 
@@ -48,15 +49,11 @@ def side_by_side(args, by: str) -> list[dict] | None:
 
 
 def _network_args(args):
-    import dataclasses
-
     return args if getattr(args, "distance", "straight") == "network" else dataclasses.replace(args, distance="network")
 
 
 def table_rows_plain(t) -> list[dict]:
     """Rows of a side-by-side table, figures rounded (percentages 0.01, workers 0.1, metres 1)."""
-    from webmap.responses import clean
-
     out = []
     for rec in t.to_dict(orient="records"):
         row = {}
@@ -94,8 +91,6 @@ def recommendation(rec, args):
 
 def scenario_coverage(stations, args):
     """Coverage of a what-if scenario's ``stations`` for ``args``, on foot or in straight lines."""
-    from stations import coverage as C
-
     if getattr(args, "distance", "straight") == "network":
         net = require_network()
         return N.network_coverage(net, stations, state.demand(args.demand), args.spec, args.hour, args.weekday)
@@ -104,5 +99,4 @@ def scenario_coverage(stations, args):
 
 state.ON_FOOT.update(coverage=coverage, siting_model=siting_model, recommendation=recommendation)
 
-__all__ = ["default_radius", "coverage", "side_by_side", "siting_model", "recommendation", "scenario_coverage",
-           "table_rows"]
+__all__ = ["coverage", "side_by_side", "table_rows_plain", "siting_model", "recommendation", "scenario_coverage"]
