@@ -23,6 +23,7 @@ import json
 
 import geopandas as gpd
 import pytest
+import shapely.geometry
 from pyproj import Geod
 
 from conftest import HOSTILE_ID, fixture_stations
@@ -220,7 +221,13 @@ def test_coverage_on_the_network_beside_straight_lines(net_client):
     assert sum(f["properties"]["uncovered_workers"] for f in gaps["features"]) == pytest.approx(10)
     assert c.get("/api/gaps").get_json()["features"] == []
     d = c.get("/planner/download/coverage.csv?distance=network&by=county")
-    assert d.status_code == 200
+    assert d.status_code == 200 and "-walk.csv" in d.headers["Content-Disposition"]
+    layer = c.get("/api/coverage/layer?distance=network")  # the area within walking reach
+    assert layer.status_code == 200
+    walk_area = shapely.geometry.shape(layer.get_json()["features"][0]["geometry"])
+    straight_area = shapely.geometry.shape(c.get("/api/coverage/layer?radius=1125").get_json()["features"][0]["geometry"])
+    assert 0 < walk_area.area < straight_area.area
+    assert c.get("/api/access?distance=network").status_code == 200
 
 
 def test_recommend_and_whatif_on_foot(net_client, town):
