@@ -29,6 +29,7 @@ from webmap.features import WALK_KMH, feature, open_flags
 from webmap.i18n import lang
 from webmap.params import Params
 from webmap.finder_json import finder_json
+from webmap.network_finder import walk_ranked
 from webmap.responses import dumps, geojson
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,13 @@ def nearest():
         "distance": "geodesic metres on the WGS-84 ellipsoid (straight line, not a route)",
         "walk_kmh": WALK_KMH,
         "numberReturned": len(hits),
+        "distance_kind": "straight",
     }
-    if current_app.config.get("FINDER_FRAGMENTS", True):
+    walked = walk_ranked(snap, lon, lat, k, services, at if want_open else None, max_km, opened)  # issue 13 §3
+    if walked is not None:  # a street network is loaded: ranked by walks, the exact (slow) path
+        payload.update(walked)
+        body = payload
+    elif current_app.config.get("FINDER_FRAGMENTS", True):
         # the same text as below, from per-station fragments serialised once per snapshot (webmap.finder_json)
         frags, language = finder_json(snap), lang()
         features = frags.features(hits, language, opened, (lon, lat))
