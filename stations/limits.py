@@ -121,6 +121,10 @@ _TABLE = (
           "uploaded sets one session (or all requests without a session together) may keep in memory"),
     Limit("idle_seconds", 1, 86_400, "s", 1800,
           "an entry unused this long may make room for anyone's; younger ones only for their own session's"),
+    Limit("isochrone_nodes", 1, 60_000, "nodes", None,
+          "street nodes within reach of the stations of one web request for isochrones (every station open at an "
+          "hour), counted with the network's k-d tree before the walk (about 20 s of work at the limit on a "
+          "2-core machine; the command line has no such limit)"),
     Limit("analysis_seconds", 1, 30, "s", 25,
           "wall-clock limit of one analysis in a web request (gaps, a print sheet's layers, reading an upload)"),
 )

@@ -25,12 +25,15 @@ from .limits import LIMITS
 __all__ = ["check_budget", "compute_analysis", "context", "name_gaps"]
 
 
-def context(stations=None, *, seconds: float | None = None, max_pairs=LIMITS["coverage_pairs"]) -> Context:
+def context(stations=None, *, seconds: float | None = None, max_pairs=LIMITS["coverage_pairs"],
+            network=None) -> Context:
     """A cartography :class:`Context` over ``stations`` (default: the registry) whose analysis layers come
     from :func:`compute_analysis`, each computation limited to ``seconds`` (None: no limit) and its siting
-    model to ``max_pairs`` (the web's ``coverage_pairs`` unless told)."""
+    model to ``max_pairs`` (the web's ``coverage_pairs`` unless told); with a ``network``
+    (:class:`stations.network.WalkNetwork`) the radius is walking metres on its streets."""
     return Context(stations=stations,
-                   analysis_provider=functools.partial(compute_analysis, seconds=seconds, max_pairs=max_pairs))
+                   analysis_provider=functools.partial(compute_analysis, seconds=seconds, max_pairs=max_pairs,
+                                                       network=network))
 
 
 def check_budget(radius: float, layers: Sequence[str], max_pairs=LIMITS["coverage_pairs"]) -> None:
@@ -54,19 +57,32 @@ def check_budget(radius: float, layers: Sequence[str], max_pairs=LIMITS["coverag
 
 
 def compute_analysis(stations, radius: float, layers: Sequence[str], *, seconds: float | None = None,
-                     max_pairs=LIMITS["coverage_pairs"]) -> AnalysisLayers:
+                     max_pairs=LIMITS["coverage_pairs"], network=None) -> AnalysisLayers:
     """Coverage layer, per-area table and gaps from :mod:`stations.coverage` (``radius`` in metres);
     recommended sites (the province-wide greedy ranking, top :data:`RECOMMENDED_N`) from
     :mod:`stations.siting`; the demand points (to frame the sheets); the gaps named by place
     (:func:`name_gaps`); the table rounded so that it adds up (:func:`stations.coverage.round_table`). Any
     part that fails leaves a note instead of failing the sheet, except a request over a budget: past ``seconds``
     (:class:`stations.errors.TimeLimitError`) or a siting model of more than ``max_pairs`` pairs
-    (:class:`stations.errors.LimitError`), the sheet is refused with the reason."""
+    (:class:`stations.errors.LimitError`), the sheet is refused with the reason.
+
+    With a ``network`` the coverage, its layer (the area within walking reach), the table and the gaps are
+    measured on foot (:func:`stations.network.network_coverage`): the sheet says "N分钟步行（街道网络）" and
+    carries the network's attribution; the recommended sites stay a straight-line ranking (noted)."""
     deadline = Deadline(seconds, "the sheet's analysis layers", hint="ask for a smaller radius or fewer layers",
                         param="radius")
     result = AnalysisLayers()
     try:
-        res = coverage.compute_coverage(stations, radius=float(radius))
+        if network is not None:  # on foot (issue 13)
+            from .network import WALK_M_PER_MIN, network_coverage
+
+            res = network_coverage(network, stations, distance=float(radius))
+            result.distance_label = f"{float(radius) / WALK_M_PER_MIN:.0f}分钟步行（街道网络）"
+            result.notes.append(network.manifest.get("attribution_zh") or "路网数据 © OpenStreetMap 贡献者（ODbL 1.0）")
+            if "recommended" in layers:
+                result.notes.append("建议新增站点按直线距离计算")
+        else:
+            res = coverage.compute_coverage(stations, radius=float(radius))
     except Exception as exc:  # noqa: BLE001 - e.g. the demand model cannot be built here
         return without_coverage(f"覆盖率计算不可用（{type(exc).__name__}）", stations, radius, layers, result)
     result.demand = _demand_points(res)

@@ -490,7 +490,7 @@ def test_planner_scripts_do_not_put_station_names_into_html():
     from pathlib import Path
 
     static = Path(__file__).resolve().parent.parent / "webmap" / "static"
-    for js in ("planner.js", "whatif.js", "finder.js"):
+    for js in ("planner.js", "whatif.js", "finder.js", "network.js", "finder_route.js"):
         text = (static / js).read_text(encoding="utf-8")
         for call in re.findall(r"\.(?:bindTooltip|bindPopup|setContent)\(([^;]*)", text):
             if re.search(r"\.(name|address|id)\b", call):

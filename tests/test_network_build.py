@@ -39,7 +39,7 @@ def block_map(origin=None, label="test data: four city blocks") -> ExtractWriter
 def test_no_network_means_straight_line(var_dir):
     assert N.load_network() is None
     assert N.status() == "straight-line distances: no street network loaded"
-    assert N.status(lang="zh") == "直线距离：未加载路网"
+    assert N.status(lang="zh") == "直线距离：未加载街道网络"
     assert N.read_manifest() is None
 
 

@@ -29,6 +29,7 @@ from webmap.features import WALK_KMH, WALK_MAX_M, feature, open_24h_flags, open_
 from webmap.i18n import lang
 from webmap.params import Params
 from webmap.finder_json import finder_json
+from webmap.network_finder import walk_ranked
 from webmap.responses import dumps, geojson
 
 log = logging.getLogger(__name__)
@@ -218,8 +219,14 @@ def nearest():
         "walk_max_m": WALK_MAX_M,
         "nearest_open_id": None if first_open is None else str(snap.records[first_open.position]["id"]),
         "numberReturned": len(hits),
+        "distance_kind": "straight",
     }
-    if current_app.config.get("FINDER_FRAGMENTS", True):
+    walked = walk_ranked(snap, lon, lat, k, services, at if want_open else open_at, max_km, opened)  # issue 13 §3
+    if walked is not None:  # a street network is loaded: ranked by walks, the exact (slow) path
+        walked, payload["nearest_open_id"] = _walked_for_the_phone(snap, walked, opened, where)
+        payload.update(walked)
+        body = payload
+    elif current_app.config.get("FINDER_FRAGMENTS", True):
         # the same text as below, from per-station fragments serialised once per snapshot (webmap.finder_json)
         frags, language = finder_json(snap), lang()
         features = frags.features(hits, language, opened, (lon, lat))
@@ -232,6 +239,23 @@ def nearest():
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["Server-Timing"] = f"nearest;dur={(time.perf_counter() - t0) * 1000:.1f}"
     return resp
+
+
+def _walked_for_the_phone(snap, walked: dict, opened, where) -> tuple[dict, str | None]:
+    """The walking ranking (:func:`webmap.network_finder.walk_ranked`) held to the finder's rules (issue 11 §3): only
+    stations in ``where`` (open at the asked hour, open 24 hours), the nearest open walk first, and walking minutes
+    only within :data:`WALK_MAX_M` of walking; with the id of that nearest open station (None when none is open)."""
+    feats = walked.get("features", [])
+    if where is not None:
+        feats = [f for f in feats if where[snap.position[str(f["id"])]]]
+    first = next((f for f in feats if opened[snap.position[str(f["id"])]]), None)
+    if first is not None and first is not feats[0]:
+        feats = [first] + [f for f in feats if f is not first]
+    for f in feats:
+        props = f["properties"]
+        if (props.get("walk_m") or props.get("distance_m", 0)) > WALK_MAX_M:
+            props.pop("walk_min", None)
+    return {**walked, "features": feats, "numberReturned": len(feats)}, None if first is None else str(first["id"])
 
 
 def _nearest_open_first(snap, hits, opened, lon, lat, k, services, at, max_km, where):

@@ -2,6 +2,7 @@
 
     yizhan coverage --radius 1000 [--rural-radius 2000] [--hour 22] [--demand FILE] --by county --out coverage.xlsx
     yizhan gaps [--radius 1000] [--hour 22] [--limit 100] --out gaps.gpkg
+    yizhan coverage --distance network      # on foot: 1,125 m (15 minutes) on the street network, beside straight lines
 
 Output formats follow the file suffix: .csv (UTF-8 with BOM), .xlsx, .geojson, .gpkg. Without ``--out`` the
 table (or the top gaps) is printed. Bad input gives a one-line message and exit status 1 or 2.
@@ -19,10 +20,12 @@ from tqdm import tqdm
 
 from stations import coverage as C
 from stations.limits import LIMITS
+from webmap.cli_distance import DISTANCE, compute, echo_side_by_side, label, radius_for, require_network
 
 _R, _H, _W = LIMITS["radius_m"], LIMITS["hour"], LIMITS["weekday"]
-RADIUS = click.option("--radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=C.DEFAULT_RADIUS_M, show_default=True,
-                      help="service radius in metres (for towns when --rural-radius is given)")
+RADIUS = click.option("--radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=None,
+                      help="service radius in metres (for towns when --rural-radius is given); default 1000, "
+                           "with --distance network 1125 (15 minutes' walk)")
 RURAL = click.option("--rural-radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=None,
                      help="service radius in metres for rural demand cells")
 HOUR = click.option("--hour", type=click.IntRange(int(_H.lo), int(_H.hi)), default=None,
@@ -50,7 +53,7 @@ class _Steps:
         self.bar.close()
 
 
-def _inputs(steps: _Steps, demand_file, weight, radius, rural, hour, weekday):
+def _inputs(steps: _Steps, demand_file, weight, radius, rural, hour, weekday, distance="straight"):
     from stations.demand import load_demand, load_demand_file
     from stations.errors import InputError
     from stations.registry import Registry
@@ -67,7 +70,7 @@ def _inputs(steps: _Steps, demand_file, weight, radius, rural, hour, weekday):
             raise click.ClickException(f"{demand_file}: {exc}") from None
     with steps.step("coverage"):
         spec = radius if rural is None else {"town": radius, "rural": rural, "default": radius}
-        result = C.compute_coverage(stations, demand, spec, hour, weekday)
+        result = compute(stations, demand, spec, hour, weekday, distance)  # straight or on foot (issue 13)
     return result
 
 
@@ -96,15 +99,19 @@ def _check_out(out):
 @WEEKDAY
 @DEMAND
 @WEIGHT
+@DISTANCE
 @click.option("--by", type=click.Choice(C.LEVELS), default="county", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="coverage.csv|.xlsx|.geojson|.gpkg")
-def coverage_cmd(radius, rural_radius, hour, weekday, demand_file, weight, by, out):
+def coverage_cmd(radius, rural_radius, hour, weekday, demand_file, weight, distance, by, out):
     """Coverage of outdoor workers by open stations, by province, prefecture or county."""
     _check_out(out)
+    if distance == "network":
+        require_network()
+    radius = radius_for(distance, radius)
     t0 = time.perf_counter()
     steps = _Steps(5, "coverage")
     try:
-        result = _inputs(steps, demand_file, weight, radius, rural_radius, hour, weekday)
+        result = _inputs(steps, demand_file, weight, radius, rural_radius, hour, weekday, distance)
         with steps.step("table"):
             table = C.coverage_table(result, by)
         with steps.step("export"):
@@ -115,7 +122,7 @@ def coverage_cmd(radius, rural_radius, hour, weekday, demand_file, weight, by, o
     when = "all day" if hour is None else f"at {hour:02d}:00"
     click.echo(
         f"{result.workers_covered:,.0f} of {result.workers:,.0f} workers covered ({result.covered_pct:.1f}%) "
-        f"by {len(result.stations):,} open stations within {radius:g} m, {when} "
+        f"by {len(result.stations):,} open stations within {label(distance, radius)}, {when} "
         f"[{time.perf_counter() - t0:.2f} s]"
     )
     _note_outside(result)
@@ -125,6 +132,8 @@ def coverage_cmd(radius, rural_radius, hour, weekday, demand_file, weight, by, o
         show = C.round_table(table)[["adcode", "name", "stations", "workers", "workers_covered", "covered_pct",
                                      "area_covered_km2", "median_distance_m", "p90_distance_m"]]
         click.echo(show.to_string(index=False))
+    spec = radius if rural_radius is None else {"town": radius, "rural": rural_radius, "default": radius}
+    echo_side_by_side(result, result.stations, result.demand, spec, hour, weekday, by)
 
 
 @click.command("gaps")
@@ -134,14 +143,18 @@ def coverage_cmd(radius, rural_radius, hour, weekday, demand_file, weight, by, o
 @WEEKDAY
 @DEMAND
 @WEIGHT
+@DISTANCE
 @click.option("--limit", type=click.IntRange(1, None), default=None, help="keep the N largest gaps")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="gaps.gpkg|.geojson|.csv|.xlsx")
-def gaps_cmd(radius, rural_radius, hour, weekday, demand_file, weight, limit, out):
+def gaps_cmd(radius, rural_radius, hour, weekday, demand_file, weight, distance, limit, out):
     """Contiguous uncovered demand as polygons, ranked by uncovered workers."""
     _check_out(out)
+    if distance == "network":
+        require_network()
+    radius = radius_for(distance, radius)
     steps = _Steps(5, "gaps")
     try:
-        result = _inputs(steps, demand_file, weight, radius, rural_radius, hour, weekday)
+        result = _inputs(steps, demand_file, weight, radius, rural_radius, hour, weekday, distance)
         with steps.step("gaps"):
             gaps = C.find_gaps(result, limit=limit)
         with steps.step("export"):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from webmap.cli_distance import DISTANCE, radius_for, require_network
+
 
 def _fail(message: str, code: int = 2):
     click.secho(f"错误 / error: {message}", fg="red", err=True)
@@ -53,12 +55,14 @@ def _check_out(out: str, allowed: tuple[str, ...]) -> Path:
     return path
 
 
-def _content_options(fn):
+def _content_options(fn, radius_default="1000"):
     """--layers, --radius and --symbols, shared by ``print`` and ``atlas``."""
     fn = click.option("--symbols", default="status", show_default=True,
                       help="Station symbols: status (open / 24 h / closed) or services (open stations graded by "
                            "water, microwave, toilet, seating: 4 full, 2-3 partial, 0-1 basic).")(fn)
-    fn = click.option("--radius", default="1000", show_default=True, help="Service radius in metres.")(fn)
+    fn = click.option("--radius", default=radius_default, show_default=radius_default is not None,
+                      help="Service radius in metres" + ("" if radius_default else
+                                                         " (default 1000; with --distance network 1125, 15 minutes' walk)") + ".")(fn)
     return click.option("--layers", default="outlines,stations,coverage", show_default=True,
                         help="Comma-separated: outlines, stations, coverage, gaps, recommended.")(fn)
 
@@ -68,20 +72,24 @@ def _content_options(fn):
               help="yunnan, a prefecture or county: adcode (530100, 530102) or name (昆明市, 五华区, kunming, wuhua).")
 @click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
 @click.option("--orientation", default="portrait", show_default=True, help="portrait or landscape.")
-@_content_options
+@lambda fn: _content_options(fn, radius_default=None)
 @click.option("--dpi", default="200", show_default=True, help="Resolution of a PNG (50-600).")
+@DISTANCE
 @click.option("--out", required=True, help="Output file: .pdf (vector, fonts embedded) or .png.")
-def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, out):
+def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, distance, out):
     """Print one map sheet (打印工会驿站分布图) of the province, a prefecture or a county."""
     from stations import cartography, sheet_layers
 
     path = _check_out(out, (".pdf", ".png"))
+    net = require_network() if distance == "network" else None  # on foot: "15分钟步行（街道网络）" (issue 13)
+    if radius is None:
+        radius = f"{radius_for(distance, None):g}"
     req = _run(lambda: cartography.validate(area, paper, orientation, layers, radius, symbols))
     dpi_v = _run(lambda: cartography.parse_dpi(dpi))
     t0 = time.perf_counter()
     _run(lambda: sheet_layers.check_budget(req.radius, req.layers, _max_pairs()))
     info = _run(lambda: cartography.make_sheet(req.area, req.paper, req.orientation, req.layers, req.radius, path, dpi=dpi_v,
-                                               symbols=req.symbols, context=sheet_layers.context(max_pairs=_max_pairs())))
+                                               symbols=req.symbols, context=sheet_layers.context(max_pairs=_max_pairs(), network=net)))
     size = path.stat().st_size
     click.echo(
         f"{info.title}: {path} ({size / 1024:.0f} KiB, {req.paper} {req.orientation}, "

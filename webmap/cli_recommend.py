@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from stations import coverage as C
 from stations.limits import LIMITS
+from webmap.cli_distance import DISTANCE, label, radius_for, require_network
 
 OUT_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".gpkg")
 _N, _R, _H, _W, _T = (LIMITS[k] for k in ("cli_sites_n", "radius_m", "hour", "weekday", "cli_exact_seconds"))
@@ -36,8 +37,10 @@ def _fail(message: str, code: int = 2):
 @click.option("-n", "n", type=click.IntRange(int(_N.lo), int(_N.hi)), default=None, help="number of new sites (maximal covering)")
 @click.option("--target-pct", type=click.FloatRange(0, 100, min_open=True), default=None,
               help="coverage target in %: the fewest new sites reaching it (set covering)")
-@click.option("--radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=C.DEFAULT_RADIUS_M, show_default=True,
-              help="service radius in metres (for towns when --rural-radius is given)")
+@click.option("--radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=None,
+              help="service radius in metres (for towns when --rural-radius is given); default 1000, with "
+                   "--distance network 1125 (15 minutes' walk)")
+@DISTANCE
 @click.option("--rural-radius", type=click.FloatRange(int(_R.lo), int(_R.hi)), default=None, help="service radius for rural demand cells")
 @click.option("--hour", type=click.IntRange(int(_H.lo), int(_H.hi)), default=None, help="count only stations open at this hour")
 @click.option("--weekday", type=click.IntRange(int(_W.lo), int(_W.hi)), default=int(_W.default), show_default=True, help="day of the week for --hour (0 = Monday)")
@@ -53,7 +56,7 @@ def _fail(message: str, code: int = 2):
 @click.option("--curve", type=click.Path(dir_okay=False), default=None, help="coverage-versus-N picture (.png or .svg; both written)")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="labels of the curve")
 @click.option("--db", default=None, help="SQLAlchemy URL of the registry (default: $DATABASE_URL)")
-def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file, crs, demand_file, weight, exact, time_limit,
+def recommend_cmd(n, target_pct, radius, distance, rural_radius, hour, weekday, cand_file, crs, demand_file, weight, exact, time_limit,
                   out, curve, lang, db):
     """Recommend where new stations should go: the best N sites, or the fewest reaching a coverage target."""
     from stations import siting as S
@@ -67,6 +70,8 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
         _fail(f"--curve {curve}: use a .png or .svg file name")
 
     t0 = time.perf_counter()
+    net = require_network() if distance == "network" else None  # a clear error without one (issue 13)
+    radius = radius_for(distance, radius)
     from stations.demand import load_demand, load_demand_file
     from stations.errors import InputError
     from stations.registry import Registry
@@ -89,8 +94,14 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
             _fail(str(exc))
     spec = radius if rural_radius is None else {"town": radius, "rural": rural_radius, "default": radius}
     try:  # the pairs of demand points and candidates are counted before the matrix is built
-        model = S.MaxCover.from_geodataframes(demand, cands, stations, spec, hour, weekday,
-                                              max_pairs=LIMITS["cli_coverage_pairs"])
+        if net is not None:  # on foot: the walking coverage matrix (stations.network.siting)
+            from stations.network.siting import network_max_cover
+
+            model = network_max_cover(net, demand, cands, stations, spec, hour, weekday,
+                                      max_pairs=LIMITS["cli_coverage_pairs"])
+        else:
+            model = S.MaxCover.from_geodataframes(demand, cands, stations, spec, hour, weekday,
+                                                  max_pairs=LIMITS["cli_coverage_pairs"])
     except InputError as exc:
         _fail(str(exc))
     total = n if n is not None else None
@@ -102,6 +113,10 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
     try:
         rec = S.recommend(stations, demand, n=n, target_pct=target_pct, radius=spec, hour=hour, weekday=weekday,
                           candidates=cands, exact=exact, time_limit=time_limit, progress=progress, model=model)
+        if net is not None:
+            from stations.network.siting import on_network
+
+            rec = on_network(rec, net, stations, demand, spec, hour, weekday)
     except S.SitingError as exc:
         bar.close()
         _fail(str(exc))
@@ -116,7 +131,7 @@ def recommend_cmd(n, target_pct, radius, rural_radius, hour, weekday, cand_file,
     s = rec.summary()
     when = "all day" if hour is None else f"at {hour:02d}:00"
     click.echo(f"candidates: {model.n_candidates:,} ({'file ' + cand_file if cand_file else 'centres of demand cells in towns'}); "
-               f"radius {radius:g} m{'' if rural_radius is None else f', rural {rural_radius:g} m'}, {when}")
+               f"radius {label(distance, radius)}{'' if rural_radius is None else f', rural {rural_radius:g} m'}, {when}")
     click.echo(f"before: {s['before']['workers_covered']:,.0f} of {s['workers']:,.0f} workers covered ({s['before']['covered_pct']:.2f}%) "
                f"by {s['before']['stations']:,} open stations")
     click.echo(f"after:  {s['after']['workers_covered']:,.0f} ({s['after']['covered_pct']:.2f}%) with {s['sites']} new sites")

@@ -80,8 +80,14 @@ HOUR = limited("hour", LIMITS["hour"], "integer",
                description="count only stations open at this hour (Asia/Shanghai); omitted: status only")
 WEEKDAY = limited("weekday", LIMITS["weekday"], "integer", description="day of week for hour (0 = Monday)")
 DEMAND = param("demand", description="id of an uploaded demand set (POST /api/coverage/demand); omitted: the bundled model")
+DISTANCE = param("distance", schema={"type": "string", "enum": ["straight", "network"], "default": "straight"},
+                 description="straight lines (geodesic), or walking on the street network (radius in walking metres, "
+                             "default 1125 = 15 minutes at 4.5 km/h; HTTP 409 when no network is loaded)")
+#: the answer to distance=network when no street network is loaded (added to every operation taking distance)
+NO_NETWORK = {"description": "distance=network but no street network is loaded (message in the page's language)",
+              "content": _ERROR_CONTENT}
 #: the coverage question every planner and recommendation endpoint takes
-COVERAGE = [RADIUS, RURAL_RADIUS, HOUR, WEEKDAY]
+COVERAGE = [RADIUS, RURAL_RADIUS, HOUR, WEEKDAY, DISTANCE]
 
 
 def _blueprint_modules(app) -> list[str]:
@@ -100,4 +106,8 @@ def document(app=None) -> dict:
     paths: dict = {}
     for name in _blueprint_modules(app):
         paths.update(getattr(importlib.import_module(name), "OPENAPI_PATHS", {}))
+    for ops in paths.values():  # distance=network without a network: 409 (issue 13)
+        for op in ops.values():
+            if any(p.get("name") == "distance" for p in op.get("parameters", ())):
+                op.setdefault("responses", {}).setdefault("409", NO_NETWORK)
     return {"openapi": "3.1.0", "info": INFO, "paths": paths, "components": COMPONENTS}

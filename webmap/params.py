@@ -25,6 +25,7 @@ from stations.hours import resolve_open_at
 from stations.limits import LIMITS, Limit
 from stations.schema import SERVICE_KEYS, SERVICES, STATUSES
 from webmap import state
+from webmap.network_common import default_radius, distance_kind
 
 TZ = ZoneInfo("Asia/Shanghai")
 _ADCODE = re.compile(r"^\d{6}$")
@@ -255,9 +256,11 @@ class Params:
         return token
 
     def coverage(self) -> state.CoverageArgs:
-        """The coverage question: radius, rural_radius, hour, weekday and demand, in that order."""
-        radius = self.radius()
+        """The coverage question: distance (straight | network), radius (default 1,000 m, on foot 1,125 m),
+        rural_radius, hour, weekday and demand."""
+        distance = distance_kind(self)  # straight | network (a 409 when no street network is loaded)
+        radius = default_radius(distance, self.radius(default=None))
         rural = self.radius("rural_radius", default=None)
         hour = self.hour()
         weekday = self.weekday()
-        return state.CoverageArgs(radius, rural, hour, weekday, self.demand_id())
+        return state.CoverageArgs(radius, rural, hour, weekday, self.demand_id(), distance)

@@ -36,7 +36,7 @@ from flask_babel import gettext
 from stations import coverage as C
 from stations.errors import InputError
 from stations.limits import LIMITS
-from webmap import jobs, openapi, state
+from webmap import jobs, network_state, openapi, state
 from webmap.params import Params, choice
 from webmap.responses import DOWNLOAD_TYPES, attachment, dumps, gaps_geojson, geojson, json_text, table_rows
 
@@ -80,6 +80,8 @@ def api_coverage():
         "demo": state.is_demo(),
         "summary": table_rows(prov)[0] if len(prov) else None,
         "rows": table_rows(t0),
+        "distance": args.distance,  # straight | network; with a network, both side by side (issue 13)
+        "side_by_side": network_state.side_by_side(args, by),
     }
     return jsonify(body)
 
@@ -91,7 +93,7 @@ def api_gaps():
     limit = _gaps_limit(params)
     body = gaps_geojson(state.gaps(args).head(limit))
     body.update({"radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
-                 "limit": limit})
+                 "limit": limit, "distance": args.distance})
     return geojson(body)
 
 
@@ -156,7 +158,7 @@ def download(what: str, fmt: str):
     params = Params.query()
     args = params.coverage()
     suffix = (f"r{int(args.radius)}" + (f"-h{args.hour:02d}" if args.hour is not None else "")
-              + ("-own-demand" if args.demand else ""))
+              + ("-own-demand" if args.demand else "") + ("-walk" if args.distance == "network" else ""))
     with tempfile.TemporaryDirectory() as tmp:
         if what == "coverage":
             by = params.choice("by", C.LEVELS, "county")

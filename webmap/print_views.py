@@ -40,6 +40,8 @@ from stations import cartography, geo, sheet_layers
 from stations.errors import CJKFontError, PrintError
 from stations.limits import LIMITS
 from webmap import jobs
+from webmap.network_common import default_radius, distance_kind, network_key, require_network
+from webmap.params import Params
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +73,16 @@ def _no_font(exc: CJKFontError):
     return jsonify({"error": {"parameter": None, "message": str(exc)}}), 500
 
 
-def _context():
+def _context(network=None):
     """A cartography context over the app's loaded stations with the analysis layers of
-    :mod:`stations.sheet_layers`, cached per registry snapshot."""
+    :mod:`stations.sheet_layers`, cached per registry snapshot (and per street network when on foot)."""
     from webmap import get_store
 
     snap = get_store().snapshot()
     seconds = float(current_app.config.get("ANALYSIS_SECONDS", LIMITS["analysis_seconds"].default))
+    if network is not None:  # distance=network (issue 13)
+        return snap.cached(("printing", "context", *network_key(network)),
+                           lambda: sheet_layers.context(snap.gdf, seconds=seconds, network=network))
     return snap.cached(("printing", "context"), lambda: sheet_layers.context(snap.gdf, seconds=seconds))
 
 
@@ -151,13 +156,14 @@ def sheet(fmt: str):
         raise PrintError(f"format: unknown file type {fmt!r}; use sheet.pdf or sheet.png", param="format", status=404)
     args = request.args
     _single("area", "paper", "orientation", "radius", "symbols", "dpi")
+    walk = distance_kind(Params.query()) == "network"  # a 409 without a street network (issue 13)
     layers = args.getlist("layers")
     req = cartography.validate(
         args.get("area", "yunnan"),
         args.get("paper", "A4"),
         args.get("orientation", "portrait"),
         ",".join(layers) if layers else None,
-        args.get("radius", cartography.DEFAULT_RADIUS_M),
+        args.get("radius", default_radius("network", None) if walk else cartography.DEFAULT_RADIUS_M),
         args.get("symbols", cartography.DEFAULT_SYMBOLS),
     )
     dpi = cartography.parse_dpi(args.get("dpi", str(WEB_DEFAULT_DPI)), max_dpi=WEB_MAX_DPI)
@@ -165,12 +171,14 @@ def sheet(fmt: str):
     t0 = time.perf_counter()
     buf = io.BytesIO()
     info = cartography.make_sheet(
-        req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi, context=_context(),
+        req.area, req.paper, req.orientation, req.layers, req.radius, buf, fmt=fmt, dpi=dpi,
+        context=_context(require_network() if walk else None),
         symbols=req.symbols,
     )
     log.info("print %s %s %s %s in %.2f s", req.area, req.paper, req.orientation, fmt, time.perf_counter() - t0)
     buf.seek(0)
-    name = f"yizhan-{req.area}-{req.paper}-{req.orientation}" + ("-services" if req.symbols == "services" else "") + f".{fmt}"
+    name = (f"yizhan-{req.area}-{req.paper}-{req.orientation}" + ("-services" if req.symbols == "services" else "")
+            + ("-walk" if walk else "") + f".{fmt}")
     resp = send_file(
         buf,
         mimetype="application/pdf" if fmt == "pdf" else "image/png",

@@ -48,6 +48,8 @@ from stations.errors import CandidateFileError, InputError
 from stations.limits import LIMITS
 from stations.validation import in_bbox
 from webmap import jobs, openapi, state
+from webmap.network_common import default_radius, distance_kind
+from webmap.network_state import scenario_coverage
 from webmap.params import Params, choice, finite
 from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
@@ -75,7 +77,9 @@ _SITE_DIGITS = (("gain_workers", 2), ("cumulative_covered", 1), ("cumulative_pct
 def _args() -> state.RecommendArgs:
     """The recommendation question of the query string (``n`` or ``target_pct``, candidates, exact, coverage)."""
     params = Params.query()
-    radius, rural, hour, weekday = params.radius(), params.radius("rural_radius", default=None), params.hour(), params.weekday()
+    distance = distance_kind(params)  # straight | network (issue 13)
+    radius, rural, hour, weekday = (default_radius(distance, params.radius(default=None)),
+                                    params.radius("rural_radius", default=None), params.hour(), params.weekday())
     n = params.integer("n", LIMITS["sites_n"], over="{name} must be at most {hi} sites per request, got {got}")
     target = params.number("target_pct", LIMITS["target_pct"])
     if n is not None and target is not None:
@@ -88,7 +92,7 @@ def _args() -> state.RecommendArgs:
                          f"sets are kept in memory for the session that uploaded them)", param="candidates")
     exact = params.boolean("exact", hint="0 or 1")
     demand = params.demand_id()  # an uploaded demand set (POST /api/coverage/demand), as on the planner page
-    return state.RecommendArgs(state.CoverageArgs(radius, rural, hour, weekday, demand), n, target, cand, exact)
+    return state.RecommendArgs(state.CoverageArgs(radius, rural, hour, weekday, demand, distance), n, target, cand, exact)
 
 
 def _site_features(sites) -> list[dict]:
@@ -125,7 +129,7 @@ def api_recommend():
         "mode": rec.mode,
         "method": rec.solution.method,
         "n": args.n, "target_pct": args.target, "radius": c.radius, "rural_radius": c.rural, "hour": c.hour,
-        "weekday": c.weekday, "demand": c.demand, "candidates": args.candidates,
+        "weekday": c.weekday, "demand": c.demand, "candidates": args.candidates, "distance": c.distance,
         "candidates_count": int(rec.model.n_candidates),
         "before": _totals(rec.before), "after": _totals(rec.after),
         "greedy_objective": s["greedy_objective"], "greedy_upper_bound": s["greedy_upper_bound"],
@@ -279,10 +283,11 @@ def api_whatif():
     if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
         raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
     params = Params.json(body)
-    radius, rural = params.radius(), params.radius("rural_radius", default=None)
+    distance = distance_kind(params)  # straight | network (issue 13)
+    radius, rural = default_radius(distance, params.radius(default=None)), params.radius("rural_radius", default=None)
     hour, weekday = params.hour(), params.weekday()
     limit = params.integer("gaps_limit", LIMITS["whatif_gaps"], default=int(LIMITS["whatif_gaps"].default))
-    args = state.CoverageArgs(radius, rural, hour, weekday, params.demand_id())
+    args = state.CoverageArgs(radius, rural, hour, weekday, params.demand_id(), distance)
     snap = state.snapshot()
     unknown = [c for c in close if c not in snap.position]
     if unknown:
@@ -290,11 +295,11 @@ def api_whatif():
     t0 = time.perf_counter()
     before = state.coverage(args)
     scenario = S.with_added_sites(snap.gdf, [p[0] for p in pts], [p[1] for p in pts], close=close, hours=hours)
-    after = C.compute_coverage(scenario, state.demand(args.demand), args.spec, hour, weekday)
+    after = scenario_coverage(scenario, args)  # on foot with distance=network (issue 13)
     out = {
         "add": [[p[0], p[1], h or "24小时"] for p, h in zip(pts, hours)],
         "added": _added_names(scenario, len(pts)), "close": close, "radius": radius,
-        "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": args.demand,
+        "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": args.demand, "distance": distance,
         "before": _totals(before), "after": _totals(after),
         "delta_workers_covered": round(after.workers_covered - before.workers_covered, 1),
         "prefectures": state.compare_rows(before, after),

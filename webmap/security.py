@@ -111,6 +111,8 @@ HEAVY_ENDPOINTS: dict[str, str] = {
     "planner.api_coverage": "rate_analysis_per_min",
     "planner.api_gaps": "rate_analysis_per_min",
     "planner.download": "rate_analysis_per_min",
+    "network.api_isochrones": "rate_analysis_per_min",  # issue 13: walking areas
+    "network.download_isochrones": "rate_analysis_per_min",
 }
 
 

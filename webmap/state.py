@@ -58,6 +58,11 @@ _LOCK = threading.Lock()  # the state's dictionaries
 _COMPUTE = threading.RLock()  # the page asks for the same figures in parallel: compute once
 
 
+#: the analyses on foot (``distance=network``, issue 13): coverage, siting_model and recommendation, installed
+#: by :mod:`webmap.network_state` when it is imported (the planner and recommendation blueprints import it)
+ON_FOOT: dict = {}
+
+
 @dataclass(frozen=True)
 class CoverageArgs:
     """One coverage question: service ``radius`` in metres (for towns when ``rural`` is given), ``rural`` radius,
@@ -68,6 +73,7 @@ class CoverageArgs:
     hour: int | None = None
     weekday: int = 2
     demand: str | None = None
+    distance: str = "straight"  # or "network": radius is walking metres (webmap.network_state, issue 13)
 
     @property
     def spec(self):
@@ -76,7 +82,8 @@ class CoverageArgs:
 
     @property
     def key(self) -> tuple:
-        return (self.radius, self.rural, self.hour, self.weekday, self.demand)
+        walk = ("network",) if self.distance == "network" else ()  # straight-line keys as before
+        return (self.radius, self.rural, self.hour, self.weekday, self.demand, *walk)
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,8 @@ class RecommendArgs:
     @property
     def key(self) -> tuple:
         c = self.coverage
-        return (c.radius, c.rural, c.hour, c.weekday, self.candidates, self.n, self.target, self.exact, c.demand)
+        walk = ("network",) if c.distance == "network" else ()
+        return (c.radius, c.rural, c.hour, c.weekday, self.candidates, self.n, self.target, self.exact, c.demand, *walk)
 
 
 class _PlannerState:
@@ -355,6 +363,8 @@ def analysis_deadline(what: str, hint: str = "ask for a smaller radius") -> Dead
 
 def coverage(args: CoverageArgs) -> C.CoverageResult:
     """The coverage for ``args``, cached per registry snapshot."""
+    if args.distance == "network":  # on foot (issue 13)
+        return ON_FOOT["coverage"](args)
     snap = snapshot()
     with _COMPUTE:
         return cached(("planner", *args.key),
@@ -403,6 +413,8 @@ def siting_model(args: RecommendArgs) -> S.MaxCover:
     """The maximal-covering model (coverage matrix) for ``args``' coverage question and candidates."""
     snap = snapshot()
     c = args.coverage
+    if c.distance == "network":  # on foot (issue 13)
+        return ON_FOOT["siting_model"](args)
     key = ("siting-model", c.radius, c.rural, c.hour, c.weekday, args.candidates, c.demand)
     # the pairs of demand points and candidates are counted before the matrix is built: 413 beyond coverage_pairs
     return cached(key, lambda: S.MaxCover.from_geodataframes(
@@ -428,10 +440,13 @@ def recommendation(args: RecommendArgs) -> S.Recommendation:
         max_seconds = float(current_app.config.get("RECOMMEND_MAX_SECONDS", MAX_SECONDS))
         deadline = time.perf_counter() + max_seconds
         try:
-            return S.recommend(snap.gdf, demand(c.demand), n=args.n, target_pct=args.target, radius=c.spec,
+            rec = S.recommend(snap.gdf, demand(c.demand), n=args.n, target_pct=args.target, radius=c.spec,
                                hour=c.hour, weekday=c.weekday, exact="auto" if args.exact else False,
                                time_limit=float(current_app.config.get("RECOMMEND_EXACT_SECONDS", EXACT_SECONDS)),
                                deadline=deadline, max_sites=MAX_N, model=model)
+            if c.distance == "network":  # before/after on foot (issue 13)
+                rec = ON_FOOT["recommendation"](rec, args)
+            return rec
         except TimeoutError as exc:
             raise InputError(f"run-time limit of {max_seconds:g} s reached ({exc}); ask for fewer sites",
                              param=_fallback_param(args)) from None

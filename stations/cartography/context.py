@@ -38,6 +38,7 @@ class AnalysisLayers:
     demand: pd.DataFrame | None = None  # lon, lat, workers, county_adcode, prefecture_adcode (frames the sheets)
     notes: list[str] = field(default_factory=list)
     coverage_source: str = ""
+    distance_label: str = ""  # e.g. "15分钟步行（街道网络）" when measured on foot (issue 13); "" = straight radius
 
 
 AnalysisProvider = Callable[[Any, float, Sequence[str]], AnalysisLayers]

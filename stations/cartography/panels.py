@@ -138,6 +138,8 @@ def stats_rows(req, level, area_st, covered, ctx, analysis) -> list[tuple[str, s
         rows.append(("常住人口（2020）", f"{pop / 10000:,.1f} 万人", 4))
         rows.append(("每十万人开放驿站", f"{n_open / pop * 100000:.1f} 个", 2))
     radius_txt = f"{req.radius:g} 米"
+    if analysis is not None and getattr(analysis, "distance_label", ""):
+        radius_txt = f"步行 {req.radius:g} 米"  # measured on the street network (issue 13)
     trow = None
     if analysis is not None and analysis.table is not None and "adcode" in analysis.table:
         match = analysis.table[analysis.table["adcode"].astype(str) == req.area]

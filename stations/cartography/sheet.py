@@ -127,7 +127,8 @@ def draw_header(s: Sheet) -> None:
         title_fs *= max_title_mm / est_mm
     s.fig.text(s.lay.title[0] / pw, s.lay.title[1] / ph, s.title, ha="center", va="center", fontsize=title_fs, color="#111111", **BOLD)
     radius_txt = f"{s.req.radius / 1000:g} 公里" if s.req.radius >= 1000 else f"{s.req.radius:g} 米"
-    subtitle = f"服务半径 {radius_txt} · 数据日期 {data_date(s.area_st if len(s.area_st) else s.stations)}"
+    reach = s.analysis.distance_label or f"服务半径 {radius_txt}"  # on foot: "15分钟步行（街道网络）"
+    subtitle = f"{reach} · 数据日期 {data_date(s.area_st if len(s.area_st) else s.stations)}"
     s.fig.text(s.lay.subtitle[0] / pw, s.lay.subtitle[1] / ph, subtitle, ha="center", va="center", fontsize=9.5 * f, color="#333333")
 
 

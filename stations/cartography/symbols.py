@@ -120,7 +120,8 @@ def legend_rows(req, level: str, counts: dict[str, int], analysis, towns_drawn: 
             rows.append(("marker", dict(marker=marker, face=face, edge=edge, factor=factor), f"{label}（{fmt_int(counts.get(key, 0))}）"))
     layer_rows = []
     if "coverage" in req.layers and analysis.coverage is not None:
-        layer_rows.append(("patch", dict(fc="#41ab5d", alpha=0.35, ec="#238b45"), f"服务范围（半径 {req.radius:g} 米）"))
+        reach = analysis.distance_label or f"半径 {req.radius:g} 米"
+        layer_rows.append(("patch", dict(fc="#41ab5d", alpha=0.35, ec="#238b45"), f"服务范围（{reach}）"))
     if "gaps" in req.layers and analysis.gaps is not None:
         layer_rows.append(("patch", dict(fc=(0.99, 0.55, 0.24, 0.28), ec="#d94801", hatch="////"), "覆盖缺口（编号：最大者）"))
     if "recommended" in req.layers and analysis.recommended is not None:

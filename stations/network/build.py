@@ -546,7 +546,7 @@ def load_network(path: Path | None = None):
 
 
 NO_NETWORK = "straight-line distances: no street network loaded"
-NO_NETWORK_ZH = "直线距离：未加载路网"
+NO_NETWORK_ZH = "直线距离：未加载街道网络"
 
 
 def status(path: Path | None = None, lang: str = "en") -> str:

@@ -437,6 +437,7 @@
       list.appendChild(li);
     });
     if (map && bounds) { map.fitBounds(bounds, { paddingTopLeft: [50, 30], paddingBottomRight: [30, 30], maxZoom: 16 }); }
+    if (YZ.onFinderResults) { YZ.onFinderResults(fc, o, list); }  // walks and routes on streets (finder_route.js)
     document.body.setAttribute('data-results', String(feats.length));
   }
 

@@ -45,6 +45,7 @@
   function params(extra) {
     var p = { radius: current.radius, rural_radius: current.rural, hour: current.hour, weekday: current.weekday,
       demand: demandId };
+    if (document.body.dataset.distance === "network") p.distance = "network";  // network.js (issue 13)
     if (extra) Object.keys(extra).forEach(function (k) { p[k] = extra[k]; });
     return YZ.query(p);
   }

@@ -33,6 +33,7 @@
     if (h && h.value !== "") p.hour = Number(h.value);
     if (wd && wd.value !== "") p.weekday = Number(wd.value);
     if (document.body.dataset.demand) p.demand = document.body.dataset.demand;  // the planner's uploaded demand set
+    if (document.body.dataset.distance === "network") p.distance = "network";  // on foot (network.js, issue 13)
     return p;
   }
   function setStatus(state_, text) { var s = $("wi-status"); s.dataset.state = state_; s.textContent = text || ""; }

@@ -1,0 +1,91 @@
+/* Finder, issue 13 §3: walking on streets. Loaded by finder.html after finder.js, which calls
+   YZ.onFinderResults(fc, origin, list) once it has listed the nearest stations.
+   - With a street network (/api/nearest answers distance_kind "network"): each result shows its walk on
+     streets (metres, minutes) and a "路线 / Route" button that draws the walking route (/api/route) on the map
+     (in the tiles' datum: YZ.toDisplay) with its length and minutes; the network's attribution is shown.
+   - Without one: a plain note that distances are straight lines.
+   Text goes in with textContent only; no inline handlers (CSP). No external requests. */
+(function () {
+  "use strict";
+  var YZ = window.YZ;
+  var el = YZ.el, getJSON = YZ.getJSON;
+  var me = document.currentScript;
+  var API = { route: me.dataset.route };
+  var cfg = YZ.readJSON("yz-config") || {};
+  var en = cfg.lang === "en";
+  var T = en ? {
+    route: "Route", onStreets: "{m} on streets · {min} min walk", ranked: "Ranked by walking distance on streets",
+    straight: "Straight-line distances: no street network loaded", routeInfo: "Walking route: {m} · {min} min",
+    noRoute: "No walking route", beyond: "walk not measured (far away)"
+  } : {
+    route: "路线", onStreets: "街道步行 {m} · {min} 分钟", ranked: "按街道步行距离排序",
+    straight: "直线距离：未加载街道网络", routeInfo: "步行路线：{m} · {min} 分钟",
+    noRoute: "没有步行路线", beyond: "步行距离未计算（较远）"
+  };
+  var layer = null;
+
+  function metres(m) { return m < 1000 ? Math.round(m / 10) * 10 + (en ? " m" : " 米") : (m / 1000).toFixed(1) + (en ? " km" : " 公里"); }
+  function fill(t, v) { return t.replace("{m}", v.m).replace("{min}", v.min); }
+  function clearRoute() { if (layer && window.YZ_MAP) { window.YZ_MAP.removeLayer(layer); } layer = null; }
+
+  function note(list, fc) {
+    var old = document.getElementById("walk-note");
+    if (old) { old.remove(); }
+    var walk = fc.distance_kind === "network";
+    var p = el("p", { id: "walk-note", class: "walk-note", "data-kind": walk ? "network" : "straight",
+                      text: walk ? T.ranked + (fc.attribution ? " · " + fc.attribution : "") : T.straight });
+    p.style.fontSize = "0.8rem"; p.style.color = "#555"; p.style.margin = "2px 0 6px";
+    list.parentNode.insertBefore(p, list);
+  }
+
+  function drawRoute(origin, p, info) {
+    var q = "?from=" + origin.lon.toFixed(6) + "," + origin.lat.toFixed(6) + "&to=" + encodeURIComponent(p.id) +
+            "&lang=" + (en ? "en" : "zh");
+    info.textContent = "…";
+    return getJSON(API.route + q).then(function (f) {
+      clearRoute();
+      var map = window.YZ_MAP;
+      var lls = f.geometry.coordinates.map(function (c) { return YZ.toDisplay(c[0], c[1]); });
+      layer = L.polyline(lls, { color: "#d7301f", weight: 5, opacity: 0.85, className: "walk-route" }).addTo(map);
+      map.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 17 });
+      info.textContent = fill(T.routeInfo, { m: metres(f.properties.length_m), min: Math.ceil(f.properties.minutes) });
+      document.body.dataset.route = p.id;
+    }).catch(function (err) {
+      info.textContent = T.noRoute + (err && err.message ? ": " + err.message : "");
+      document.body.dataset.route = "error";
+    });
+  }
+
+  YZ.onFinderResults = function (fc, origin, list) {
+    clearRoute();
+    delete document.body.dataset.route;
+    note(list, fc);
+    if (fc.distance_kind !== "network") { return; }
+    var byId = {};
+    fc.features.forEach(function (f) { byId[f.properties.id] = f.properties; });
+    Array.prototype.forEach.call(list.querySelectorAll("li.result"), function (li) {
+      var p = byId[li.getAttribute("data-id")];
+      if (!p) { return; }
+      var walk = el("p", { class: "walk-streets" });
+      walk.style.margin = "2px 0";
+      if (p.walk_m !== null && p.walk_m !== undefined) {
+        walk.textContent = fill(T.onStreets, { m: metres(p.walk_m), min: p.walk_min });
+        li.setAttribute("data-walk-m", String(p.walk_m));
+        var guess = li.querySelector(".dist .walk");  // finder.js's "walk ~ n min (straight line)": measured now
+        if (guess) { guess.remove(); }
+      } else {
+        walk.textContent = T.beyond;
+      }
+      var dist = li.querySelector(".dist");
+      li.insertBefore(walk, dist ? dist.nextSibling : null);
+      var actions = li.querySelector(".actions");
+      if (actions && window.YZ_MAP && p.walk_m !== null && p.walk_m !== undefined) {
+        var info = el("span", { class: "route-info" });
+        var btn = el("button", { type: "button", class: "yz-btn route-btn", text: T.route });
+        btn.addEventListener("click", function () { drawRoute(origin, p, info); });
+        actions.insertBefore(btn, actions.firstChild);
+        actions.appendChild(info);
+      }
+    });
+  };
+})();
