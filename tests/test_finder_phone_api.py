@@ -115,3 +115,27 @@ def test_the_map_columns_carry_what_the_compact_features_do(client):
     df = fixture_stations()
     expected = [r.id for r in df.itertuples() if r.status == "open" and parse_hours(r.opening_hours).is_open(when)]
     assert sorted(ids["ids"]) == sorted(expected) and ids["numberMatched"] == len(expected)
+
+
+def test_unknown_hours_are_flagged_never_open(client, fixture_db_url):
+    from stations.registry import Registry
+    from webmap import create_app
+
+    fc = _nearest(client, lat=KUNMING[1], lon=KUNMING[0], k=40, at=AT)
+    assert all(f["properties"]["hours_unknown"] is False for f in fc["features"])  # every fixture's hours are read
+    # a station whose hours say 营业时间不详: flagged, and never open
+    df = fixture_stations()
+    row = df[df["id"] == "YN-T-000"].copy()
+    row["id"], row["opening_hours"] = "YN-T-UNK", "营业时间不详"
+    row["hours_json"] = [parse_hours("营业时间不详").to_json()]
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/unk.sqlite"
+        Registry(url).replace_all(row)
+        c = create_app({"TESTING": True, "DATABASE_URL": url, "TILES": "none"}).test_client()
+        f = c.get("/api/nearest", query_string={"lat": row["lat"].iloc[0], "lon": row["lon"].iloc[0], "at": AT}).get_json()
+        p = f["features"][0]["properties"]
+        assert p["hours_unknown"] is True and p["open_now"] is False and f["nearest_open_id"] is None
+        slow = create_app({"TESTING": True, "DATABASE_URL": url, "TILES": "none", "FINDER_FRAGMENTS": False}).test_client()
+        q = {"lat": row["lat"].iloc[0], "lon": row["lon"].iloc[0], "at": AT}
+        assert c.get("/api/nearest", query_string=q).data == slow.get("/api/nearest", query_string=q).data

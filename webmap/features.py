@@ -68,6 +68,16 @@ def _describe_hours(hours_json: str, text: str, language: str) -> str:
         return text
 
 
+@lru_cache(maxsize=4096)
+def hours_unknown(hours_json: str) -> bool:
+    """Whether the hours are unknown: "营业时间不详", missing or unreadable (shown as "hours unknown", never as open
+    and not as "closed now" either)."""
+    try:
+        return OpeningHours.from_json(hours_json).is_unknown
+    except Exception:  # noqa: BLE001 - unreadable stored hours are unknown hours
+        return True
+
+
 def nav_links(lon: float, lat: float, name: str, address: str = "",
               origin: tuple[float, float] | None = None,
               gcj: tuple[float, float] | None = None, bd: tuple[float, float] | None = None) -> dict[str, str]:
@@ -151,6 +161,7 @@ def properties(snap, pos: int, open_now: bool, *, origin=None, distance_m: float
         "source": source,
         "demo": source == DEMO_SOURCE,
         "updated_at": text(row, "updated_at"),
+        "hours_unknown": hours_unknown(text(row, "hours_json")),
     }
     props.update(row_extras(snap, props["id"], row))  # issue 10: last_verified and the open-reports badge
     if distance_m is not None:

@@ -36,7 +36,7 @@ _BAIDU_TAIL = "&" + urlencode({"mode": "walking", "region": "云南", "coord_typ
 # the keys of webmap.features.properties() before and after "open_now", in its order
 _BEFORE_OPEN = ("id", "name", "address", "prefecture_adcode", "county_adcode", "host", "host_label", "services",
                 "service_labels", "opening_hours", "hours_text")
-_AFTER_OPEN = ("status", "status_label", "phone", "source", "demo", "updated_at")
+_AFTER_OPEN = ("status", "status_label", "phone", "source", "demo", "updated_at", "hours_unknown")
 # and then whatever else properties() carries before distance_m/walk_min/nav (issue 10: last_verified, reports)
 _PER_REQUEST = ("open_now", "distance_m", "walk_min", "nav")
 

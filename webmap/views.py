@@ -81,6 +81,7 @@ def js_strings() -> dict[str, str]:
         "from_me_accuracy": _("Stations near you (±%(m)s m)"),
         "distance_only": _("over 3 km: distance only"),
         "nearest_open": _("Nearest open"),
+        "hours_unknown": _("Hours unknown"),
         "found": _("%(n)s stations listed, the nearest open one first."),
         "found_at": _("%(n)s stations open at %(time)s listed."),
         "found_24h": _("%(n)s stations open 24 hours listed."),

@@ -89,6 +89,7 @@
     return ul;
   }
   function openBadge(p) {
+    if (p.hours_unknown && !p.open_now) { return el('span', { class: 'badge closed unknown', text: S.hours_unknown }); }
     return el('span', { class: 'badge ' + (p.open_now ? 'open' : 'closed'), text: p.open_now ? S.open_now : S.closed_now });
   }
   function navLinks(p) {
