@@ -8,6 +8,8 @@ the ordinary npm client (``npm pack``), copied here with its licence, and served
     python scripts/vendor_assets.py --check    # only verify that the copied files exist
 
 The versions are pinned below; webmap/static/vendor/README.md is rewritten from the same table.
+``TEST_PACKAGES`` are used by the browser tests only (axe-core, the accessibility engine): they go to
+tests/vendor/, never under /static, so no page (and no offline cache) ships them.
 """
 
 from __future__ import annotations
@@ -57,6 +59,25 @@ PACKAGES = [
 ]
 
 
+# used by the tests only, copied to tests/vendor/<dir>/ (same fields as PACKAGES)
+TEST_VENDOR = ROOT / "tests" / "vendor"
+TEST_PACKAGES = [
+    {
+        "npm": "axe-core",
+        "version": "4.14.1",
+        "dir": "axe-core",
+        "files": ["axe.min.js"],
+        "licence_file": "LICENSE",
+        "licence": "MPL-2.0",
+        "homepage": "https://github.com/dequelabs/axe-core",
+    },
+]
+
+
+def _root(pkg: dict) -> Path:
+    return TEST_VENDOR if pkg in TEST_PACKAGES else VENDOR
+
+
 def fetch(pkg: dict, workdir: Path) -> Path:
     spec = f"{pkg['npm']}@{pkg['version']}"
     out = subprocess.run(["npm", "pack", spec, "--json"], cwd=workdir, check=True, capture_output=True, text=True)
@@ -96,8 +117,8 @@ def write_readme() -> None:
 
 
 def check() -> int:
-    missing = [VENDOR / p["dir"] / Path(f).relative_to("dist") if f.startswith("dist/") else VENDOR / p["dir"] / f
-               for p in PACKAGES for f in p["files"] + [p["licence_file"]]]
+    missing = [_root(p) / p["dir"] / Path(f).relative_to("dist") if f.startswith("dist/") else _root(p) / p["dir"] / f
+               for p in PACKAGES + TEST_PACKAGES for f in p["files"] + [p["licence_file"]]]
     missing = [m for m in missing if not m.exists()]
     for m in missing:
         print(f"missing: {m}", file=sys.stderr)
@@ -114,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         print("npm is needed to fetch the packages (apt-get install npm)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        for pkg in PACKAGES:
+        for pkg in PACKAGES + TEST_PACKAGES:
             src = fetch(pkg, Path(tmp))
-            dest = VENDOR / pkg["dir"]
+            dest = _root(pkg) / pkg["dir"]
             if dest.exists():
                 shutil.rmtree(dest)
             for f in pkg["files"]:

@@ -125,11 +125,16 @@ class NearestIndex:
         self._open_cache = (at, mask)
         return mask
 
-    def eligible_mask(self, services: Sequence[str] = (), open_at: datetime | None = None) -> np.ndarray | None:
+    def eligible_mask(self, services: Sequence[str] = (), open_at: datetime | None = None,
+                      where: np.ndarray | None = None) -> np.ndarray | None:
+        """Stations with every service, open at ``open_at`` (when given) and true in ``where`` (when given)."""
         mask = self.service_mask(services)
         if open_at is not None:
             om = self.open_mask(open_at)
             mask = om.copy() if mask is None else mask & om
+        if where is not None:
+            where = np.asarray(where, dtype=bool)
+            mask = where.copy() if mask is None else mask & where
         return mask
 
     # ------------------------------------------------------------------ distances
@@ -155,11 +160,13 @@ class NearestIndex:
         services: Sequence[str] = (),
         open_at: datetime | None = None,
         max_km: float | None = None,
+        where: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The ``k`` nearest eligible stations, nearest first, as :class:`Hit` (position, metres)."""
+        """The ``k`` nearest eligible stations, nearest first, as :class:`Hit` (position, metres); ``where`` is a
+        further boolean mask over the stations (e.g. open at another hour, open 24 hours)."""
         if k < 1 or len(self) == 0:
             return []
-        mask = self.eligible_mask(services, open_at)
+        mask = self.eligible_mask(services, open_at, where)
         if mask is None:
             positions, tree = None, self._tree
             n_eligible = len(self)

@@ -252,7 +252,7 @@ def test_page_bytes_and_build_time(live):
         resp = client.get(f"/static/{asset}", headers={"Accept-Encoding": "gzip"})
         total += len(resp.data)
         resp.close()
-    for path in ["/api/stations?fields=compact&limit=10000", "/api/outlines/province", "/api/outlines/prefectures"]:
+    for path in ["/api/stations?fields=columns&limit=10000", "/api/outlines/province", "/api/outlines/prefectures"]:
         resp = client.get(path, headers={"Accept-Encoding": "gzip"})
         total += len(resp.data) if resp.status_code == 200 else 0
     print(f"\nfinder page: html {len(html)} B, first load with assets, stations and outlines (gzip) {total} B, "

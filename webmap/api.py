@@ -25,7 +25,7 @@ from stations.limits import LIMITS
 from stations.places import search
 from stations.schema import DEMO_SOURCE, STATUSES
 from webmap import get_store, openapi
-from webmap.features import WALK_KMH, feature, open_flags
+from webmap.features import WALK_KMH, WALK_MAX_M, feature, open_24h_flags, open_flags
 from webmap.i18n import lang
 from webmap.params import Params
 from webmap.finder_json import finder_json
@@ -58,8 +58,10 @@ def stations():
     statuses = q.statuses()
     limit = q.integer("limit", LIMITS["stations_page"], default=int(LIMITS["stations_page"].default))
     offset = q.integer("offset", LIMITS["stations_offset"], default=0)
-    fields = q.choice("fields", ("full", "compact"), "full")
+    fields = q.choice("fields", ("full", "compact", "columns", "ids"), "full")
     at = q.at()
+    open_at = q.open_at(at)
+    want_24h = q.boolean("open_24h")
 
     snap = get_store().snapshot()
     gdf = snap.gdf
@@ -81,9 +83,21 @@ def stations():
     opened = open_flags(snap, at) if n else np.zeros(0, dtype=bool)
     if want_open and n:
         mask &= opened
+    if open_at is not None and n:
+        mask &= open_flags(snap, open_at)
+    if want_24h and n:
+        mask &= open_24h_flags(snap)
     matched = np.flatnonzero(mask)
     page = matched[offset: offset + limit]
 
+    if fields == "ids":  # the map's filter for "open at 22:00": ids only
+        ids = gdf["id"].astype(str).to_numpy() if n else []
+        return geojson({"numberMatched": int(matched.size), "ids": [ids[p] for p in page],
+                        "at": at.isoformat(timespec="minutes"),
+                        "open_at": open_at.isoformat(timespec="minutes") if open_at is not None else None},
+                       max_age=60)
+    if fields == "columns":
+        return geojson(_columns(snap, page, opened, matched.size, limit, offset, at), max_age=60)
     if fields == "compact":
         names = gdf["name"].astype(str).to_numpy()
         ids = gdf["id"].astype(str).to_numpy()
@@ -117,6 +131,35 @@ def stations():
     return geojson(payload, max_age=60)
 
 
+#: the map's coordinates are sent as whole numbers of 1e-5 degree (about 1 m), each the difference from the previous
+COLUMN_SCALE = 100_000
+
+
+def _columns(snap, page, opened, matched: int, limit: int, offset: int, at) -> dict:
+    """The finder map's stations as columns (issue 11 §5, a cheap phone on slow 3G): ids, coordinates as differences
+    of whole 1e-5 degrees, and one-character flags; no names (the popup asks for the station). A third of the
+    compact GeoJSON's gzip bytes."""
+    gdf = snap.gdf
+    if len(gdf):
+        ids = gdf["id"].astype(str).to_numpy()[page]
+        lon = np.rint(gdf["lon"].to_numpy(dtype=float)[page] * COLUMN_SCALE).astype(np.int64)
+        lat = np.rint(gdf["lat"].to_numpy(dtype=float)[page] * COLUMN_SCALE).astype(np.int64)
+        demo = (gdf["source"].astype(str) == DEMO_SOURCE).to_numpy()[page] if "source" in gdf else np.zeros(len(page), bool)
+        h24 = open_24h_flags(snap)[page]
+        sv = snap.service_bits[page]
+    else:
+        ids, lon, lat, demo, h24, sv = [], np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], []
+
+    def flags(values) -> str:
+        return "".join("1" if v else "0" for v in values)
+
+    return {"numberMatched": int(matched), "numberReturned": len(ids), "limit": limit, "offset": offset,
+            "at": at.isoformat(timespec="minutes"), "scale": COLUMN_SCALE, "ids": [str(i) for i in ids],
+            "dlon": np.diff(lon, prepend=0).tolist(), "dlat": np.diff(lat, prepend=0).tolist(),
+            "open": flags(opened[page]) if len(gdf) else "", "h24": flags(h24), "demo": flags(demo),
+            "sv": [int(v) for v in sv]}
+
+
 @bp.get("/stations/<station_id>")
 def station(station_id: str):
     """One station as a GeoJSON Feature; with ``lat``/``lon`` also ``distance_m`` and walking links."""
@@ -140,7 +183,9 @@ def station(station_id: str):
 
 @bp.get("/nearest")
 def nearest():
-    """The k nearest stations to (lat, lon), nearest first, each with ``distance_m`` (geodesic, WGS-84)."""
+    """The k nearest stations to (lat, lon), each with ``distance_m`` (geodesic, WGS-84): the nearest station open at
+    ``at`` first (``nearest_open_id``), then the others nearest first. ``open_at`` (``22:00``: the next such time)
+    and ``open_24h`` keep only the stations open then / open all day every day."""
     q = Params.query()
     lat = q.lat(required=True)
     lon = q.lon(required=True)
@@ -149,23 +194,36 @@ def nearest():
     want_open = q.boolean("open_now")
     max_km = q.number("max_km", LIMITS["max_km"])
     at = q.at()
+    open_at = q.open_at(at)
+    want_24h = q.boolean("open_24h")
 
     t0 = time.perf_counter()
     snap = get_store().snapshot()
     opened = open_flags(snap, at)
+    where = None
+    if open_at is not None:
+        where = open_flags(snap, open_at)
+    if want_24h:
+        where = open_24h_flags(snap) if where is None else where & open_24h_flags(snap)
     hits = snap.index.query(lon, lat, k=k, services=services,
-                            open_at=at if want_open else None, max_km=max_km)
+                            open_at=at if want_open else None, max_km=max_km, where=where)
+    hits, first_open = _nearest_open_first(snap, hits, opened, lon, lat, k, services, at, max_km, where)
     payload = {
         "type": "FeatureCollection",
         "query": {"lat": lat, "lon": lon, "k": k, "service": services, "open_now": want_open,
-                  "max_km": max_km, "at": at.isoformat(timespec="minutes")},
+                  "max_km": max_km, "at": at.isoformat(timespec="minutes"),
+                  "open_at": open_at.isoformat(timespec="minutes") if open_at is not None else None,
+                  "open_24h": want_24h},
         "distance": "geodesic metres on the WGS-84 ellipsoid (straight line, not a route)",
         "walk_kmh": WALK_KMH,
+        "walk_max_m": WALK_MAX_M,
+        "nearest_open_id": None if first_open is None else str(snap.records[first_open.position]["id"]),
         "numberReturned": len(hits),
         "distance_kind": "straight",
     }
-    walked = walk_ranked(snap, lon, lat, k, services, at if want_open else None, max_km, opened)  # issue 13 §3
+    walked = walk_ranked(snap, lon, lat, k, services, at if want_open else open_at, max_km, opened)  # issue 13 §3
     if walked is not None:  # a street network is loaded: ranked by walks, the exact (slow) path
+        walked, payload["nearest_open_id"] = _walked_for_the_phone(snap, walked, opened, where)
         payload.update(walked)
         body = payload
     elif current_app.config.get("FINDER_FRAGMENTS", True):
@@ -181,6 +239,39 @@ def nearest():
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["Server-Timing"] = f"nearest;dur={(time.perf_counter() - t0) * 1000:.1f}"
     return resp
+
+
+def _walked_for_the_phone(snap, walked: dict, opened, where) -> tuple[dict, str | None]:
+    """The walking ranking (:func:`webmap.network_finder.walk_ranked`) held to the finder's rules (issue 11 §3): only
+    stations in ``where`` (open at the asked hour, open 24 hours), the nearest open walk first, and walking minutes
+    only within :data:`WALK_MAX_M` of walking; with the id of that nearest open station (None when none is open)."""
+    feats = walked.get("features", [])
+    if where is not None:
+        feats = [f for f in feats if where[snap.position[str(f["id"])]]]
+    first = next((f for f in feats if opened[snap.position[str(f["id"])]]), None)
+    if first is not None and first is not feats[0]:
+        feats = [first] + [f for f in feats if f is not first]
+    for f in feats:
+        props = f["properties"]
+        if (props.get("walk_m") or props.get("distance_m", 0)) > WALK_MAX_M:
+            props.pop("walk_min", None)
+    return {**walked, "features": feats, "numberReturned": len(feats)}, None if first is None else str(first["id"])
+
+
+def _nearest_open_first(snap, hits, opened, lon, lat, k, services, at, max_km, where):
+    """``hits`` with the nearest station open at ``at`` moved to the front (looked up beyond the k nearest when
+    none of them is open; then the farthest of the k gives it its place) and that hit, or None when no station
+    that passes the filters is open."""
+    first_open = next((h for h in hits if opened[h.position]), None)
+    if first_open is None and hits:
+        more = snap.index.query(lon, lat, k=1, services=services, open_at=at, max_km=max_km, where=where)
+        if not more:
+            return hits, None
+        first_open = more[0]
+        return [first_open] + (hits if len(hits) < k else hits[: k - 1]), first_open
+    if first_open is None or first_open is hits[0]:
+        return hits, first_open
+    return [first_open] + [h for h in hits if h is not first_open], first_open
 
 
 def _place_dict(item: dict) -> dict:
@@ -303,6 +394,10 @@ _NUM = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
 _BBOX_PATTERN = f"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 _LAT = _P("lat", schema={"type": "number", "minimum": LIMITS["lat"].lo, "maximum": LIMITS["lat"].hi})
 _LON = _P("lon", schema={"type": "number", "minimum": LIMITS["lon"].lo, "maximum": LIMITS["lon"].hi})
+_OPEN_AT = _P("open_at", schema={"type": "string", "pattern": "^\\s*\\d{1,2}[:：]\\d{2}\\s*$"},
+              description="only stations open at this time: HH:MM is the next such time after `at` (a night shift "
+                          "asks 22:00), an ISO 8601 date and time that moment")
+_OPEN_24H = _P("open_24h", schema={"type": "boolean"}, description="only stations open 24 hours every day")
 
 OPENAPI_PATHS = {
     "/api/stations": {"get": {
@@ -316,9 +411,12 @@ OPENAPI_PATHS = {
             _P("status", schema={"type": "array", "items": {"type": "string", "enum": list(STATUSES)}}, explode=True),
             openapi.limited("limit", LIMITS["stations_page"], "integer"),
             openapi.limited("offset", LIMITS["stations_offset"], "integer"),
-            _P("fields", schema={"type": "string", "enum": ["full", "compact"], "default": "full"},
-               description="compact (for the map): feature id; properties name, open_now, demo and sv, "
-                           "the services as a bitmask (bit j = j-th service of the service enum)"),
+            _P("fields", schema={"type": "string", "enum": ["full", "compact", "columns", "ids"], "default": "full"},
+               description="compact: feature id; properties name, open_now, demo and sv, "
+                           "the services as a bitmask (bit j = j-th service of the service enum); columns (the finder's map, not GeoJSON): "
+                           "ids, dlon/dlat (whole 1/scale degrees, each the difference from the previous one), "
+                           "open/h24 (open 24 hours every day)/demo as strings of 0 and 1, sv; ids: {numberMatched, ids} only"),
+            _OPEN_AT, _OPEN_24H,
             openapi.LANG,
         ],
         "responses": {"200": {"description": "FeatureCollection with numberMatched, numberReturned and a next link",
@@ -338,9 +436,12 @@ OPENAPI_PATHS = {
             openapi.limited("k", LIMITS["nearest_k"], "integer"),
             openapi.SERVICE, openapi.OPEN_NOW, openapi.AT,
             openapi.limited("max_km", LIMITS["max_km"], description="only stations within"),
+            _OPEN_AT, _OPEN_24H,
             openapi.LANG,
         ],
-        "responses": {"200": {"description": "FeatureCollection sorted by distance_m", **openapi.GEOJSON},
+        "responses": {"200": {"description": "FeatureCollection: the nearest station open at `at` first "
+                                             "(nearest_open_id, null when none), then the others by distance_m; "
+                                             "walk_min only within walk_max_m (3 km)", **openapi.GEOJSON},
                       "400": openapi.ERROR},
     }},
     "/api/places": {"get": {

@@ -2,7 +2,8 @@
 language, open-now flags, walking distance and time, and navigation hand-off links.
 
 Coordinates are WGS-84 (lon, lat) degrees; ``distance_m`` is geodesic metres on the WGS-84 ellipsoid and
-``walk_min`` the straight-line walk at :data:`WALK_KMH`. Navigation links carry GCJ-02 (Amap) and BD-09 (Baidu)
+``walk_min`` the straight-line walk at :data:`WALK_KMH`, given only within :data:`WALK_MAX_M` (beyond it walking is
+not a plausible way to get there, so the finder shows the distance only). Navigation links carry GCJ-02 (Amap) and BD-09 (Baidu)
 coordinates, as those apps expect.
 """
 
@@ -24,11 +25,34 @@ from webmap.reports import row_extras
 
 #: walking speed for ``walk_min`` (km/h)
 WALK_KMH = 4.5
+#: ``walk_min`` only up to this distance (metres): beyond it, distance only (issue 11 §3)
+WALK_MAX_M = 3000
+
+
+def walk_minutes(distance_m: float) -> int | None:
+    """Straight-line walking minutes at :data:`WALK_KMH`, or None beyond :data:`WALK_MAX_M`."""
+    if distance_m > WALK_MAX_M:
+        return None
+    return int(math.ceil(distance_m / 1000.0 / WALK_KMH * 60.0))
 
 
 def open_flags(snap, at: datetime) -> np.ndarray:
     """Open-now flags for every station of the snapshot at ``at`` (status open and within hours), memoised."""
     return snap.cached(("open", at), lambda: snap.index.open_mask(at))
+
+
+def open_24h_flags(snap) -> np.ndarray:
+    """Which stations of the snapshot are open (status) all day every day, public holidays included, memoised."""
+    def build():
+        from stations.hours import open_24_7_mask
+
+        gdf = snap.gdf
+        if not len(gdf):
+            return np.zeros(0, dtype=bool)
+        status_open = (gdf["status"].astype(str) == "open").to_numpy() if "status" in gdf else np.ones(len(gdf), bool)
+        hours = gdf["hours_json"].tolist() if "hours_json" in gdf else [None] * len(gdf)
+        return status_open & np.asarray(open_24_7_mask(hours), dtype=bool)
+    return snap.cached(("open-24h",), build)
 
 
 def describe_hours(hours_json: str, text: str) -> str:
@@ -42,6 +66,16 @@ def _describe_hours(hours_json: str, text: str, language: str) -> str:
         return OpeningHours.from_json(hours_json).describe(language)
     except Exception:  # noqa: BLE001 - hours are optional decoration; the raw text is always right
         return text
+
+
+@lru_cache(maxsize=4096)
+def hours_unknown(hours_json: str) -> bool:
+    """Whether the hours are unknown: "营业时间不详", missing or unreadable (shown as "hours unknown", never as open
+    and not as "closed now" either)."""
+    try:
+        return OpeningHours.from_json(hours_json).is_unknown
+    except Exception:  # noqa: BLE001 - unreadable stored hours are unknown hours
+        return True
 
 
 def nav_links(lon: float, lat: float, name: str, address: str = "",
@@ -127,11 +161,14 @@ def properties(snap, pos: int, open_now: bool, *, origin=None, distance_m: float
         "source": source,
         "demo": source == DEMO_SOURCE,
         "updated_at": text(row, "updated_at"),
+        "hours_unknown": hours_unknown(text(row, "hours_json")),
     }
     props.update(row_extras(snap, props["id"], row))  # issue 10: last_verified and the open-reports badge
     if distance_m is not None:
         props["distance_m"] = round(float(distance_m), 1)
-        props["walk_min"] = int(math.ceil(distance_m / 1000.0 / WALK_KMH * 60.0))
+        walk = walk_minutes(distance_m)
+        if walk is not None:
+            props["walk_min"] = walk
     props["nav"] = nav_links(float(row["lon"]), float(row["lat"]), name, address, origin,
                              gcj=tuple(snap.gcj02[pos]), bd=tuple(snap.bd09[pos]))
     return props

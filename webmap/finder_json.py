@@ -10,7 +10,7 @@ serialised once per station (lazily, on first use) and kept with the snapshot:
   feature's ``id`` and ``geometry``;
 - the quoted station parts of the navigation links (Amap's ``to``, Baidu's ``destination``, the ``geo:`` URI).
 
-Per request only the question's own parts are written: ``open_now``, ``distance_m``, ``walk_min`` and the links'
+Per request only the question's own parts are written: ``open_now``, ``distance_m``, ``walk_min`` (within 3 km) and the links'
 origin (quoted once for the request, not once per station). The text is byte for byte what
 :func:`webmap.features.feature` serialised by :func:`webmap.responses.dumps` gives (a test compares them over
 random questions), because every fragment is written by that same ``dumps``.
@@ -24,7 +24,7 @@ from urllib.parse import quote_plus, urlencode
 
 from flask_babel import gettext as _
 
-from webmap.features import WALK_KMH, properties, text
+from webmap.features import properties, text, walk_minutes
 from webmap.responses import dumps
 
 _AMAP = "https://uri.amap.com/navigation?"
@@ -36,7 +36,7 @@ _BAIDU_TAIL = "&" + urlencode({"mode": "walking", "region": "云南", "coord_typ
 # the keys of webmap.features.properties() before and after "open_now", in its order
 _BEFORE_OPEN = ("id", "name", "address", "prefecture_adcode", "county_adcode", "host", "host_label", "services",
                 "service_labels", "opening_hours", "hours_text")
-_AFTER_OPEN = ("status", "status_label", "phone", "source", "demo", "updated_at")
+_AFTER_OPEN = ("status", "status_label", "phone", "source", "demo", "updated_at", "hours_unknown")
 # and then whatever else properties() carries before distance_m/walk_min/nav (issue 10: last_verified, reports)
 _PER_REQUEST = ("open_now", "distance_m", "walk_min", "nav")
 
@@ -93,10 +93,11 @@ class FinderJSON:
         for h in hits:
             st = self.station(h.position, language)
             d = h.distance_m
+            walk = walk_minutes(d)
             out.append("".join((
                 st.head, ',"properties":{', st.before, ',"open_now":', "true" if opened[h.position] else "false",
                 ",", st.after, ',"distance_m":', repr(round(float(d), 1)),  # json writes floats as repr does
-                ',"walk_min":', str(int(math.ceil(d / 1000.0 / WALK_KMH * 60.0))),
+                "" if walk is None else ',"walk_min":' + str(walk),
                 # the links are ASCII without quotes or backslashes (percent-encoded), so they are their own JSON
                 ',"nav":{"amap":"', _AMAP, from_, st.amap_to, _AMAP_TAIL, '","baidu":"', _BAIDU_DIRECTION, origin_,
                 st.baidu_dest, _BAIDU_TAIL, '","geo":', st.geo, "}}}",

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from flask import request
 
 from stations.errors import InputError
+from stations.hours import resolve_open_at
 from stations.limits import LIMITS, Limit
 from stations.schema import SERVICE_KEYS, SERVICES, STATUSES
 from webmap import state
@@ -213,6 +214,21 @@ class Params:
             except OverflowError:  # 9999-12-31T23:00-12:00 is past year 9999 in Asia/Shanghai
                 raise InputError(f"{name} is out of range in Asia/Shanghai, got {raw[:40]!r}", param=name) from None
         return at.replace(second=0, microsecond=0)
+
+    def open_at(self, now: datetime, name: str = "open_at") -> datetime | None:
+        """"Open at" for a night-shift worker: ``HH:MM`` (the next such time from ``now``, e.g. tonight's 22:00)
+        or an ISO 8601 date and time (naive = Asia/Shanghai), as :func:`stations.hours.resolve_open_at` reads it;
+        None when absent."""
+        raw = self.raw(name)
+        if raw is None:
+            return None
+        try:
+            return resolve_open_at(raw if isinstance(raw, str) else str(raw), now=now)
+        except InputError as exc:
+            exc.param = name
+            raise
+        except (OverflowError, ValueError):  # 9999-12-31T23:59-12:00 is past year 9999 in Asia/Shanghai
+            raise InputError(f"{name} is out of range in Asia/Shanghai, got {str(raw)[:40]!r}", param=name) from None
 
     def services(self, name: str = "service") -> list[str]:
         """Service keys (repeated or comma-separated), each one of :data:`stations.schema.SERVICES`."""

@@ -77,6 +77,14 @@ def js_strings() -> dict[str, str]:
         "zoom_in": _("Zoom in"),
         "zoom_out": _("Zoom out"),
         "close": _("Close"),
+        # issue 11 §3: a fresh position with its accuracy, distance only beyond 3 km, the nearest open station
+        "from_me_accuracy": _("Stations near you (±%(m)s m)"),
+        "distance_only": _("over 3 km: distance only"),
+        "nearest_open": _("Nearest open"),
+        "hours_unknown": _("Hours unknown"),
+        "found": _("%(n)s stations listed, the nearest open one first."),
+        "found_at": _("%(n)s stations open at %(time)s listed."),
+        "found_24h": _("%(n)s stations open 24 hours listed."),
     }
 
 
@@ -105,11 +113,14 @@ def finder():
         "k": 5,
         "reach_km": 20,
         "walk_kmh": 4.5,
+        "walk_max_km": 3,
         "api": {
             "stations": url_for("api.stations"),
             # the map's station list: the same URL string is preloaded in <head> so the download starts
             # while the scripts load
-            "stations_map": url_for("api.stations", fields="compact", limit=10000, lang=locale),
+            "stations_map": url_for("api.stations", fields="columns", limit=10000),
+            # the ids of the stations open at an hour the worker chose ("open at 22:00"), for the map's filter
+            "stations_ids": url_for("api.stations", fields="ids", limit=10000),
             "station": url_for("api.station", station_id="__ID__"),
             "nearest": url_for("api.nearest"),
             "places": url_for("api.places"),
@@ -123,8 +134,9 @@ def finder():
         "service_keys": list(SERVICES),  # bit order of the map's "sv" service bitmask
         "strings": js_strings(),
     }
+    hours = [f"{h:02d}:00" for h in range(24)]
     resp = current_app.make_response(render_template(
-        "finder.html", map_parts=parts, services=services, config=config, tiles=tiles,
+        "finder.html", map_parts=parts, services=services, config=config, tiles=tiles, hours=hours,
     ))
     resp.headers["Cache-Control"] = "no-cache"
     return resp

@@ -58,7 +58,14 @@
     if (m < 100000) { return fmt(S.km, { n: (m / 1000).toFixed(1) }); }
     return fmt(S.km, { n: String(Math.round(m / 1000)) });
   }
-  function walkMinutes(m) { return Math.max(1, Math.ceil(m / 1000 / cfg.walk_kmh * 60)); }
+  /* walking minutes only where walking is plausible (within cfg.walk_max_km, as the API's walk_min); beyond it the
+     distance only, and the line says so */
+  function walkText(p) {
+    if (p.distance_m === undefined) { return ''; }
+    if (p.walk_min !== undefined) { return fmt(S.walk, { n: p.walk_min }); }
+    if (p.distance_m > cfg.walk_max_km * 1000) { return S.distance_only; }
+    return fmt(S.walk, { n: Math.max(1, Math.ceil(p.distance_m / 1000 / cfg.walk_kmh * 60)) });
+  }
 
   var demoShown = false;
   function noteDemo(features) {
@@ -82,6 +89,7 @@
     return ul;
   }
   function openBadge(p) {
+    if (p.hours_unknown && !p.open_now) { return el('span', { class: 'badge closed unknown', text: S.hours_unknown }); }
     return el('span', { class: 'badge ' + (p.open_now ? 'open' : 'closed'), text: p.open_now ? S.open_now : S.closed_now });
   }
   function navLinks(p) {
@@ -177,7 +185,7 @@
     if (p.demo) { div.appendChild(el('p', {}, [el('span', { class: 'badge demo', text: S.demo_station })])); }
     if (p.distance_m !== undefined) {
       div.appendChild(el('p', { class: 'dist' }, [el('span', { class: 'k', text: S.distance + ': ' }),
-        formatDistance(p.distance_m) + (p.distance_m <= cfg.reach_km * 1000 ? ' · ' + fmt(S.walk, { n: walkMinutes(p.distance_m) }) : '')]));
+        formatDistance(p.distance_m) + ' · ' + walkText(p)]));
     }
     if (p.address) { div.appendChild(el('p', { class: 'addr' }, [el('span', { class: 'k', text: S.address + ': ' }), p.address])); }
     div.appendChild(el('p', { class: 'hours' }, [el('span', { class: 'k', text: S.hours + ': ' }), (p.hours_text || p.opening_hours || '') + ' ', openBadge(p)]));
@@ -196,13 +204,16 @@
   var hitsLayer = null;
   var meMarker = null;
   var hiddenFromCluster = [];
-  var state = { origin: null, seq: 0 };
+  var state = { origin: null, seq: 0, locateSeq: 0 };
 
   function openStation(id, latlng, marker) {
     var params = { lang: cfg.lang };
     if (state.origin) { params.lat = state.origin.lat.toFixed(6); params.lon = state.origin.lon.toFixed(6); }
     var url = cfg.api.station.replace('__ID__', encodeURIComponent(id)) + '?' + query(params);
-    var popup = L.popup({ maxWidth: 280, autoPanPadding: [20, 20] }).setLatLng(latlng).setContent(el('div', { class: 'yz-popup', text: S.loading }));
+    // kept clear of the zoom buttons (top left), the map hint (top) and the attribution (bottom)
+    // (and no taller than the map, so its top is never cut off: it scrolls inside instead)
+    var popup = L.popup({ maxWidth: 280, maxHeight: Math.max(160, map.getSize().y - 90),
+                          autoPanPaddingTopLeft: L.point(64, 44), autoPanPaddingBottomRight: L.point(16, 28) }).setLatLng(latlng).setContent(el('div', { class: 'yz-popup', text: S.loading }));
     popup.openOn(map);
     getJSON(url).then(function (f) {
       popup.setContent(popupContent(f.properties, function () { popup.update(); }));
@@ -211,7 +222,7 @@
     return marker;
   }
 
-  function loadOutlines() {
+  function loadOutlines(afterStations) {
     if (!map) { return; }
     map.createPane('outlines');
     map.getPane('outlines').style.zIndex = 350;
@@ -254,9 +265,10 @@
         }
       }).catch(function () { loaded[level] = false; /* the map still works without outlines */ });
     }
-    // the province and prefectures at once; the 129 counties (the largest file) once zoomed in to where they help
+    // the province at once, the prefectures once the stations are drawn (on slow 3G they would share the link with
+    // the stations), the 129 counties (the largest file) once zoomed in to where they help
     load('province');
-    load('prefectures');
+    afterStations.then(function () { load('prefectures'); });
     function maybeCounties() { if (map.getZoom() >= cfg.counties_zoom) { load('counties'); } }
     map.on('zoomend', maybeCounties);
     maybeCounties();
@@ -276,19 +288,23 @@
                                                           className: 'marker-cluster yz-cluster', iconSize: L.point(size, size) });
                                      } });
     var url = cfg.api.stations_map;  // preloaded in <head>
-    getJSON(url).then(function (fc) {
-      var markers = fc.features.map(function (f) {
-        var c = f.geometry.coordinates, p = f.properties, id = String(f.id);
-        var m = L.marker(toDisplay(c[0], c[1]), { icon: p.open_now ? openIcon : closedIcon, title: p.name, keyboard: false });
-        m.on('click', function () { openStation(id, m.getLatLng(), m); });
-        m.yz = { bits: p.sv || 0, open: !!p.open_now };
+    // columns (api.stations fields=columns): ids, coordinates as differences of whole 1/scale degrees, 0/1 flags
+    return getJSON(url).then(function (c) {
+      var x = 0, y = 0, markers = new Array(c.ids.length);
+      function onClick() { openStation(this.yz.id, this.getLatLng(), this); }
+      for (var i = 0; i < c.ids.length; i++) {
+        x += c.dlon[i]; y += c.dlat[i];
+        var id = c.ids[i], open = c.open.charAt(i) === '1';
+        var m = L.marker(toDisplay(x / c.scale, y / c.scale), { icon: open ? openIcon : closedIcon, keyboard: false });
+        m.on('click', onClick);
+        m.yz = { id: id, bits: c.sv[i] || 0, open: open, h24: c.h24.charAt(i) === '1' };
         markersById[id] = m;
         allMarkers.push(m);
-        return m;
-      });
+        markers[i] = m;
+      }
       cluster.addLayers(markers);
       cluster.addTo(map);
-      noteDemo(fc.features);
+      if (c.demo.indexOf('1') >= 0) { noteDemo([{ properties: { demo: true } }]); }
       document.body.setAttribute('data-stations-loaded', String(markers.length));
       document.body.setAttribute('data-stations-shown', String(markers.length));
     }).catch(function () { setStatus(S.stations_error, true); });
@@ -300,10 +316,23 @@
   function readFilter() {
     var bits = 0;
     selectedServices().forEach(function (key) { var j = cfg.service_keys.indexOf(key); if (j >= 0) { bits |= (1 << j); } });
-    return { bits: bits, openOnly: $('filter-open').checked };
+    return { bits: bits, openOnly: $('filter-open').checked, h24: $('filter-24h').checked,
+             atIds: $('filter-open-at').value ? openAt.ids : null };
   }
   function passes(m, f) {
-    return (m.yz.bits & f.bits) === f.bits && (!f.openOnly || m.yz.open);
+    return (m.yz.bits & f.bits) === f.bits && (!f.openOnly || m.yz.open) && (!f.h24 || m.yz.h24) &&
+      (!f.atIds || f.atIds[m.yz.id] === true);
+  }
+  /* "open at 22:00": the ids of the stations open then, from the API (the hours are read on the server only) */
+  var openAt = { value: '', ids: {} };
+  function loadOpenAt() {
+    var value = $('filter-open-at').value;
+    if (!value || value === openAt.value) { return Promise.resolve(); }
+    return getJSON(cfg.api.stations_ids + '&' + query({ open_at: value })).then(function (r) {
+      var ids = {};
+      r.ids.forEach(function (id) { ids[id] = true; });
+      openAt = { value: value, ids: ids };
+    });
   }
   function applyMapFilter() {
     if (!cluster) { return; }
@@ -319,8 +348,8 @@
     return Array.prototype.map.call(document.querySelectorAll('#filters input[name=service]:checked'), function (i) { return i.value; });
   }
 
-  function setOrigin(lon, lat, label, kind) {
-    state.origin = { lon: lon, lat: lat, label: label, kind: kind };
+  function setOrigin(lon, lat, label, kind, accuracy) {
+    state.origin = { lon: lon, lat: lat, label: label, kind: kind, accuracy: accuracy };
     if (map) {
       var ll = toDisplay(lon, lat);
       if (!meMarker) {
@@ -346,31 +375,37 @@
     var feats = fc.features;
     var title = $('results-title');
     var o = state.origin;
-    title.textContent = o.kind === 'me' ? S.from_me : (o.kind === 'place' ? fmt(S.from_place, { place: o.label }) : S.from_here);
+    title.textContent = o.kind === 'me' ? (o.accuracy ? fmt(S.from_me_accuracy, { m: o.accuracy }) : S.from_me)
+      : (o.kind === 'place' ? fmt(S.from_place, { place: o.label }) : S.from_here);
     title.hidden = false;
     if (!feats.length) {
       setStatus(S.nothing_at_all, true);
       document.body.setAttribute('data-results', '0');
       return;
     }
-    if (feats[0].properties.distance_m > cfg.reach_km * 1000) {
-      setStatus(fmt(S.nothing_within, { km: cfg.reach_km, dist: formatDistance(feats[0].properties.distance_m) }), true);
-      feats = feats.slice(0, 1);
+    var nearestM = Math.min.apply(null, feats.map(function (f) { return f.properties.distance_m; }));
+    if (nearestM > cfg.reach_km * 1000) {
+      setStatus(fmt(S.nothing_within, { km: cfg.reach_km, dist: formatDistance(nearestM) }), true);
+      feats = feats.filter(function (f) { return f.properties.distance_m === nearestM; }).slice(0, 1);
     } else {
-      setStatus('', false);
+      var q = fc.query || {};
+      setStatus(q.open_at ? fmt(S.found_at, { n: feats.length, time: $('filter-open-at').value })
+        : q.open_24h ? fmt(S.found_24h, { n: feats.length }) : fmt(S.found, { n: feats.length }), false);
     }
     noteDemo(feats);
     var bounds = map ? L.latLngBounds([toDisplay(o.lon, o.lat)]) : null;
     feats.forEach(function (f, i) {
       var p = f.properties, c = f.geometry.coordinates;
-      var li = el('li', { class: 'result', 'data-id': p.id, 'data-distance-m': String(p.distance_m),
-                          'data-services': (p.services || []).join(' '), 'data-open': p.open_now ? '1' : '0' });
+      var nearestOpen = fc.nearest_open_id !== undefined && String(fc.nearest_open_id) === String(p.id);
+      var li = el('li', { class: 'result' + (nearestOpen ? ' nearest-open' : ''), 'data-id': p.id,
+                          'data-distance-m': String(p.distance_m), 'data-services': (p.services || []).join(' '),
+                          'data-open': p.open_now ? '1' : '0', 'data-walk-min': p.walk_min === undefined ? '' : String(p.walk_min) });
       var h = el('h3', {}, [el('span', { class: 'rank', text: String(i + 1) }), el('span', { class: 'name', text: p.name })]);
       li.appendChild(h);
-      var walkable = p.distance_m <= cfg.reach_km * 1000;
       var dist = el('p', { class: 'dist' }, [formatDistance(p.distance_m),
-        walkable ? el('span', { class: 'walk', text: fmt(S.walk, { n: p.walk_min || walkMinutes(p.distance_m) }) }) : null,
+        el('span', { class: 'walk' + (p.walk_min === undefined ? ' far' : ''), text: walkText(p) }),
         ' ', openBadge(p)]);
+      if (nearestOpen) { dist.appendChild(document.createTextNode(' ')); dist.appendChild(el('span', { class: 'badge nearest', text: S.nearest_open })); }
       if (p.demo) { dist.appendChild(document.createTextNode(' ')); dist.appendChild(el('span', { class: 'badge demo', text: S.demo_station })); }
       li.appendChild(dist);
       if (p.address) { li.appendChild(el('p', { class: 'addr', text: p.address })); }
@@ -392,7 +427,7 @@
         }
         var show = el('button', { type: 'button', class: 'show-on-map' }, [S.show_on_map]);
         show.addEventListener('click', function () {
-          map.setView(ll, Math.max(map.getZoom(), 16));
+          map.setView(ll, Math.max(map.getZoom(), 16), { animate: false });  // a pan in progress would skip the popup's autoPan
           openStation(p.id, ll, hm);
           $('map-pane').scrollIntoView({ behavior: 'smooth', block: 'start' });
         });
@@ -414,7 +449,8 @@
     setStatus(S.loading, false);
     document.body.setAttribute('data-results', 'loading');
     var params = { lat: o.lat.toFixed(6), lon: o.lon.toFixed(6), k: cfg.k, service: selectedServices(),
-                   open_now: $('filter-open').checked ? '1' : '', lang: cfg.lang };
+                   open_now: $('filter-open').checked ? '1' : '', open_24h: $('filter-24h').checked ? '1' : '',
+                   open_at: $('filter-open-at').value, lang: cfg.lang };
     getJSON(cfg.api.nearest + '?' + query(params)).then(function (fc) {
       if (seq !== state.seq) { return; }
       renderResults(fc);
@@ -423,14 +459,20 @@
     });
   }
 
+  /* every tap asks for a fresh position (maximumAge 0: a fix from a minute ago at another place is never reused)
+     and says how accurate it is */
   function locate() {
     if (!navigator.geolocation) { setStatus(S.geo_unsupported, true); return; }
     setStatus(S.locating, false);
+    var seq = ++state.locateSeq;
     navigator.geolocation.getCurrentPosition(function (pos) {
-      setOrigin(pos.coords.longitude, pos.coords.latitude, S.my_location, 'me');
+      if (seq !== state.locateSeq) { return; }
+      var acc = Math.round(pos.coords.accuracy || 0);
+      document.body.setAttribute('data-accuracy', String(acc));
+      setOrigin(pos.coords.longitude, pos.coords.latitude, S.my_location, 'me', acc);
     }, function (err) {
       setStatus(err && err.code === 1 ? S.geo_denied : S.geo_unavailable, true);
-    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
   }
 
   /* ------------------------------------------------------------------ place search */
@@ -498,18 +540,20 @@
     clearTimeout(placeTimer);
     searchPlaces(q).then(function (places) { if (places.length) { choosePlace(places[0]); } });
   });
-  $('filters').addEventListener('change', function () { applyMapFilter(); runQuery(); });
+  $('filters').addEventListener('change', function () {
+    loadOpenAt().then(function () { applyMapFilter(); }, function () { setStatus(S.stations_error, true); });
+    runQuery();
+  });
   function label(node, text) { if (node) { node.title = text; node.setAttribute('aria-label', text); } }
   if (map) {
     if (map.zoomControl) { label(map.zoomControl._zoomInButton, S.zoom_in); label(map.zoomControl._zoomOutButton, S.zoom_out); }
-    map.on('popupopen', function (e) { label(e.popup._closeButton, S.close); });
+    map.on('popupopen', function (e) { label(e.popup._closeButton, S.close); $('map-note').hidden = true; });
     if (cfg.bounds) { map.fitBounds(cfg.bounds, { padding: [4, 4] }); }
     map.on('click', function (e) {
       var w = fromDisplay(e.latlng);
       setOrigin(w.lon, w.lat, S.chosen_point, 'point');
     });
-    loadOutlines();
-    loadStations();
+    loadOutlines(loadStations());
   }
   reportStrings();  // issue 10: load the report strings early, so the popup's first render has them
   document.body.setAttribute('data-ready', '1');
