@@ -21,6 +21,7 @@ Labels: English msgids through Flask-Babel's gettext (``t()``); the Chinese is i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import tempfile
@@ -54,6 +55,19 @@ def t(msg: str) -> str:
     return gettext(msg)
 
 
+def coverage_args(params: Params) -> state.CoverageArgs:
+    """The coverage question of a request (:meth:`webmap.params.Params.coverage`) with its accepted scenario
+    (``scenario=<id>`` of :func:`webmap.state.add_scenario`; absent: the registry's stations)."""
+    args = params.coverage()
+    token = params.text("scenario")
+    if token in (None, ""):
+        return args
+    if not state.has_scenario(token):
+        raise InputError(f"unknown scenario {str(token)[:40]!r}: accept the scenario again (scenarios are kept for "
+                         f"the session that accepted them, its latest {state.MAX_SCENARIOS})", param="scenario")
+    return dataclasses.replace(args, scenario=token)
+
+
 def _gaps_limit(params: Params, default=int(LIMITS["gaps"].default)) -> int | None:
     return params.integer("limit", LIMITS["gaps"], default=default)
 
@@ -64,7 +78,7 @@ def _gaps_limit(params: Params, default=int(LIMITS["gaps"].default)) -> int | No
 @bp.get("/api/coverage")
 def api_coverage():
     params = Params.query()
-    args = params.coverage()
+    args = coverage_args(params)
     by = params.choice("by", C.LEVELS, "county")
     t0 = state.table(args, by)
     prov = state.table(args, "province")
@@ -76,6 +90,7 @@ def api_coverage():
         "hour": args.hour,
         "weekday": args.weekday,
         "by": by,
+        "scenario": args.scenario,
         "stations_active": int(len(res.stations)),
         "demo": state.is_demo(),
         "summary": table_rows(prov)[0] if len(prov) else None,
@@ -87,17 +102,17 @@ def api_coverage():
 @bp.get("/api/gaps")
 def api_gaps():
     params = Params.query()
-    args = params.coverage()
+    args = coverage_args(params)
     limit = _gaps_limit(params)
     body = gaps_geojson(state.gaps(args).head(limit))
     body.update({"radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
-                 "limit": limit})
+                 "limit": limit, "scenario": args.scenario})
     return geojson(body)
 
 
 @bp.get("/api/coverage/layer")
 def api_layer():
-    args = Params.query().coverage()
+    args = coverage_args(Params.query())
     res = state.coverage(args)
 
     def build():
@@ -108,7 +123,7 @@ def api_layer():
             separators=(",", ":"),
         )
 
-    return geojson(state.cached(("planner-layer", *args.key), build))
+    return geojson(state.cached(("planner-layer", *args.key), build, args.private))
 
 
 @bp.get("/api/coverage/demand")
@@ -154,21 +169,34 @@ def download(what: str, fmt: str):
         raise InputError(f"download must be coverage or gaps, got {what!r}", param="what")
     choice("format", fmt, DOWNLOAD_TYPES)
     params = Params.query()
-    args = params.coverage()
+    args = coverage_args(params)
     suffix = (f"r{int(args.radius)}" + (f"-h{args.hour:02d}" if args.hour is not None else "")
               + ("-own-demand" if args.demand else ""))
+    prefix = f"scenario-{args.scenario}-" if args.scenario else ""  # a scenario's file says so (name and column)
     with tempfile.TemporaryDirectory() as tmp:
         if what == "coverage":
             by = params.choice("by", C.LEVELS, "county")
-            out = C.export_table(state.table(args, by), Path(tmp) / f"x.{fmt}", fmt, state.geography())
-            name = f"coverage-{by}-{suffix}.{fmt}"
+            out = C.export_table(scenario_column(state.table(args, by), args.scenario), Path(tmp) / f"x.{fmt}", fmt,
+                                 state.geography())
+            name = f"{prefix}coverage-{by}-{suffix}.{fmt}"
         else:
             limit = _gaps_limit(params, default=None)
             g = state.gaps(args)
-            out = C.export_gaps(g if limit is None else g.head(limit), Path(tmp) / f"x.{fmt}", fmt)
-            name = f"gaps-{suffix}.{fmt}"
+            out = C.export_gaps(scenario_column(g if limit is None else g.head(limit), args.scenario),
+                                Path(tmp) / f"x.{fmt}", fmt)
+            name = f"{prefix}gaps-{suffix}.{fmt}"
         data = out.read_bytes()
     return attachment(data, fmt, name)
+
+
+def scenario_column(frame, scenario: str | None):
+    """``frame`` with a first column ``scenario`` (the accepted scenario's id) when a scenario is asked, so a
+    downloaded file of a scenario says that it is one (GeoJSON: a property of every feature)."""
+    if not scenario:
+        return frame
+    out = frame.copy()  # keeps attrs (the rounding that keeps totals)
+    out.insert(0, "scenario", scenario)
+    return out
 
 
 @bp.post("/api/coverage/demand")

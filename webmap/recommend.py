@@ -49,6 +49,7 @@ from stations.limits import LIMITS
 from stations.validation import in_bbox
 from webmap import jobs, openapi, state
 from webmap.params import Params, choice, finite
+from webmap.planner import coverage_args
 from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ _SITE_DIGITS = (("gain_workers", 2), ("cumulative_covered", 1), ("cumulative_pct
 def _args() -> state.RecommendArgs:
     """The recommendation question of the query string (``n`` or ``target_pct``, candidates, exact, coverage)."""
     params = Params.query()
-    radius, rural, hour, weekday = params.radius(), params.radius("rural_radius", default=None), params.hour(), params.weekday()
+    cov = coverage_args(params)  # radius, rural_radius, hour, weekday, demand and the accepted scenario
     n = params.integer("n", LIMITS["sites_n"], over="{name} must be at most {hi} sites per request, got {got}")
     target = params.number("target_pct", LIMITS["target_pct"])
     if n is not None and target is not None:
@@ -87,8 +88,8 @@ def _args() -> state.RecommendArgs:
         raise InputError(f"no uploaded candidate set {cand!r} (upload with POST /api/candidates; "
                          f"sets are kept in memory for the session that uploaded them)", param="candidates")
     exact = params.boolean("exact", hint="0 or 1")
-    demand = params.demand_id()  # an uploaded demand set (POST /api/coverage/demand), as on the planner page
-    return state.RecommendArgs(state.CoverageArgs(radius, rural, hour, weekday, demand), n, target, cand, exact)
+    budget = params.number("exact_seconds", LIMITS["exact_seconds"]) if exact else None  # the page's time budget
+    return state.RecommendArgs(cov, n, target, cand, exact, budget)
 
 
 def _site_features(sites) -> list[dict]:
@@ -125,7 +126,7 @@ def api_recommend():
         "mode": rec.mode,
         "method": rec.solution.method,
         "n": args.n, "target_pct": args.target, "radius": c.radius, "rural_radius": c.rural, "hour": c.hour,
-        "weekday": c.weekday, "demand": c.demand, "candidates": args.candidates,
+        "weekday": c.weekday, "demand": c.demand, "scenario": c.scenario, "candidates": args.candidates,
         "candidates_count": int(rec.model.n_candidates),
         "before": _totals(rec.before), "after": _totals(rec.after),
         "greedy_objective": s["greedy_objective"], "greedy_upper_bound": s["greedy_upper_bound"],
@@ -163,7 +164,7 @@ def api_access():
     loaded stations."""
     import h3
 
-    args = Params.query().coverage()
+    args = coverage_args(Params.query())
 
     def build():
         acc = state.access(args)
@@ -176,7 +177,7 @@ def api_access():
         score = np.where(g["w"] > 0, g["wa"] / g["w"].where(g["w"] > 0, 1.0), g["a"])
         ll = np.array([h3.cell_to_latlng(c) for c in g.index]).reshape(-1, 2)
         top = S_access.top_loaded(acc, TOP_LOADED)
-        names = state.snapshot().gdf.set_index("id")
+        names = state.stations(args.scenario).set_index("id")
         rows = []
         for r in top.to_dict(orient="records"):
             rows.append({"id": r["id"], "name": clean(names["name"].get(r["id"])) if "name" in names.columns else None,
@@ -187,16 +188,19 @@ def api_access():
         s = acc.stations
         return {
             "radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
-            "demand": args.demand, "unit": "stations per 1,000 workers within the service radius (2SFCA)",
+            "demand": args.demand, "scenario": args.scenario, "unit": "stations per 1,000 workers within the service radius (2SFCA)",
             "resolution": ACCESS_RESOLUTION,
             "points": [[round(x, 4), round(y, 4), round(float(a), 3), round(float(wk), 1)]
                        for (y, x), a, wk in zip(ll, score, g["w"].to_numpy())],
             "stations": int(len(s)), "load_workers": round(float(s["load_workers"].sum()), 1),
             "load_mean": round(float(s["load_workers"].mean()), 1) if len(s) else None,
             "top_loaded": rows,
+            # every active station's load, for the load layer: [lon, lat, load_workers]
+            "load": [[round(float(x), 5), round(float(y), 5), round(float(v), 1)]
+                     for x, y, v in zip(s["lon"], s["lat"], s["load_workers"])],
         }
 
-    return json_text(state.cached(("planner-access", *args.key), lambda: dumps(build())))
+    return json_text(state.cached(("planner-access", *args.key), lambda: dumps(build()), args.private))
 
 
 @bp.post("/api/candidates")
@@ -279,22 +283,23 @@ def api_whatif():
     if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
         raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
     params = Params.json(body)
-    radius, rural = params.radius(), params.radius("rural_radius", default=None)
-    hour, weekday = params.hour(), params.weekday()
     limit = params.integer("gaps_limit", LIMITS["whatif_gaps"], default=int(LIMITS["whatif_gaps"].default))
-    args = state.CoverageArgs(radius, rural, hour, weekday, params.demand_id())
-    snap = state.snapshot()
-    unknown = [c for c in close if c not in snap.position]
+    args = coverage_args(params)  # with "scenario": the what-if starts from that accepted scenario
+    radius, rural, hour, weekday = args.radius, args.rural, args.hour, args.weekday
+    base = state.stations(args.scenario)
+    known = set(base["id"].astype(str))
+    unknown = [c for c in close if c not in known]
     if unknown:
         raise InputError(f"unknown station id(s): {', '.join(unknown[:10])}", param="close")
     t0 = time.perf_counter()
     before = state.coverage(args)
-    scenario = S.with_added_sites(snap.gdf, [p[0] for p in pts], [p[1] for p in pts], close=close, hours=hours)
+    scenario = S.with_added_sites(base, [p[0] for p in pts], [p[1] for p in pts], close=close, hours=hours,
+                                  ids=[f"NEW-{k + 1:03d}" for k in range(len(pts))])
     after = C.compute_coverage(scenario, state.demand(args.demand), args.spec, hour, weekday)
     out = {
         "add": [[p[0], p[1], h or "24小时"] for p, h in zip(pts, hours)],
         "added": _added_names(scenario, len(pts)), "close": close, "radius": radius,
-        "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": args.demand,
+        "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": args.demand, "scenario": args.scenario,
         "before": _totals(before), "after": _totals(after),
         "delta_workers_covered": round(after.workers_covered - before.workers_covered, 1),
         "prefectures": state.compare_rows(before, after),
@@ -305,6 +310,47 @@ def api_whatif():
     }
     out["elapsed_s"] = round(time.perf_counter() - t0, 3)
     return json_text(out)
+
+
+@bp.post("/api/scenario")
+def api_scenario():
+    """Accept a what-if scenario as the page's working baseline: JSON ``{"add": [[lon, lat(, hours)]], "close":
+    [ids], "scenario": id}`` (``scenario``: an accepted scenario the edits are made on; its sites and closures
+    are carried over). Answers ``{"scenario": id, "added": [...], "close": [...], "stations_active"}``: pass
+    ``scenario=<id>`` to the planner's endpoints and downloads. Kept for the session that accepted it (its latest
+    :data:`webmap.state.MAX_SCENARIOS`); nothing is written to the registry."""
+    state.ensure_session()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputError('send a JSON object: {"add": [[lon, lat, "hours"], ...], "close": [station ids]}')
+    pts, hours = _added_sites(body.get("add") or [])
+    close = body.get("close") or []
+    if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
+        raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
+    on = body.get("scenario")
+    prev = {"add": [], "hours": [], "close": []}
+    if on not in (None, ""):
+        if not state.has_scenario(on):
+            raise InputError(f"unknown scenario {str(on)[:40]!r}: accept the scenario again", param="scenario")
+        prev = state.scenario(on)
+    known = set(state.snapshot().position)
+    prev_ids = {f"S{on[:6]}-{k + 1:03d}": k for k in range(len(prev["add"]))} if on else {}
+    unknown = [c for c in close if c not in known and c not in prev_ids]
+    if unknown:
+        raise InputError(f"unknown station id(s): {', '.join(unknown[:10])}", param="close")
+    # closing a site the earlier scenario added removes it; closing a registry station closes it
+    dropped = {prev_ids[c] for c in close if c in prev_ids}
+    keep = [k for k in range(len(prev["add"])) if k not in dropped]
+    add = [prev["add"][k] for k in keep] + [list(p) for p in pts]
+    hrs = [prev["hours"][k] for k in keep] + list(hours)
+    if len(add) > MAX_WHATIF_ADD:
+        raise InputError(f"a scenario holds at most {MAX_WHATIF_ADD} added sites", param="add")
+    spec = state.scenario_spec(add, [*prev["close"], *[c for c in close if c in known]], hrs)
+    token = state.add_scenario(spec)
+    st = state.stations(token)
+    new = st[st["id"].astype(str).str.startswith(f"S{token[:6]}-")]
+    return jsonify({"scenario": token, "added": _added_names(new, len(new)), "close": spec["close"],
+                    "stations_active": int((st["status"] == "open").sum())}), 201
 
 
 def _added_names(scenario, k: int) -> list[dict]:
@@ -323,11 +369,13 @@ def download(fmt: str):
     choice("format", fmt, DOWNLOAD_TYPES)
     args = _args()
     rec = state.recommendation(args)
+    scen = args.coverage.scenario
     with tempfile.TemporaryDirectory() as tmp:
-        out = rec.export(Path(tmp) / f"sites.{fmt}", fmt, state.geography())[0]
+        out = rec.export(Path(tmp) / f"sites.{fmt}", fmt, state.geography(), scenario=scen)[0]
         data = out.read_bytes()
     tag = f"n{args.n}" if args.n is not None else f"t{args.target:g}"
-    return attachment(data, fmt, f"recommended-sites-{tag}-r{int(args.coverage.radius)}.{fmt}")
+    prefix = f"scenario-{scen}-" if scen else ""  # sites recommended on top of an accepted scenario say so
+    return attachment(data, fmt, f"{prefix}recommended-sites-{tag}-r{int(args.coverage.radius)}.{fmt}")
 
 
 @bp.get("/recommend/curve.<fmt>")
