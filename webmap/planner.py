@@ -104,7 +104,9 @@ def api_gaps():
     params = Params.query()
     args = coverage_args(params)
     limit = _gaps_limit(params)
-    body = gaps_geojson(state.gaps(args).head(limit))
+    from stations.sheet_layers import name_gaps  # county and nearest town, as the sheets name them
+
+    body = gaps_geojson(name_gaps(state.gaps(args).head(limit)))
     body.update({"radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
                  "limit": limit, "scenario": args.scenario})
     return geojson(body)
@@ -124,6 +126,26 @@ def api_layer():
         )
 
     return geojson(state.cached(("planner-layer", *args.key), build, args.private))
+
+
+@bp.get("/api/coverage/stations")
+def api_stations():
+    """The active stations of the question (the registry's or the accepted scenario's, open at the hour) for the
+    planner's station layer: ``{"stations": [[id, lon, lat, name, added], ...]}`` (``added``: 1 for a
+    scenario's hypothetical station)."""
+    args = coverage_args(Params.query())
+    res = state.coverage(args)
+
+    def build():
+        st = res.stations
+        ids = st["id"].astype(str).to_numpy()
+        names = st["name"].astype(str).to_numpy() if "name" in st.columns else ids
+        added = (st["source"].astype(str) == "hypothetical").to_numpy() if "source" in st.columns else np.zeros(len(st), bool)
+        rows = [[i, round(float(x), 6), round(float(y), 6), n, int(a)]
+                for i, x, y, n, a in zip(ids, st["lon"].to_numpy(float), st["lat"].to_numpy(float), names, added)]
+        return dumps({"scenario": args.scenario, "hour": args.hour, "stations": rows})
+
+    return json_text(state.cached(("planner-stations", *args.key), build, args.private))
 
 
 @bp.get("/api/coverage/demand")
@@ -251,7 +273,29 @@ def _strings() -> dict[str, str]:
         "m on average to the nearest station", "Uploading…", "Could not use the file", "points",
         "Estimated outdoor workers (model)",
     ]
-    return {k: t(k) for k in keys}
+    out = {k: t(k) for k in keys}
+    out.update(_new_strings())
+    return out
+
+
+def _new_strings() -> dict[str, str]:
+    """The labels of the layers, the scenario and the exact solver (issue 12 §1), for planner.js and whatif.js:
+    literal ``t()`` calls, so that ``pybabel extract`` finds them."""
+    return {
+        "stations_layer": t("Stations (zoom in)"), "zoom_in": t("Zoom in to see the stations"),
+        "access_unit": t("stations per 1,000 workers"), "load_unit": t("workers whose nearest station it is"),
+        "scenario": t("Scenario"), "baseline": t("Back to the registry baseline"),
+        "scenario_text": t("the page shows the accepted scenario: %(added)s added, %(closed)s closed (%(id)s)"),
+        "per_station": t("Workers per station"), "access_col": t("Stations per 1,000 workers"),
+        "site": t("Recommended site"), "added_station": t("Added station"), "closed_station": t("Closed station"),
+        "exact_box": t("Exact solver"), "exact_budget": t("time budget (s)"),
+        "solving": t("Solving exactly… %(s)s of at most %(max)s s"),
+        "heuristic": t("greedy + swaps"), "exact": t("exact"), "opt_gap": t("optimality gap"),
+        "proven": t("proven optimal"), "bound_gap": t("from the bound"), "not_run": t("exact solver not run"),
+        "accepted": t("Scenario accepted: the figures, map, table, gaps and downloads now follow it"),
+        "back": t("Back to the registry's stations"), "closed_now": t("Closed"), "added_now": t("Added"),
+        "load_tip": t("Load"), "access_tip": t("Accessibility"),
+    }
 
 
 def _weekdays() -> list[str]:
@@ -274,6 +318,9 @@ def page():
             "layer": url_for("planner.api_layer"),
             "demand": url_for("planner.api_demand"),
             "counties": url_for("planner.api_counties"),
+            "stations": url_for("planner.api_stations"),
+            "access": url_for("recommend.api_access"),
+            "scenario": url_for("recommend.api_scenario"),
             "download": url_for("planner.download", what="__WHAT__", fmt="__FMT__"),
             "upload": url_for("planner.upload_demand"),
         },
