@@ -294,7 +294,7 @@ def _new_strings() -> dict[str, str]:
         "proven": t("proven optimal"), "bound_gap": t("from the bound"), "not_run": t("exact solver not run"),
         "accepted": t("Scenario accepted: the figures, map, table, gaps and downloads now follow it"),
         "back": t("Back to the registry's stations"), "closed_now": t("Closed"), "added_now": t("Added"),
-        "load_tip": t("Load"), "access_tip": t("Accessibility"),
+        "load_tip": t("Load"), "access_tip": t("Accessibility"), "time_limit": t("stopped at the time budget"),
     }
 
 
@@ -341,6 +341,8 @@ def page():
 # ------------------------------------------------------------------------------------------- OpenAPI
 
 _ERR = openapi.PARAM_ERROR
+SCENARIO = openapi.param("scenario", description="id of an accepted scenario (POST /api/scenario): the analysis uses its "
+                                                  "stations; omitted: the registry's. Kept for the session that accepted it")
 _BY = openapi.param("by", schema={"type": "string", "enum": list(C.LEVELS), "default": "county"})
 _LIMIT = openapi.limited("limit", LIMITS["gaps"], "integer")
 _ROW = {"type": "object", "properties": {c: {} for c in C.TABLE_COLUMNS}}
@@ -348,7 +350,7 @@ _ROW = {"type": "object", "properties": {c: {} for c in C.TABLE_COLUMNS}}
 OPENAPI_PATHS = {
     "/api/coverage": {"get": {
         "summary": "Coverage of estimated outdoor workers by open stations, by province, prefecture or county",
-        "parameters": [*openapi.COVERAGE, _BY, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, _BY, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "rows carry adcode, name, stations, workers, workers_covered, covered_pct, "
                                              "area_km2, area_covered_km2, median_distance_m, p90_distance_m",
                               "content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -356,12 +358,17 @@ OPENAPI_PATHS = {
                       "400": _ERR}}},
     "/api/gaps": {"get": {
         "summary": "Contiguous uncovered demand as polygons, largest first (uncovered_workers, county_adcode, nearest_station_m)",
-        "parameters": [*openapi.COVERAGE, _LIMIT, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, _LIMIT, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "GeoJSON FeatureCollection", **openapi.GEOJSON}, "400": _ERR}}},
     "/api/coverage/layer": {"get": {
         "summary": "The dissolved coverage buffers (GeoJSON, WGS-84, simplified to 25 m)",
-        "parameters": [*openapi.COVERAGE, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "GeoJSON FeatureCollection"}, "400": _ERR}}},
+    "/api/coverage/stations": {"get": {
+        "summary": "The active stations of the question (the registry's or the accepted scenario's, open at the hour)",
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND, SCENARIO],
+        "responses": {"200": {"description": "{stations: [[id, lon, lat, name, added (1: a scenario's site)]]}"},
+                      "400": _ERR}}},
     "/api/coverage/demand": {
         "get": {
             "summary": "Estimated outdoor workers aggregated to H3 resolution 7: points [lon, lat, workers]",
@@ -378,6 +385,6 @@ OPENAPI_PATHS = {
         "parameters": [
             openapi.param("what", "path", required=True, schema={"type": "string", "enum": ["coverage", "gaps"]}),
             openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": list(DOWNLOAD_TYPES)}),
-            *openapi.COVERAGE, _BY, _LIMIT, openapi.DEMAND],
+            *openapi.COVERAGE, _BY, _LIMIT, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "the file"}, "400": _ERR}}},
 }

@@ -49,7 +49,7 @@ from stations.limits import LIMITS
 from stations.validation import in_bbox
 from webmap import jobs, openapi, state
 from webmap.params import Params, choice, finite
-from webmap.planner import coverage_args
+from webmap.planner import SCENARIO, coverage_args
 from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
 log = logging.getLogger(__name__)
@@ -400,7 +400,7 @@ _REC_PARAMS = [
                     description="number of new sites (maximal covering); not with target_pct"),
     openapi.param("target_pct", schema={"type": "number", "exclusiveMinimum": 0, "maximum": LIMITS["target_pct"].hi},
                   description="coverage target in % of all workers: the fewest new sites reaching it (greedy set cover)"),
-    *openapi.COVERAGE, openapi.DEMAND,
+    *openapi.COVERAGE, openapi.DEMAND, SCENARIO,
     openapi.param("candidates", schema={"type": "string", "default": "default"},
                   description="default (centres of the demand cells in towns) or the id of a set from POST /api/candidates"),
     openapi.param("exact", schema={"type": "integer", "enum": [0, 1], "default": 0},
@@ -408,6 +408,8 @@ _REC_PARAMS = [
                               f"instance is small enough: with n, the maximal covering optimum and the greedy's gap; with "
                               f"target_pct, the fewest sites (exact_sites beside greedy_sites, exact_status, "
                               f"exact_lower_bound_sites)"),
+    openapi.limited("exact_seconds", LIMITS["exact_seconds"], description="with exact=1: the exact solver's time budget "
+                    "in seconds (within the app's RECOMMEND_EXACT_SECONDS)"),
 ]
 OPENAPI_PATHS = {
     "/api/recommend": {"get": {
@@ -426,10 +428,11 @@ OPENAPI_PATHS = {
                                                       f"or the {state.MAX_SECONDS:g} s run-time limit reached"}}}},
     "/api/access": {"get": {
         "summary": "Load on stations and 2SFCA accessibility: the layer (H3 resolution 7) and the most loaded stations",
-        "parameters": [*openapi.COVERAGE, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "{unit, resolution, points: [[lon, lat, access_per_1000, workers]], stations, "
                                              "load_workers, load_mean, top_loaded: [{id, name, county_adcode, lon, lat, "
-                                             "load_workers, load_cells, catchment_workers, ratio_per_1000}]}"},
+                                             "load_workers, load_cells, catchment_workers, ratio_per_1000}], load: [[lon, lat, load_workers]] "
+                                             "of every active station}"},
                       "400": _ERR}}},
     "/api/candidates": {"post": {
         "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory for the uploading session",
@@ -453,9 +456,20 @@ OPENAPI_PATHS = {
             "radius": {"type": "number"}, "rural_radius": {"type": "number"}, "hour": {"type": "integer"},
             "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "default": 2},
             "gaps_limit": {"type": "integer", "default": int(LIMITS["whatif_gaps"].default)},
-            "demand": {"type": "string", "description": "id of an uploaded demand set (POST /api/coverage/demand)"}}}}}},
+            "demand": {"type": "string", "description": "id of an uploaded demand set (POST /api/coverage/demand)"},
+            "scenario": {"type": "string", "description": "id of an accepted scenario (POST /api/scenario) to start from"}}}}}},
         "responses": {"200": {"description": "{before, after, delta_workers_covered, added: [{id, lon, lat, place_zh, place_en, county_adcode}], prefectures: [...], gaps: FeatureCollection}"},
                       "400": _ERR}}},
+    "/api/scenario": {"post": {
+        "summary": "Accept a what-if scenario as the planner's working baseline (kept for this session; never written "
+                   "to the registry); pass scenario=<id> to the planner's endpoints and downloads",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+            "add": {"type": "array", "maxItems": MAX_WHATIF_ADD, "items": {"type": "array", "minItems": 2, "maxItems": 3}},
+            "close": {"type": "array", "items": {"type": "string"}},
+            "scenario": {"type": "string", "description": "an accepted scenario the edits are made on"}}}}}},
+        "responses": {"201": {"description": "{scenario: id, added: [{id, lon, lat, place_zh, place_en, county_adcode}], "
+                                             "close: [ids], stations_active}"},
+                      "400": _ERR, "413": openapi.OVER_BUDGET}}},
     "/recommend/download/sites.{fmt}": {"get": {
         "summary": "Download the recommended sites (CSV UTF-8 with BOM, XLSX with before/after sheets, GeoJSON, GeoPackage)",
         "parameters": [openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": list(DOWNLOAD_TYPES)}),

@@ -390,6 +390,7 @@
     box.hidden = !scenario;
     document.body.dataset.scenario = scenario ? scenario.id : "";
     document.body.classList.toggle("pl-in-scenario", !!scenario);
+    document.querySelector(".pl-map-pane").dataset.tag = scenario ? S.scenario + " · " + scenario.id : "";
     if (scenario) {
       $("pl-scenario-text").textContent = YZ.interpolate(S.scenario_text, { added: scenario.added, closed: scenario.closed, id: scenario.id });
     }

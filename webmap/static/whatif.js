@@ -182,7 +182,6 @@
       renderCompare(fc, exact);
       var s = T.before + " " + fmt(fc.before.covered_pct, 2) + "% → " + T.after + " " + fmt(fc.after.covered_pct, 2) + "% (+" +
         fmt(fc.after.workers_covered - fc.before.workers_covered) + " " + T.workers + ", " + fc.features.length + " " + T.sitesUnit + ")";
-      if (fc.exact_objective !== undefined && fc.exact_objective !== null) s += " · " + T.exact + " +" + fmt(fc.exact_objective) + ", " + T.gap + " " + fmt(100 * fc.gap, 2) + "%";
       if (fc.lower_bound_sites !== undefined && fc.lower_bound_sites !== null) s += " · " + T.lowerBound + " " + fc.lower_bound_sites + " " + T.sitesUnit;
       $("wi-rec-summary").textContent = s;
       var list = $("wi-sites");
@@ -249,13 +248,15 @@
     row(P.heuristic, heur, (fc.greedy_time_s || 0) + (fc.swap_time_s || 0), "heuristic");
     if (exact) {
       if (fc.exact_objective !== undefined && fc.exact_objective !== null) {
-        row(P.exact + " (" + (fc.exact_status === "optimal" ? P.proven : fc.exact_status) + ")", fc.exact_objective, fc.exact_time_s, "exact");
+        var optimal = fc.exact_status === "optimal";
+        row(P.exact + " (" + (optimal ? P.proven : /time/i.test(fc.exact_status || "") ? P.time_limit : fc.exact_status) + ")",
+          fc.exact_objective, fc.exact_time_s, "exact");
         var best = Math.max(heur, fc.exact_objective);
         var ub = fc.exact_upper_bound !== undefined && fc.exact_upper_bound !== null ? fc.exact_upper_bound : best;
         var gapHeur = ub > 0 ? 100 * (ub - heur) / ub : 0;
         var gapBound = ub > 0 ? 100 * (ub - best) / ub : 0;
         var p = el("p", { id: "wi-gap", "class": "wi-figs" }, P.opt_gap + ": " + P.heuristic + " " + fmt(gapHeur, 2) + "%" +
-          (gapBound > 0.005 ? " · " + P.exact + " " + fmt(gapBound, 2) + "% " + P.bound_gap : " · " + P.exact + " = " + P.proven));
+          " · " + P.exact + " " + (optimal ? P.proven : fmt(gapBound, 2) + "% " + P.bound_gap));
         box.appendChild(t);
         box.appendChild(p);
         $("wi-panel").dataset.gap = String(gapHeur);
@@ -486,6 +487,8 @@
       var done = planner().setScenario ? planner().setScenario({ id: r.scenario, added: r.added.length, closed: r.close.length }) : null;
       $("wi-panel").dataset.scenario = r.scenario;
       setStatus("accepted", P.accepted || T.accepted, true);
+      var banner = $("pl-scenario");
+      if (banner && banner.scrollIntoView) banner.scrollIntoView({ block: "nearest" });
       return done;
     }).catch(function (err) {
       $("wi-accept").disabled = false;
