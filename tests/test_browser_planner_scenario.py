@@ -75,6 +75,7 @@ def test_planner_a_planner_can_read(browser, live, artifacts_dir):
         page.check("#pl-show-load")
         page.wait_for_function("() => document.body.dataset.accessPoints > 100 && document.body.dataset.loadPoints > 1000", timeout=90000)
         assert page.is_visible("#pl-access-ramp")
+        assert page.locator("#pl-loaded li").count() == 10  # the stations carrying the most load, beside the layer
         page.fill("#pl-radius", "1500")
         page.click("#pl-go")
         _wait_ready(page, radius="1500")

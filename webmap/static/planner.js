@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var YZ = window.YZ;
-  var $ = YZ.$, getJSON = YZ.getJSON;
+  var $ = YZ.$, el = YZ.el, getJSON = YZ.getJSON;
   var cfg = YZ.readJSON("pl-config");
   var S = cfg.strings;
   var fmt = YZ.numberFormat(cfg.lang);
@@ -63,12 +63,12 @@
 
   // ---------------------------------------------------------------------------------------- legend and layer states
   (function legend() {
-    var el = $("pl-legend-choro");
+    var box = $("pl-legend-choro");
     var labels = ["<20", "20–40", "40–60", "60–80", "≥80"];
     var html = "<strong>" + S["Covered %"] + "</strong><div class='pl-classes'>";
     for (var i = 0; i < COLOURS.length; i++) html += '<span><i style="background:' + COLOURS[i] + '"></i>' + labels[i] + "</span>";
     html += '<span><i style="background:#e0e0e0"></i>' + S["no data"] + "</span></div>";
-    el.innerHTML = html;
+    box.innerHTML = html;
     var ramp = document.querySelectorAll("#pl-access-ramp i");
     for (var k = 0; k < ramp.length; k++) ramp[k].style.background = ACCESS[k];
     if (window.matchMedia && window.matchMedia("(max-width: 800px)").matches) $("pl-legend").open = false;
@@ -279,10 +279,24 @@
       document.body.dataset.accessPoints = b.points.length;
     });
   }
+  function renderLoaded(rows) {
+    var frag = document.createDocumentFragment();
+    rows.slice(0, 10).forEach(function (r) {
+      var a = el("a", { href: "#" }, (r.name || r.id) + " · " + (countyRows[r.county_adcode] ? countyName(countyRows[r.county_adcode]) : "") +
+        " · " + fmt(r.load_workers) + " " + S.load_unit);
+      a.addEventListener("click", function (e) { e.preventDefault(); map.setView([r.lat, r.lon], Math.max(map.getZoom(), 13)); });
+      var li = el("li");
+      li.appendChild(a);
+      frag.appendChild(li);
+    });
+    $("pl-loaded").replaceChildren(frag);
+  }
   function loadLoad() {
     if (loadLayer) { map.removeLayer(loadLayer); loadLayer = null; }
+    $("pl-loaded-box").hidden = !$("pl-show-load").checked;
     if (!$("pl-show-load").checked) return Promise.resolve();
     return getAccess().then(function (b) {
+      renderLoaded(b.top_loaded || []);
       var max = 1;
       b.load.forEach(function (p) { if (p[2] > max) max = p[2]; });
       var group = L.layerGroup();
@@ -321,7 +335,7 @@
         var st = { id: s[0], lon: s[1], lat: s[2], name: s[3], added: !!s[4] };
         var m = L.circleMarker([s[2], s[1]], { pane: "plPoints", renderer: pointRenderer, radius: 6, weight: 1.5, color: "#fff",
           fillColor: st.added ? "#1a9641" : "#263238", fillOpacity: 0.95 });
-        m.bindTooltip(YZ.el("span", null, st.name + " · " + st.id));  // text, never HTML
+        m.bindTooltip(el("span", null, st.name + " · " + st.id));  // text, never HTML
         m.on("click", function (e) { L.DomEvent.stopPropagation(e); stationClick(st, e.latlng); });
         m.station = st;
         return m;
