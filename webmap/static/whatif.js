@@ -189,7 +189,7 @@
       fc.features.forEach(function (f) {
         var pr = f.properties;
         var li = el("li", { "data-rank": pr.rank });
-        // named by place ("五华区 · 昆明附近"); the coordinates second
+        // named by place (county and nearest town, place_zh / place_en); the coordinates second
         var name = el("span", { "class": "wi-place" }, "#" + pr.rank + " " + (place(pr) || pr.county_adcode || ""));
         name.appendChild(el("small", { "class": "wi-coords" }, coords(pr.lon, pr.lat)));
         li.appendChild(name);
