@@ -10,6 +10,7 @@ import json
 import pandas as pd
 import pytest
 
+from test_jobs import jobs_env, queued  # noqa: F401 (fixtures: a worker process on a queue)
 from test_planner_api import _demand, _kunming_demand
 
 SHANGRILA = [99.7065, 27.8269]  # the 60 workers in 533401, no station within reach
@@ -132,3 +133,25 @@ def test_exact_time_budget(rc):
     assert body["exact_status"] and body["gap"] is not None and body["gap"] >= 0
     r = rc.get("/api/recommend?n=3&exact=1&exact_seconds=500")
     assert r.status_code == 400 and r.get_json()["error"]["parameter"] == "exact_seconds"
+
+
+def test_an_accepted_scenario_is_found_by_the_job_workers(jobs_env, queued):
+    """With JOBS=queue the recommendation and the what-if run in a worker process: it finds the session's
+    accepted scenario (kept on disk like an uploaded set) and computes over the scenario's stations."""
+    client = queued.test_client()
+    sid = _accept(client, add=[[102.80, 25.10]], close=[])["scenario"]
+    web = _summary(client, scenario=sid)["summary"]
+    rec = client.get(f"/api/recommend?n=1&scenario={sid}")
+    assert rec.status_code == 200, rec.get_json()
+    assert rec.get_json()["scenario"] == sid
+    assert rec.get_json()["before"]["workers_covered"] == pytest.approx(web["workers_covered"], abs=0.5)
+    w = client.post("/api/whatif", json={"scenario": sid, "close": [f"S{sid[:6]}-001"]})
+    assert w.status_code == 200 and w.get_json()["after"]["stations"] == w.get_json()["before"]["stations"] - 1
+
+    # the same session's demand file, parsed by a worker, is found by the web process (the session reached it)
+    dem = client.post("/api/coverage/demand", data={"file": (io.BytesIO(b"lon,lat,weight\n102.7129,25.0406,40\n"),
+                                                             "mine.csv")}, content_type="multipart/form-data")
+    assert dem.status_code == 201, dem.get_json()
+    cov = client.get("/api/coverage", query_string={"demand": dem.get_json()["demand"], "by": "province"})
+    assert cov.status_code == 200, cov.get_json()
+    assert cov.get_json()["summary"]["workers"] == 40
