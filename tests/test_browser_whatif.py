@@ -68,13 +68,27 @@ def test_recommend_and_whatif(browser, live, demo_db_url, artifacts_dir):
         page.wait_for_selector("#wi-panel[data-closed='1']", timeout=30000)
         page.wait_for_function("() => document.getElementById('wi-status').dataset.state === 'ready'", timeout=60000)
 
-        page.click("#wi-accept")
-        assert page.get_attribute("#wi-status", "data-state") == "accepted"
+        page.click("#wi-accept")  # the scenario becomes the page's baseline (issue 12 §1)
+        page.wait_for_selector("#wi-status[data-state='accepted']", timeout=60000)
+        page.wait_for_function("() => document.getElementById('pl-status').dataset.scenario && "
+                               "document.getElementById('pl-status').dataset.state === 'ready'", timeout=60000)
+        assert page.is_visible("#pl-scenario")
         page.screenshot(path=os.path.join(artifacts_dir, "whatif.png"))
-        page.click("#wi-discard")
+        # the edits are the baseline now: the lists and the what-if figures are empty
         assert page.get_attribute("#wi-panel", "data-added") == "0"
         assert page.get_attribute("#wi-panel", "data-closed") == "0"
         assert page.inner_text("#wi-figs") == ""
+        # a new edit on the scenario, discarded; then back to the registry's baseline
+        page.click("#wi-mode-add")
+        page.mouse.click(box["x"] + box["width"] / 2 - 40, box["y"] + box["height"] / 2 - 40)
+        page.wait_for_selector("#wi-panel[data-added='1']", timeout=30000)
+        page.click("#wi-discard")
+        assert page.get_attribute("#wi-panel", "data-added") == "0"
+        assert page.inner_text("#wi-figs") == ""
+        page.click("#pl-baseline")
+        page.wait_for_function("() => document.getElementById('pl-status').dataset.scenario === '' && "
+                               "document.getElementById('pl-status').dataset.state === 'ready'", timeout=60000)
+        assert page.is_hidden("#pl-scenario")
         assert errors == []
         host = f"127.0.0.1:{live.server_port}"
         assert [u for u in requests if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).netloc != host] == []

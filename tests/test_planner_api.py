@@ -146,9 +146,9 @@ def test_results_cached_per_radius_and_hour(planner_app, pc):
 
     snap = get_store(planner_app).snapshot()
     keys = [k for k in snap._cache if k[0] == "planner"]
-    assert keys == [("planner", 1000.0, None, None, 2, None)]
+    assert keys == [("planner", 1000.0, None, None, 2, None, None)]
     _rows(pc, radius=1500, hour=22)
-    assert ("planner", 1500.0, None, 22, 2, None) in snap._cache
+    assert ("planner", 1500.0, None, 22, 2, None, None) in snap._cache
 
 
 def test_downloads(pc):

@@ -408,7 +408,9 @@ def test_curve_and_exports(line, tmp_path):
     raw = (tmp_path / "sites.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     df = pd.read_csv(tmp_path / "sites.csv", encoding="utf-8-sig")
-    assert list(df.columns[: len(S.SITE_COLUMNS)]) == list(S.SITE_COLUMNS)
+    # named by place first (issue 12 §1), then the site columns in their order
+    named = ["rank", "name_zh", "name_en", "county"]
+    assert list(df.columns[: len(S.SITE_COLUMNS) + 3]) == named + [c for c in S.SITE_COLUMNS if c != "rank"]
     assert df["place_zh"].str.startswith("五华区 · ").all() and df["place_en"].str.startswith("Wuhua District · ").all()
     pref = pd.read_csv(tmp_path / "sites-prefectures.csv", encoding="utf-8-sig", dtype={"adcode": str})
     km = pref[pref["adcode"] == "530100"].iloc[0]

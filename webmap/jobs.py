@@ -255,7 +255,9 @@ def _run_request_task(spec: dict, task=None) -> dict:
             data = Path(spec["body_file"]).read_bytes()
         elif spec.get("body") is not None:
             data = spec["body"]
-        with app.test_client() as client:
+        # use_cookies=False: the forwarded Cookie header (the session: owner of uploads and scenarios) reaches the
+        # app; a cookie-jar client would replace it with its own, empty jar
+        with app.test_client(use_cookies=False) as client:
             resp = client.open(spec["path"], method=spec["method"], query_string=spec["query"], data=data,
                                headers=spec["headers"], environ_base={"REMOTE_ADDR": spec.get("remote_addr") or ""})
             body = resp.get_data()

@@ -29,11 +29,11 @@ _COMPUTE = threading.RLock()  # the page asks for the same figures in parallel: 
 def coverage(args) -> N.NetworkCoverageResult:
     """:func:`stations.network.network_coverage` for ``args`` (a :class:`webmap.state.CoverageArgs`)."""
     net = require_network()
-    snap = state.snapshot()
+    st = state.stations(getattr(args, "scenario", None))  # the registry's stations or an accepted scenario's
     with _COMPUTE:
         return state.cached(("planner-network", *network_key(net), *args.key),
-                            lambda: N.network_coverage(net, snap.gdf, state.demand(args.demand), args.spec, args.hour,
-                                                       args.weekday), args.demand)
+                            lambda: N.network_coverage(net, st, state.demand(args.demand), args.spec, args.hour,
+                                                       args.weekday), args.private)
 
 
 def side_by_side(args, by: str) -> list[dict] | None:
@@ -44,7 +44,7 @@ def side_by_side(args, by: str) -> list[dict] | None:
     res = coverage(_network_args(args))
     with _COMPUTE:
         t = state.cached(("planner-side-by-side", *network_key(net), *args.key, by),
-                         lambda: N.side_by_side_table(res, by, state.geography()), args.demand)
+                         lambda: N.side_by_side_table(res, by, state.geography()), args.private)
     return table_rows_plain(t)
 
 
@@ -68,25 +68,26 @@ def table_rows_plain(t) -> list[dict]:
 def siting_model(args):
     """:func:`stations.network.siting.network_max_cover` for a :class:`webmap.state.RecommendArgs`."""
     net = require_network()
-    snap = state.snapshot()
     c = args.coverage
-    key = ("siting-model-network", *network_key(net), c.radius, c.rural, c.hour, c.weekday, args.candidates, c.demand)
+    st = state.stations(c.scenario)
+    key = ("siting-model-network", *network_key(net), c.radius, c.rural, c.hour, c.weekday, args.candidates, c.demand,
+           c.scenario)
     return state.cached(key, lambda: NS.network_max_cover(
-        net, state.demand(c.demand), state.candidate_frame(args.candidates), snap.gdf, c.spec, c.hour, c.weekday,
+        net, state.demand(c.demand), state.candidate_frame(args.candidates), st, c.spec, c.hour, c.weekday,
         max_pairs=LIMITS["coverage_pairs"]), _owned(args))
 
 
 def _owned(args) -> str | None:
-    """What makes a siting model private to its owner: an uploaded demand or candidate set."""
+    """What makes a siting model private to its owner: an uploaded demand or candidate set, or a scenario."""
     c = args.coverage
-    return c.demand if c.demand is not None else (None if args.candidates == "default" else args.candidates)
+    return c.private if c.private is not None else (None if args.candidates == "default" else args.candidates)
 
 
 def recommendation(rec, args):
     """A recommendation's before/after coverage measured on foot (its sites come from the walking model)."""
     net = require_network()
     c = args.coverage
-    return NS.on_network(rec, net, state.snapshot().gdf, state.demand(c.demand), c.spec, c.hour, c.weekday)
+    return NS.on_network(rec, net, state.stations(c.scenario), state.demand(c.demand), c.spec, c.hour, c.weekday)
 
 
 def scenario_coverage(stations, args):

@@ -21,6 +21,7 @@ Labels: English msgids through Flask-Babel's gettext (``t()``); the Chinese is i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import tempfile
@@ -54,6 +55,19 @@ def t(msg: str) -> str:
     return gettext(msg)
 
 
+def coverage_args(params: Params) -> state.CoverageArgs:
+    """The coverage question of a request (:meth:`webmap.params.Params.coverage`) with its accepted scenario
+    (``scenario=<id>`` of :func:`webmap.state.add_scenario`; absent: the registry's stations)."""
+    args = params.coverage()
+    token = params.text("scenario")
+    if token in (None, ""):
+        return args
+    if not state.has_scenario(token):
+        raise InputError(f"unknown scenario {str(token)[:40]!r}: accept the scenario again (scenarios are kept for "
+                         f"the session that accepted them, its latest {state.MAX_SCENARIOS})", param="scenario")
+    return dataclasses.replace(args, scenario=token)
+
+
 def _gaps_limit(params: Params, default=int(LIMITS["gaps"].default)) -> int | None:
     return params.integer("limit", LIMITS["gaps"], default=default)
 
@@ -64,7 +78,7 @@ def _gaps_limit(params: Params, default=int(LIMITS["gaps"].default)) -> int | No
 @bp.get("/api/coverage")
 def api_coverage():
     params = Params.query()
-    args = params.coverage()
+    args = coverage_args(params)
     by = params.choice("by", C.LEVELS, "county")
     t0 = state.table(args, by)
     prov = state.table(args, "province")
@@ -76,6 +90,7 @@ def api_coverage():
         "hour": args.hour,
         "weekday": args.weekday,
         "by": by,
+        "scenario": args.scenario,
         "stations_active": int(len(res.stations)),
         "demo": state.is_demo(),
         "summary": table_rows(prov)[0] if len(prov) else None,
@@ -89,17 +104,19 @@ def api_coverage():
 @bp.get("/api/gaps")
 def api_gaps():
     params = Params.query()
-    args = params.coverage()
+    args = coverage_args(params)
     limit = _gaps_limit(params)
-    body = gaps_geojson(state.gaps(args).head(limit))
+    from stations.sheet_layers import name_gaps  # county and nearest town, as the sheets name them
+
+    body = gaps_geojson(name_gaps(state.gaps(args).head(limit)))
     body.update({"radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
-                 "limit": limit, "distance": args.distance})
+                 "limit": limit, "distance": args.distance, "scenario": args.scenario})
     return geojson(body)
 
 
 @bp.get("/api/coverage/layer")
 def api_layer():
-    args = Params.query().coverage()
+    args = coverage_args(Params.query())
     res = state.coverage(args)
 
     def build():
@@ -110,7 +127,27 @@ def api_layer():
             separators=(",", ":"),
         )
 
-    return geojson(state.cached(("planner-layer", *args.key), build))
+    return geojson(state.cached(("planner-layer", *args.key), build, args.private))
+
+
+@bp.get("/api/coverage/stations")
+def api_stations():
+    """The active stations of the question (the registry's or the accepted scenario's, open at the hour) for the
+    planner's station layer: ``{"stations": [[id, lon, lat, name, added], ...]}`` (``added``: 1 for a
+    scenario's hypothetical station)."""
+    args = coverage_args(Params.query())
+    res = state.coverage(args)
+
+    def build():
+        st = res.stations
+        ids = st["id"].astype(str).to_numpy()
+        names = st["name"].astype(str).to_numpy() if "name" in st.columns else ids
+        added = (st["source"].astype(str) == "hypothetical").to_numpy() if "source" in st.columns else np.zeros(len(st), bool)
+        rows = [[i, round(float(x), 6), round(float(y), 6), n, int(a)]
+                for i, x, y, n, a in zip(ids, st["lon"].to_numpy(float), st["lat"].to_numpy(float), names, added)]
+        return dumps({"scenario": args.scenario, "hour": args.hour, "stations": rows})
+
+    return json_text(state.cached(("planner-stations", *args.key), build, args.private))
 
 
 @bp.get("/api/coverage/demand")
@@ -156,21 +193,34 @@ def download(what: str, fmt: str):
         raise InputError(f"download must be coverage or gaps, got {what!r}", param="what")
     choice("format", fmt, DOWNLOAD_TYPES)
     params = Params.query()
-    args = params.coverage()
+    args = coverage_args(params)
     suffix = (f"r{int(args.radius)}" + (f"-h{args.hour:02d}" if args.hour is not None else "")
               + ("-own-demand" if args.demand else "") + ("-walk" if args.distance == "network" else ""))
+    prefix = f"scenario-{args.scenario}-" if args.scenario else ""  # a scenario's file says so (name and column)
     with tempfile.TemporaryDirectory() as tmp:
         if what == "coverage":
             by = params.choice("by", C.LEVELS, "county")
-            out = C.export_table(state.table(args, by), Path(tmp) / f"x.{fmt}", fmt, state.geography())
-            name = f"coverage-{by}-{suffix}.{fmt}"
+            out = C.export_table(scenario_column(state.table(args, by), args.scenario), Path(tmp) / f"x.{fmt}", fmt,
+                                 state.geography())
+            name = f"{prefix}coverage-{by}-{suffix}.{fmt}"
         else:
             limit = _gaps_limit(params, default=None)
             g = state.gaps(args)
-            out = C.export_gaps(g if limit is None else g.head(limit), Path(tmp) / f"x.{fmt}", fmt)
-            name = f"gaps-{suffix}.{fmt}"
+            out = C.export_gaps(scenario_column(g if limit is None else g.head(limit), args.scenario),
+                                Path(tmp) / f"x.{fmt}", fmt)
+            name = f"{prefix}gaps-{suffix}.{fmt}"
         data = out.read_bytes()
     return attachment(data, fmt, name)
+
+
+def scenario_column(frame, scenario: str | None):
+    """``frame`` with a first column ``scenario`` (the accepted scenario's id) when a scenario is asked, so a
+    downloaded file of a scenario says that it is one (GeoJSON: a property of every feature)."""
+    if not scenario:
+        return frame
+    out = frame.copy()  # keeps attrs (the rounding that keeps totals)
+    out.insert(0, "scenario", scenario)
+    return out
 
 
 @bp.post("/api/coverage/demand")
@@ -225,7 +275,29 @@ def _strings() -> dict[str, str]:
         "m on average to the nearest station", "Uploading…", "Could not use the file", "points",
         "Estimated outdoor workers (model)",
     ]
-    return {k: t(k) for k in keys}
+    out = {k: t(k) for k in keys}
+    out.update(_new_strings())
+    return out
+
+
+def _new_strings() -> dict[str, str]:
+    """The labels of the layers, the scenario and the exact solver (issue 12 §1), for planner.js and whatif.js:
+    literal ``t()`` calls, so that ``pybabel extract`` finds them."""
+    return {
+        "stations_layer": t("Stations (zoom in)"), "zoom_in": t("Zoom in to see the stations"),
+        "access_unit": t("stations per 1,000 workers"), "load_unit": t("workers whose nearest station it is"),
+        "scenario": t("Scenario"), "baseline": t("Back to the registry baseline"),
+        "scenario_text": t("the page shows the accepted scenario: %(added)s added, %(closed)s closed (%(id)s)"),
+        "per_station": t("Workers per station"), "access_col": t("Stations per 1,000 workers"),
+        "site": t("Recommended site"), "added_station": t("Added station"), "closed_station": t("Closed station"),
+        "exact_box": t("Exact solver"), "exact_budget": t("time budget (s)"),
+        "solving": t("Solving exactly… %(s)s of at most %(max)s s"),
+        "heuristic": t("greedy + swaps"), "exact": t("exact"), "opt_gap": t("optimality gap"),
+        "proven": t("proven optimal"), "bound_gap": t("from the bound"), "not_run": t("exact solver not run"),
+        "accepted": t("Scenario accepted: the figures, map, table, gaps and downloads now follow it"),
+        "back": t("Back to the registry's stations"), "closed_now": t("Closed"), "added_now": t("Added"),
+        "load_tip": t("Load"), "access_tip": t("Accessibility"), "time_limit": t("stopped at the time budget"),
+    }
 
 
 def _weekdays() -> list[str]:
@@ -248,6 +320,9 @@ def page():
             "layer": url_for("planner.api_layer"),
             "demand": url_for("planner.api_demand"),
             "counties": url_for("planner.api_counties"),
+            "stations": url_for("planner.api_stations"),
+            "access": url_for("recommend.api_access"),
+            "scenario": url_for("recommend.api_scenario"),
             "download": url_for("planner.download", what="__WHAT__", fmt="__FMT__"),
             "upload": url_for("planner.upload_demand"),
         },
@@ -268,6 +343,8 @@ def page():
 # ------------------------------------------------------------------------------------------- OpenAPI
 
 _ERR = openapi.PARAM_ERROR
+SCENARIO = openapi.param("scenario", description="id of an accepted scenario (POST /api/scenario): the analysis uses its "
+                                                  "stations; omitted: the registry's. Kept for the session that accepted it")
 _BY = openapi.param("by", schema={"type": "string", "enum": list(C.LEVELS), "default": "county"})
 _LIMIT = openapi.limited("limit", LIMITS["gaps"], "integer")
 _ROW = {"type": "object", "properties": {c: {} for c in C.TABLE_COLUMNS}}
@@ -275,7 +352,7 @@ _ROW = {"type": "object", "properties": {c: {} for c in C.TABLE_COLUMNS}}
 OPENAPI_PATHS = {
     "/api/coverage": {"get": {
         "summary": "Coverage of estimated outdoor workers by open stations, by province, prefecture or county",
-        "parameters": [*openapi.COVERAGE, _BY, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, _BY, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "rows carry adcode, name, stations, workers, workers_covered, covered_pct, "
                                              "area_km2, area_covered_km2, median_distance_m, p90_distance_m",
                               "content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -283,12 +360,17 @@ OPENAPI_PATHS = {
                       "400": _ERR}}},
     "/api/gaps": {"get": {
         "summary": "Contiguous uncovered demand as polygons, largest first (uncovered_workers, county_adcode, nearest_station_m)",
-        "parameters": [*openapi.COVERAGE, _LIMIT, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, _LIMIT, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "GeoJSON FeatureCollection", **openapi.GEOJSON}, "400": _ERR}}},
     "/api/coverage/layer": {"get": {
         "summary": "The dissolved coverage buffers (GeoJSON, WGS-84, simplified to 25 m)",
-        "parameters": [*openapi.COVERAGE, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "GeoJSON FeatureCollection"}, "400": _ERR}}},
+    "/api/coverage/stations": {"get": {
+        "summary": "The active stations of the question (the registry's or the accepted scenario's, open at the hour)",
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND, SCENARIO],
+        "responses": {"200": {"description": "{stations: [[id, lon, lat, name, added (1: a scenario's site)]]}"},
+                      "400": _ERR}}},
     "/api/coverage/demand": {
         "get": {
             "summary": "Estimated outdoor workers aggregated to H3 resolution 7: points [lon, lat, workers]",
@@ -305,6 +387,6 @@ OPENAPI_PATHS = {
         "parameters": [
             openapi.param("what", "path", required=True, schema={"type": "string", "enum": ["coverage", "gaps"]}),
             openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": list(DOWNLOAD_TYPES)}),
-            *openapi.COVERAGE, _BY, _LIMIT, openapi.DEMAND],
+            *openapi.COVERAGE, _BY, _LIMIT, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "the file"}, "400": _ERR}}},
 }

@@ -51,6 +51,7 @@ from webmap import jobs, openapi, state
 from webmap.network_common import default_radius, distance_kind
 from webmap.network_state import scenario_coverage
 from webmap.params import Params, choice, finite
+from webmap.planner import SCENARIO, coverage_args
 from webmap.responses import DOWNLOAD_TYPES, attachment, clean, dumps, gaps_geojson, geojson, json_text
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,7 @@ _SITE_DIGITS = (("gain_workers", 2), ("cumulative_covered", 1), ("cumulative_pct
 def _args() -> state.RecommendArgs:
     """The recommendation question of the query string (``n`` or ``target_pct``, candidates, exact, coverage)."""
     params = Params.query()
-    distance = distance_kind(params)  # straight | network (issue 13)
-    radius, rural, hour, weekday = (default_radius(distance, params.radius(default=None)),
-                                    params.radius("rural_radius", default=None), params.hour(), params.weekday())
+    cov = coverage_args(params)  # distance, radius, rural_radius, hour, weekday, demand and the accepted scenario
     n = params.integer("n", LIMITS["sites_n"], over="{name} must be at most {hi} sites per request, got {got}")
     target = params.number("target_pct", LIMITS["target_pct"])
     if n is not None and target is not None:
@@ -91,8 +90,8 @@ def _args() -> state.RecommendArgs:
         raise InputError(f"no uploaded candidate set {cand!r} (upload with POST /api/candidates; "
                          f"sets are kept in memory for the session that uploaded them)", param="candidates")
     exact = params.boolean("exact", hint="0 or 1")
-    demand = params.demand_id()  # an uploaded demand set (POST /api/coverage/demand), as on the planner page
-    return state.RecommendArgs(state.CoverageArgs(radius, rural, hour, weekday, demand, distance), n, target, cand, exact)
+    budget = params.number("exact_seconds", LIMITS["exact_seconds"]) if exact else None  # the page's time budget
+    return state.RecommendArgs(cov, n, target, cand, exact, budget)
 
 
 def _site_features(sites) -> list[dict]:
@@ -129,7 +128,8 @@ def api_recommend():
         "mode": rec.mode,
         "method": rec.solution.method,
         "n": args.n, "target_pct": args.target, "radius": c.radius, "rural_radius": c.rural, "hour": c.hour,
-        "weekday": c.weekday, "demand": c.demand, "candidates": args.candidates, "distance": c.distance,
+        "weekday": c.weekday, "demand": c.demand, "scenario": c.scenario, "candidates": args.candidates,
+        "distance": c.distance,
         "candidates_count": int(rec.model.n_candidates),
         "before": _totals(rec.before), "after": _totals(rec.after),
         "greedy_objective": s["greedy_objective"], "greedy_upper_bound": s["greedy_upper_bound"],
@@ -167,7 +167,7 @@ def api_access():
     loaded stations."""
     import h3
 
-    args = Params.query().coverage()
+    args = coverage_args(Params.query())
 
     def build():
         acc = state.access(args)
@@ -180,7 +180,7 @@ def api_access():
         score = np.where(g["w"] > 0, g["wa"] / g["w"].where(g["w"] > 0, 1.0), g["a"])
         ll = np.array([h3.cell_to_latlng(c) for c in g.index]).reshape(-1, 2)
         top = S_access.top_loaded(acc, TOP_LOADED)
-        names = state.snapshot().gdf.set_index("id")
+        names = state.stations(args.scenario).set_index("id")
         rows = []
         for r in top.to_dict(orient="records"):
             rows.append({"id": r["id"], "name": clean(names["name"].get(r["id"])) if "name" in names.columns else None,
@@ -191,16 +191,19 @@ def api_access():
         s = acc.stations
         return {
             "radius": args.radius, "rural_radius": args.rural, "hour": args.hour, "weekday": args.weekday,
-            "demand": args.demand, "unit": "stations per 1,000 workers within the service radius (2SFCA)",
+            "demand": args.demand, "scenario": args.scenario, "unit": "stations per 1,000 workers within the service radius (2SFCA)",
             "resolution": ACCESS_RESOLUTION,
             "points": [[round(x, 4), round(y, 4), round(float(a), 3), round(float(wk), 1)]
                        for (y, x), a, wk in zip(ll, score, g["w"].to_numpy())],
             "stations": int(len(s)), "load_workers": round(float(s["load_workers"].sum()), 1),
             "load_mean": round(float(s["load_workers"].mean()), 1) if len(s) else None,
             "top_loaded": rows,
+            # every active station's load, for the load layer: [lon, lat, load_workers]
+            "load": [[round(float(x), 5), round(float(y), 5), round(float(v), 1)]
+                     for x, y, v in zip(s["lon"], s["lat"], s["load_workers"])],
         }
 
-    return json_text(state.cached(("planner-access", *args.key), lambda: dumps(build())))
+    return json_text(state.cached(("planner-access", *args.key), lambda: dumps(build()), args.private))
 
 
 @bp.post("/api/candidates")
@@ -283,23 +286,24 @@ def api_whatif():
     if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
         raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
     params = Params.json(body)
-    distance = distance_kind(params)  # straight | network (issue 13)
-    radius, rural = default_radius(distance, params.radius(default=None)), params.radius("rural_radius", default=None)
-    hour, weekday = params.hour(), params.weekday()
     limit = params.integer("gaps_limit", LIMITS["whatif_gaps"], default=int(LIMITS["whatif_gaps"].default))
-    args = state.CoverageArgs(radius, rural, hour, weekday, params.demand_id(), distance)
-    snap = state.snapshot()
-    unknown = [c for c in close if c not in snap.position]
+    args = coverage_args(params)  # distance; with "scenario": the what-if starts from that accepted scenario
+    radius, rural, hour, weekday = args.radius, args.rural, args.hour, args.weekday
+    base = state.stations(args.scenario)
+    known = set(base["id"].astype(str))
+    unknown = [c for c in close if c not in known]
     if unknown:
         raise InputError(f"unknown station id(s): {', '.join(unknown[:10])}", param="close")
     t0 = time.perf_counter()
     before = state.coverage(args)
-    scenario = S.with_added_sites(snap.gdf, [p[0] for p in pts], [p[1] for p in pts], close=close, hours=hours)
+    scenario = S.with_added_sites(base, [p[0] for p in pts], [p[1] for p in pts], close=close, hours=hours,
+                                  ids=[f"NEW-{k + 1:03d}" for k in range(len(pts))])
     after = scenario_coverage(scenario, args)  # on foot with distance=network (issue 13)
     out = {
         "add": [[p[0], p[1], h or "24小时"] for p, h in zip(pts, hours)],
         "added": _added_names(scenario, len(pts)), "close": close, "radius": radius,
-        "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": args.demand, "distance": distance,
+        "rural_radius": rural, "hour": hour, "weekday": weekday, "demand": args.demand, "scenario": args.scenario,
+        "distance": args.distance,
         "before": _totals(before), "after": _totals(after),
         "delta_workers_covered": round(after.workers_covered - before.workers_covered, 1),
         "prefectures": state.compare_rows(before, after),
@@ -310,6 +314,47 @@ def api_whatif():
     }
     out["elapsed_s"] = round(time.perf_counter() - t0, 3)
     return json_text(out)
+
+
+@bp.post("/api/scenario")
+def api_scenario():
+    """Accept a what-if scenario as the page's working baseline: JSON ``{"add": [[lon, lat(, hours)]], "close":
+    [ids], "scenario": id}`` (``scenario``: an accepted scenario the edits are made on; its sites and closures
+    are carried over). Answers ``{"scenario": id, "added": [...], "close": [...], "stations_active"}``: pass
+    ``scenario=<id>`` to the planner's endpoints and downloads. Kept for the session that accepted it (its latest
+    :data:`webmap.state.MAX_SCENARIOS`); nothing is written to the registry."""
+    state.ensure_session()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputError('send a JSON object: {"add": [[lon, lat, "hours"], ...], "close": [station ids]}')
+    pts, hours = _added_sites(body.get("add") or [])
+    close = body.get("close") or []
+    if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
+        raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
+    on = body.get("scenario")
+    prev = {"add": [], "hours": [], "close": []}
+    if on not in (None, ""):
+        if not state.has_scenario(on):
+            raise InputError(f"unknown scenario {str(on)[:40]!r}: accept the scenario again", param="scenario")
+        prev = state.scenario(on)
+    known = set(state.snapshot().position)
+    prev_ids = {f"S{on[:6]}-{k + 1:03d}": k for k in range(len(prev["add"]))} if on else {}
+    unknown = [c for c in close if c not in known and c not in prev_ids]
+    if unknown:
+        raise InputError(f"unknown station id(s): {', '.join(unknown[:10])}", param="close")
+    # closing a site the earlier scenario added removes it; closing a registry station closes it
+    dropped = {prev_ids[c] for c in close if c in prev_ids}
+    keep = [k for k in range(len(prev["add"])) if k not in dropped]
+    add = [prev["add"][k] for k in keep] + [list(p) for p in pts]
+    hrs = [prev["hours"][k] for k in keep] + list(hours)
+    if len(add) > MAX_WHATIF_ADD:
+        raise InputError(f"a scenario holds at most {MAX_WHATIF_ADD} added sites", param="add")
+    spec = state.scenario_spec(add, [*prev["close"], *[c for c in close if c in known]], hrs)
+    token = state.add_scenario(spec)
+    st = state.stations(token)
+    new = st[st["id"].astype(str).str.startswith(f"S{token[:6]}-")]
+    return jsonify({"scenario": token, "added": _added_names(new, len(new)), "close": spec["close"],
+                    "stations_active": int((st["status"] == "open").sum())}), 201
 
 
 def _added_names(scenario, k: int) -> list[dict]:
@@ -328,11 +373,13 @@ def download(fmt: str):
     choice("format", fmt, DOWNLOAD_TYPES)
     args = _args()
     rec = state.recommendation(args)
+    scen = args.coverage.scenario
     with tempfile.TemporaryDirectory() as tmp:
-        out = rec.export(Path(tmp) / f"sites.{fmt}", fmt, state.geography())[0]
+        out = rec.export(Path(tmp) / f"sites.{fmt}", fmt, state.geography(), scenario=scen)[0]
         data = out.read_bytes()
     tag = f"n{args.n}" if args.n is not None else f"t{args.target:g}"
-    return attachment(data, fmt, f"recommended-sites-{tag}-r{int(args.coverage.radius)}.{fmt}")
+    prefix = f"scenario-{scen}-" if scen else ""  # sites recommended on top of an accepted scenario say so
+    return attachment(data, fmt, f"{prefix}recommended-sites-{tag}-r{int(args.coverage.radius)}.{fmt}")
 
 
 @bp.get("/recommend/curve.<fmt>")
@@ -357,7 +404,7 @@ _REC_PARAMS = [
                     description="number of new sites (maximal covering); not with target_pct"),
     openapi.param("target_pct", schema={"type": "number", "exclusiveMinimum": 0, "maximum": LIMITS["target_pct"].hi},
                   description="coverage target in % of all workers: the fewest new sites reaching it (greedy set cover)"),
-    *openapi.COVERAGE, openapi.DEMAND,
+    *openapi.COVERAGE, openapi.DEMAND, SCENARIO,
     openapi.param("candidates", schema={"type": "string", "default": "default"},
                   description="default (centres of the demand cells in towns) or the id of a set from POST /api/candidates"),
     openapi.param("exact", schema={"type": "integer", "enum": [0, 1], "default": 0},
@@ -365,6 +412,8 @@ _REC_PARAMS = [
                               f"instance is small enough: with n, the maximal covering optimum and the greedy's gap; with "
                               f"target_pct, the fewest sites (exact_sites beside greedy_sites, exact_status, "
                               f"exact_lower_bound_sites)"),
+    openapi.limited("exact_seconds", LIMITS["exact_seconds"], description="with exact=1: the exact solver's time budget "
+                    "in seconds (within the app's RECOMMEND_EXACT_SECONDS)"),
 ]
 OPENAPI_PATHS = {
     "/api/recommend": {"get": {
@@ -383,10 +432,11 @@ OPENAPI_PATHS = {
                                                       f"or the {state.MAX_SECONDS:g} s run-time limit reached"}}}},
     "/api/access": {"get": {
         "summary": "Load on stations and 2SFCA accessibility: the layer (H3 resolution 7) and the most loaded stations",
-        "parameters": [*openapi.COVERAGE, openapi.DEMAND],
+        "parameters": [*openapi.COVERAGE, openapi.DEMAND, SCENARIO],
         "responses": {"200": {"description": "{unit, resolution, points: [[lon, lat, access_per_1000, workers]], stations, "
                                              "load_workers, load_mean, top_loaded: [{id, name, county_adcode, lon, lat, "
-                                             "load_workers, load_cells, catchment_workers, ratio_per_1000}]}"},
+                                             "load_workers, load_cells, catchment_workers, ratio_per_1000}], load: [[lon, lat, load_workers]] "
+                                             "of every active station}"},
                       "400": _ERR}}},
     "/api/candidates": {"post": {
         "summary": "Upload candidate host sites (CSV lon/lat, XLSX, GeoJSON or GeoPackage points); kept in memory for the uploading session",
@@ -410,9 +460,20 @@ OPENAPI_PATHS = {
             "radius": {"type": "number"}, "rural_radius": {"type": "number"}, "hour": {"type": "integer"},
             "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "default": 2},
             "gaps_limit": {"type": "integer", "default": int(LIMITS["whatif_gaps"].default)},
-            "demand": {"type": "string", "description": "id of an uploaded demand set (POST /api/coverage/demand)"}}}}}},
+            "demand": {"type": "string", "description": "id of an uploaded demand set (POST /api/coverage/demand)"},
+            "scenario": {"type": "string", "description": "id of an accepted scenario (POST /api/scenario) to start from"}}}}}},
         "responses": {"200": {"description": "{before, after, delta_workers_covered, added: [{id, lon, lat, place_zh, place_en, county_adcode}], prefectures: [...], gaps: FeatureCollection}"},
                       "400": _ERR}}},
+    "/api/scenario": {"post": {
+        "summary": "Accept a what-if scenario as the planner's working baseline (kept for this session; never written "
+                   "to the registry); pass scenario=<id> to the planner's endpoints and downloads",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+            "add": {"type": "array", "maxItems": MAX_WHATIF_ADD, "items": {"type": "array", "minItems": 2, "maxItems": 3}},
+            "close": {"type": "array", "items": {"type": "string"}},
+            "scenario": {"type": "string", "description": "an accepted scenario the edits are made on"}}}}}},
+        "responses": {"201": {"description": "{scenario: id, added: [{id, lon, lat, place_zh, place_en, county_adcode}], "
+                                             "close: [ids], stations_active}"},
+                      "400": _ERR, "413": openapi.OVER_BUDGET}}},
     "/recommend/download/sites.{fmt}": {"get": {
         "summary": "Download the recommended sites (CSV UTF-8 with BOM, XLSX with before/after sheets, GeoJSON, GeoPackage)",
         "parameters": [openapi.param("fmt", "path", required=True, schema={"type": "string", "enum": list(DOWNLOAD_TYPES)}),

@@ -103,6 +103,7 @@ HEAVY_ENDPOINTS: dict[str, str] = {
     "recommend.download": "rate_recommend_per_min",
     "recommend.curve": "rate_recommend_per_min",
     "recommend.api_whatif": "rate_whatif_per_min",
+    "recommend.api_scenario": "rate_whatif_per_min",  # accepting a scenario stores it (per session, bounded)
     "recommend.api_candidates": "rate_upload_per_min",
     "planner.upload_demand": "rate_upload_per_min",
     "print_views.sheet": "rate_print_per_min",

@@ -26,6 +26,7 @@ recommendation).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import pickle
 import threading
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 MAX_DEMAND_SETS = int(LIMITS["demand_sets"].hi)
 MAX_CANDIDATE_SETS = int(LIMITS["candidate_sets"].hi)
+#: accepted what-if scenarios kept per owner (the latest; each a small spec, its station set in the memo)
+MAX_SCENARIOS = 4
 ANALYSIS_SECONDS = float(LIMITS["analysis_seconds"].default)
 MAX_N = int(LIMITS["sites_n"].hi)
 MAX_SECONDS = float(LIMITS["recommend_seconds"].default)
@@ -66,7 +69,8 @@ ON_FOOT: dict = {}
 @dataclass(frozen=True)
 class CoverageArgs:
     """One coverage question: service ``radius`` in metres (for towns when ``rural`` is given), ``rural`` radius,
-    ``hour`` (Asia/Shanghai; None: status only), ``weekday`` (0 = Monday) and the ``demand`` set id (None: model)."""
+    ``hour`` (Asia/Shanghai; None: status only), ``weekday`` (0 = Monday), the ``demand`` set id (None: model)
+    and the accepted ``scenario``'s id (None: the registry's stations; see :func:`add_scenario`)."""
 
     radius: float
     rural: float | None = None
@@ -74,6 +78,7 @@ class CoverageArgs:
     weekday: int = 2
     demand: str | None = None
     distance: str = "straight"  # or "network": radius is walking metres (webmap.network_state, issue 13)
+    scenario: str | None = None
 
     @property
     def spec(self):
@@ -83,7 +88,12 @@ class CoverageArgs:
     @property
     def key(self) -> tuple:
         walk = ("network",) if self.distance == "network" else ()  # straight-line keys as before
-        return (self.radius, self.rural, self.hour, self.weekday, self.demand, *walk)
+        return (self.radius, self.rural, self.hour, self.weekday, self.demand, self.scenario, *walk)
+
+    @property
+    def private(self) -> str | None:
+        """What makes the analyses of this question private to its owner: an uploaded demand set or a scenario."""
+        return self.demand if self.demand is not None else self.scenario
 
 
 @dataclass(frozen=True)
@@ -96,12 +106,14 @@ class RecommendArgs:
     target: float | None
     candidates: str = "default"
     exact: bool = False
+    exact_seconds: float | None = None  # the exact solver's time budget (None: the app's RECOMMEND_EXACT_SECONDS)
 
     @property
     def key(self) -> tuple:
         c = self.coverage
         walk = ("network",) if c.distance == "network" else ()
-        return (c.radius, c.rural, c.hour, c.weekday, self.candidates, self.n, self.target, self.exact, c.demand, *walk)
+        return (c.radius, c.rural, c.hour, c.weekday, self.candidates, self.n, self.target, self.exact, c.demand,
+                c.scenario, self.exact_seconds, *walk)
 
 
 class _PlannerState:
@@ -161,8 +173,9 @@ def shared_objects() -> list:
     out.extend(loaded_models())
     for key in st.uploads.keys():
         holder = st.uploads.peek(key)
-        if holder is not None:
-            out.append(holder.get("demand", holder.get("frame")))
+        value = None if holder is None else holder.get("demand", holder.get("frame"))
+        if value is not None:
+            out.append(value)
     return out
 
 
@@ -225,7 +238,8 @@ def _save_upload(kind: str, who: str, token: str, holder: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.part")
-        tmp.write_bytes(pickle.dumps({k: v for k, v in holder.items() if k in ("demand", "frame", "name", "crs", "count")},
+        tmp.write_bytes(pickle.dumps({k: v for k, v in holder.items()
+                                      if k in ("demand", "frame", "name", "crs", "count", "spec")},
                                      protocol=pickle.HIGHEST_PROTOCOL))
         tmp.replace(path)
     except OSError as exc:  # a read-only var/: the set still works in this process
@@ -256,6 +270,9 @@ def _find_upload(kind: str, token: str | None) -> dict | None:
 def _upload(kind: str, token: str) -> dict:
     holder = _find_upload(kind, token)
     if holder is None:
+        if kind == "scenario":
+            raise InputError(f"unknown scenario {str(token)[:40]!r}: accept the scenario again (scenarios are kept for "
+                             f"the session that accepted them, its latest {MAX_SCENARIOS})", param="scenario")
         raise InputError(f"unknown {'demand' if kind == 'demand' else 'candidate'} set {str(token)[:40]!r}: upload the "
                          f"file again (sets are kept for the session that uploaded them)",
                          param="demand" if kind == "demand" else "candidates")
@@ -329,6 +346,59 @@ def candidate_frame(cid: str):
     return None if cid == "default" else _upload("candidates", cid)["frame"]
 
 
+# ----------------------------------------------------------------------------------------- accepted scenarios
+# An accepted what-if scenario becomes the planner page's working baseline: every analysis asked with
+# ``scenario=<id>`` (coverage, tables, gaps, layers, load and 2SFCA, recommendations, what-if, downloads) is
+# computed over the registry's stations with the scenario's stations added and closed. A scenario is its small
+# spec (added [lon, lat, hours], closed ids), kept like an uploaded set: per owner (its latest MAX_SCENARIOS,
+# within the byte budgets of the uploaded sets), on disk for every process; its id is a digest of the spec and
+# the registry's data version, so the same scenario over the same registry has the same id.
+
+
+def scenario_spec(add, close, hours) -> dict:
+    """The canonical spec of a scenario: ``add`` [(lon, lat)], ``hours`` (text or None per added site), ``close``."""
+    return {"add": [[round(float(x), 6), round(float(y), 6)] for x, y in add],
+            "hours": [h or None for h in hours], "close": sorted({str(c) for c in close})}
+
+
+def add_scenario(spec: dict) -> str:
+    """Keep an accepted scenario for the request's owner (its latest :data:`MAX_SCENARIOS`); returns its id."""
+    blob = json.dumps({**spec, "version": str(snapshot().version)}, sort_keys=True, separators=(",", ":"))
+    token = hashlib.sha256(blob.encode()).hexdigest()[:12]
+    if _find_upload("scenario", token) is None:
+        _keep_upload("scenario", token, {"spec": spec, "name": f"scenario {token}"}, MAX_SCENARIOS)
+    return token
+
+
+def has_scenario(token: str) -> bool:
+    return isinstance(token, str) and _find_upload("scenario", token) is not None
+
+
+def scenario(token: str) -> dict:
+    """The spec of the owner's accepted scenario ``token`` (:class:`InputError` on ``scenario`` when unknown)."""
+    return _upload("scenario", token)["spec"]
+
+
+def stations(scenario_id: str | None = None):
+    """The station set of a question: the registry snapshot's, or an accepted scenario's (the snapshot with the
+    scenario's sites added as open stations named by place, ids ``S<id>-001``..., and its closed stations closed)."""
+    snap = snapshot()
+    if scenario_id is None:
+        return snap.gdf
+    spec = scenario(scenario_id)
+
+    def build():
+        add = spec["add"]
+        out = S.with_added_sites(snap.gdf, [p[0] for p in add], [p[1] for p in add], close=spec["close"],
+                                 hours=spec["hours"], ids=[f"S{scenario_id[:6]}-{k + 1:03d}" for k in range(len(add))])
+        if len(add):  # a hypothetical station is called by its place ("五华区 · 昆明附近"), as in the lists
+            new = out["id"].astype(str).str.startswith(f"S{scenario_id[:6]}-")
+            out.loc[new, "name"] = out.loc[new, "place_zh"]
+        return out
+
+    return cached(("scenario-stations", scenario_id), build, scenario_id)
+
+
 def upload_deadline(what: str) -> Deadline:
     """The wall-clock limit of reading one uploaded file in a request (``analysis_seconds``)."""
     return Deadline(float(current_app.config.get("ANALYSIS_SECONDS", ANALYSIS_SECONDS)), f"reading {what}",
@@ -365,18 +435,18 @@ def coverage(args: CoverageArgs) -> C.CoverageResult:
     """The coverage for ``args``, cached per registry snapshot."""
     if args.distance == "network":  # on foot (issue 13)
         return ON_FOOT["coverage"](args)
-    snap = snapshot()
+    st = stations(args.scenario)
     with _COMPUTE:
         return cached(("planner", *args.key),
-                      lambda: C.compute_coverage(snap.gdf, demand(args.demand), args.spec, args.hour, args.weekday),
-                      args.demand)
+                      lambda: C.compute_coverage(st, demand(args.demand), args.spec, args.hour, args.weekday),
+                      args.private)
 
 
 def table(args: CoverageArgs, by: str):
     """The coverage table by ``by`` (province, prefecture or county)."""
     res = coverage(args)
     with _COMPUTE:
-        return cached(("planner-table", *args.key, by), lambda: C.coverage_table(res, by, geography()), args.demand)
+        return cached(("planner-table", *args.key, by), lambda: C.coverage_table(res, by, geography()), args.private)
 
 
 def access(args: CoverageArgs):
@@ -392,7 +462,7 @@ def gaps(args: CoverageArgs):
     res = coverage(args)
     with _COMPUTE:
         return cached(("planner-gaps", *args.key), lambda: C.find_gaps(res, deadline=analysis_deadline("the gaps")),
-                      args.demand)
+                      args.private)
 
 
 def compare_rows(before: C.CoverageResult, after: C.CoverageResult, by: str = "prefecture") -> list[dict]:
@@ -411,15 +481,21 @@ def compare_rows(before: C.CoverageResult, after: C.CoverageResult, by: str = "p
 
 def siting_model(args: RecommendArgs) -> S.MaxCover:
     """The maximal-covering model (coverage matrix) for ``args``' coverage question and candidates."""
-    snap = snapshot()
     c = args.coverage
     if c.distance == "network":  # on foot (issue 13)
         return ON_FOOT["siting_model"](args)
-    key = ("siting-model", c.radius, c.rural, c.hour, c.weekday, args.candidates, c.demand)
+    st = stations(c.scenario)
+    key = ("siting-model", c.radius, c.rural, c.hour, c.weekday, args.candidates, c.demand, c.scenario)
     # the pairs of demand points and candidates are counted before the matrix is built: 413 beyond coverage_pairs
     return cached(key, lambda: S.MaxCover.from_geodataframes(
-        demand(c.demand), candidate_frame(args.candidates), snap.gdf, c.spec, c.hour, c.weekday,
+        demand(c.demand), candidate_frame(args.candidates), st, c.spec, c.hour, c.weekday,
         max_pairs=LIMITS["coverage_pairs"]), _owned(args))
+
+
+def exact_seconds(asked: float | None = None) -> float:
+    """The exact solver's time budget: ``asked`` (the page's choice) within the app's ``RECOMMEND_EXACT_SECONDS``."""
+    most = float(current_app.config.get("RECOMMEND_EXACT_SECONDS", EXACT_SECONDS))
+    return most if asked is None else min(float(asked), most)
 
 
 def _fallback_param(args: RecommendArgs) -> str:
@@ -432,17 +508,17 @@ def recommendation(args: RecommendArgs) -> S.Recommendation:
     A greedy run stops at ``RECOMMEND_MAX_SECONDS``; the exact solver gets ``RECOMMEND_EXACT_SECONDS``. Past the
     limit, or when the domain refuses (a :class:`stations.errors.SitingError` names its parameter), an
     :class:`InputError` (HTTP 400)."""
-    snap = snapshot()
     c = args.coverage
+    st = stations(c.scenario)
 
     def build():
         model = siting_model(args)
         max_seconds = float(current_app.config.get("RECOMMEND_MAX_SECONDS", MAX_SECONDS))
         deadline = time.perf_counter() + max_seconds
         try:
-            rec = S.recommend(snap.gdf, demand(c.demand), n=args.n, target_pct=args.target, radius=c.spec,
+            rec = S.recommend(st, demand(c.demand), n=args.n, target_pct=args.target, radius=c.spec,
                                hour=c.hour, weekday=c.weekday, exact="auto" if args.exact else False,
-                               time_limit=float(current_app.config.get("RECOMMEND_EXACT_SECONDS", EXACT_SECONDS)),
+                               time_limit=exact_seconds(args.exact_seconds),
                                deadline=deadline, max_sites=MAX_N, model=model)
             if c.distance == "network":  # before/after on foot (issue 13)
                 rec = ON_FOOT["recommendation"](rec, args)
@@ -469,6 +545,6 @@ def recommendation_rows(args: RecommendArgs, rec: S.Recommendation | None = None
 
 
 def _owned(args: RecommendArgs) -> str | None:
-    """What makes a recommendation private to its owner: an uploaded demand or candidate set."""
+    """What makes a recommendation private to its owner: an uploaded demand or candidate set, or a scenario."""
     c = args.coverage
-    return c.demand if c.demand is not None else (None if args.candidates == "default" else args.candidates)
+    return c.private if c.private is not None else (None if args.candidates == "default" else args.candidates)

@@ -131,13 +131,16 @@ class Recommendation:
 
         return coverage_curve(self, out, lang=lang)
 
-    def export(self, out, fmt: str | None = None, geography: C.Geography | None = None) -> list[Path]:
+    def export(self, out, fmt: str | None = None, geography: C.Geography | None = None,
+               scenario: str | None = None) -> list[Path]:
         """Write the sites as CSV (UTF-8 with BOM), XLSX (sheets: sites, prefectures, counties, summary),
         GeoJSON (the sites) or GeoPackage (layers: sites, counties and prefectures with before/after). CSV
-        gets two siblings: ``<stem>-prefectures.csv`` and ``<stem>-counties.csv``."""
+        gets two siblings: ``<stem>-prefectures.csv`` and ``<stem>-counties.csv``. The sites are named by place
+        first (``name_zh``, ``name_en``, ``county``; coordinates after); ``scenario``: the id of the accepted
+        scenario the sites were recommended on, written as a first column ``scenario``."""
         out = Path(out)
         fmt = format_from_path(out, fmt)
-        sites = rounded_sites(self.sites)
+        sites = named_sites(rounded_sites(self.sites), geography, scenario)
         written = [out]
         if fmt == "csv":
             write_table(sites, "csv", out)
@@ -174,6 +177,29 @@ def rounded_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                     ("lon_gcj02", 6), ("lat_gcj02", 6), ("nearest_station_m", 1)):
         if col in s.columns:
             s[col] = s[col].astype(float).round(nd)
+    return s
+
+
+def named_sites(sites: gpd.GeoDataFrame, geography: C.Geography | None = None,
+                scenario: str | None = None) -> gpd.GeoDataFrame:
+    """The sites as downloaded: ``rank``, ``name_zh`` / ``name_en`` (the place names, "五华区 · 昆明附近"),
+    ``county`` (the county's Chinese name) first, the other columns after (coordinates among them); with a
+    ``scenario`` column first when they were recommended on an accepted scenario."""
+    s = sites.copy()
+    s["name_zh"] = s["place_zh"] if "place_zh" in s.columns else ""
+    s["name_en"] = s["place_en"] if "place_en" in s.columns else ""
+    names = {}
+    try:
+        counties = (geography or C.Geography.load()).counties
+        names = dict(zip(counties["adcode"].astype(str), counties["name_zh"].astype(str)))
+    except Exception:  # noqa: BLE001 - no geography: the adcode stays, the name is left empty
+        pass
+    s["county"] = [names.get(str(c), "") for c in s.get("county_adcode", pd.Series([None] * len(s)))]
+    first = ["rank", "name_zh", "name_en", "county"]
+    cols = [c for c in first if c in s.columns] + [c for c in s.columns if c not in first]
+    s = s[cols]
+    if scenario:
+        s.insert(0, "scenario", scenario)
     return s
 
 

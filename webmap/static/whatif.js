@@ -17,11 +17,17 @@
   // Every label comes from the server in the page's language (webmap/i18n.py WHATIF_STRINGS, translated through
   // the Flask-Babel catalogue), rendered into <script id="wi-strings" type="application/json">.
   var T = YZ.readJSON("wi-strings", {});
-  var lang = YZ.readJSON("pl-config", {}).lang || "zh";
+  var PC = YZ.readJSON("pl-config", {});
+  var lang = PC.lang || "zh";
+  var P = PC.strings || {};  // the planner's labels (webmap/planner.py), for the parts added in issue 12
+  var API_SCENARIO = (PC.api && PC.api.scenario) || "/api/scenario";
   var fmt = YZ.numberFormat(lang);
   var map = null;
-  var state = { add: [], close: [], mode: "off", recLayer: null, scenLayer: null, gapsLayer: null, last: null,
-                accepted: false, plannerGapsWasOn: null, seq: 0 };
+  var state = { add: [], close: [], names: [], mode: "off", recLayer: null, scenLayer: null, gapsLayer: null, last: null,
+                accepted: false, seq: 0, exactTimer: null };
+  function planner() { return YZ.planner || {}; }
+  function place(o) { return (lang === "en" ? o.place_en : o.place_zh) || ""; }
+  function coords(lon, lat) { return Number(lon).toFixed(4) + ", " + Number(lat).toFixed(4); }
 
   YZ.onPlannerMap(function (m) { map = m; onMap(); });
 
@@ -34,9 +40,15 @@
     if (wd && wd.value !== "") p.weekday = Number(wd.value);
     if (document.body.dataset.demand) p.demand = document.body.dataset.demand;  // the planner's uploaded demand set
     if (document.body.dataset.distance === "network") p.distance = "network";  // on foot (network.js, issue 13)
+    var scen = planner().scenario ? planner().scenario() : null;
+    if (scen) p.scenario = scen;  // the accepted scenario is the working baseline of what follows
     return p;
   }
-  function setStatus(state_, text) { var s = $("wi-status"); s.dataset.state = state_; s.textContent = text || ""; }
+  // the panel's status, and the same words beside the map (visible without scrolling) for what a click did
+  function setStatus(state_, text, onMap) {
+    var s = $("wi-status"); s.dataset.state = state_; s.textContent = text || "";
+    if (onMap && planner().note) planner().note(text, state_);
+  }
 
   // ---------------------------------------------------------------------------------------- panel
 
@@ -64,6 +76,17 @@
     var go = el("button", { id: "wi-recommend", type: "button", "class": "primary" }, T.recommend);
     row.appendChild(l1); row.appendChild(l2); row.appendChild(go);
     sec.appendChild(row);
+    var ex = el("div", { "class": "wi-row wi-exact" });
+    var exl = el("label", { "class": "wi-check" });
+    exl.appendChild(el("input", { id: "wi-exact", type: "checkbox" }));
+    exl.appendChild(document.createTextNode(" " + P.exact_box));
+    ex.appendChild(exl);
+    var exs = el("label", null, P.exact_budget);
+    exs.appendChild(el("input", { id: "wi-exact-seconds", type: "number", min: "1", max: "20", step: "1", value: "10" }));
+    ex.appendChild(exs);
+    ex.appendChild(el("progress", { id: "wi-exact-progress", max: "10", value: "0", hidden: "hidden" }));
+    sec.appendChild(ex);
+    sec.appendChild(el("div", { id: "wi-compare", "class": "wi-compare" }));
     sec.appendChild(el("div", { id: "wi-rec-summary", "class": "wi-figs" }));
     sec.appendChild(el("ol", { id: "wi-sites", "class": "wi-list" }));
     var row2 = el("div", { "class": "wi-row" });
@@ -104,8 +127,9 @@
     sec.appendChild(el("div", { id: "wi-status", "class": "wi-status", role: "status", "aria-live": "polite", "data-state": "idle" }));
     sec.appendChild(el("p", { "class": "wi-note" }, T.noWrite));
 
-    var anchor = document.querySelector(".pl-layers") || $("pl-summary");
-    if (anchor && anchor.parentNode) anchor.parentNode.insertBefore(sec, anchor.nextSibling);
+    // after the figures, table and gaps (the page's #pl-tools), so that they come first on a desktop
+    var slot = $("pl-tools");
+    if (slot) slot.appendChild(sec);
     else (document.querySelector(".pl-panel") || document.body).appendChild(sec);
 
     go.addEventListener("click", recommend);
@@ -135,6 +159,8 @@
     $("wi-mode-close").setAttribute("aria-pressed", String(m === "close"));
     if (map) map.getContainer().style.cursor = m === "off" ? "" : "crosshair";
     $("wi-panel").dataset.mode = m;
+    if (planner().clusterZoom) planner().clusterZoom(m === "off");
+    if (m !== "off") setStatus("idle", m === "add" ? T.addMode : T.closeMode, true);
   }
 
   // ---------------------------------------------------------------------------------------- recommend
@@ -143,15 +169,20 @@
     var p = plannerParams();
     var target = $("wi-target").value.trim();
     if (target) p.target_pct = target; else p.n = $("wi-n").value.trim() || "20";
+    var exact = $("wi-exact").checked;
+    var budget = Math.max(1, Math.min(20, Number($("wi-exact-seconds").value) || 10));
+    if (exact) { p.exact = 1; p.exact_seconds = budget; }
     setStatus("loading", T.computing);
     $("wi-recommend").disabled = true;
+    $("wi-compare").replaceChildren();
+    if (exact) startProgress(budget);
     var q = query(p);
     return fetchJSON(API.recommend + "?" + q).then(function (fc) {
       state.last = fc;
       drawSites(fc);
+      renderCompare(fc, exact);
       var s = T.before + " " + fmt(fc.before.covered_pct, 2) + "% → " + T.after + " " + fmt(fc.after.covered_pct, 2) + "% (+" +
         fmt(fc.after.workers_covered - fc.before.workers_covered) + " " + T.workers + ", " + fc.features.length + " " + T.sitesUnit + ")";
-      if (fc.exact_objective !== undefined && fc.exact_objective !== null) s += " · " + T.exact + " +" + fmt(fc.exact_objective) + ", " + T.gap + " " + fmt(100 * fc.gap, 2) + "%";
       if (fc.lower_bound_sites !== undefined && fc.lower_bound_sites !== null) s += " · " + T.lowerBound + " " + fc.lower_bound_sites + " " + T.sitesUnit;
       $("wi-rec-summary").textContent = s;
       var list = $("wi-sites");
@@ -159,7 +190,10 @@
       fc.features.forEach(function (f) {
         var pr = f.properties;
         var li = el("li", { "data-rank": pr.rank });
-        li.appendChild(el("span", null, "#" + pr.rank + " " + (pr.name && pr.name.indexOf("town cell") !== 0 ? pr.name + " " : "") + pr.county_adcode));
+        // named by place (county and nearest town, place_zh / place_en); the coordinates second
+        var name = el("span", { "class": "wi-place" }, "#" + pr.rank + " " + (place(pr) || pr.county_adcode || ""));
+        name.appendChild(el("small", { "class": "wi-coords" }, coords(pr.lon, pr.lat)));
+        li.appendChild(name);
         li.appendChild(el("span", null, "+" + fmt(pr.gain_workers) + " · " + fmt(pr.cumulative_pct, 2) + "%"));
         li.addEventListener("click", function () { map.setView([pr.lat, pr.lon], Math.max(map.getZoom(), 13)); });
         list.appendChild(li);
@@ -175,7 +209,66 @@
       $("wi-panel").dataset.sites = String(fc.features.length);
       setStatus("ready", "");
     }).catch(function (err) { setStatus("error", T.failed + ": " + err.message); })
-      .finally(function () { $("wi-recommend").disabled = false; });
+      .finally(function () { $("wi-recommend").disabled = false; stopProgress(); });
+  }
+
+  // the exact solver's progress: seconds spent of its budget (HiGHS stops at the budget with its best answer)
+  function startProgress(budget) {
+    var bar = $("wi-exact-progress"), t0 = Date.now();
+    bar.max = budget; bar.value = 0; bar.hidden = false;
+    $("wi-panel").dataset.exact = "running";
+    var tick = function () {
+      var s = Math.min(budget, (Date.now() - t0) / 1000);
+      bar.value = s;
+      $("wi-status").textContent = YZ.interpolate(P.solving, { s: s.toFixed(0), max: budget });
+    };
+    tick();
+    state.exactTimer = setInterval(tick, 250);
+  }
+  function stopProgress() {
+    if (state.exactTimer) { clearInterval(state.exactTimer); state.exactTimer = null; }
+    $("wi-exact-progress").hidden = true;
+  }
+
+  // the greedy(+swap) answer beside the exact one, and the optimality gap when the exact solver stopped
+  function renderCompare(fc, exact) {
+    var box = $("wi-compare");
+    box.replaceChildren();
+    if (fc.mode !== "max-cover") { if (exact) $("wi-panel").dataset.exact = "done"; return; }
+    var heur = fc.swap_objective !== undefined && fc.swap_objective !== null ? fc.swap_objective : fc.greedy_objective;
+    var t = el("table", { "class": "wi-table", id: "wi-compare-table" });
+    var head = el("tr");
+    ["", "+" + T.workers, "s"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    t.appendChild(head);
+    var row = function (label, value, secs, key) {
+      var tr = el("tr", { "data-method": key });
+      tr.appendChild(el("td", null, label)); tr.appendChild(el("td", null, fmt(value)));
+      tr.appendChild(el("td", null, secs === null || secs === undefined ? "–" : fmt(secs, 2)));
+      t.appendChild(tr);
+    };
+    row(P.heuristic, heur, (fc.greedy_time_s || 0) + (fc.swap_time_s || 0), "heuristic");
+    if (exact) {
+      if (fc.exact_objective !== undefined && fc.exact_objective !== null) {
+        var optimal = fc.exact_status === "optimal";
+        row(P.exact + " (" + (optimal ? P.proven : /time/i.test(fc.exact_status || "") ? P.time_limit : fc.exact_status) + ")",
+          fc.exact_objective, fc.exact_time_s, "exact");
+        var best = Math.max(heur, fc.exact_objective);
+        var ub = fc.exact_upper_bound !== undefined && fc.exact_upper_bound !== null ? fc.exact_upper_bound : best;
+        var gapHeur = ub > 0 ? 100 * (ub - heur) / ub : 0;
+        var gapBound = ub > 0 ? 100 * (ub - best) / ub : 0;
+        var p = el("p", { id: "wi-gap", "class": "wi-figs" }, P.opt_gap + ": " + P.heuristic + " " + fmt(gapHeur, 2) + "%" +
+          " · " + P.exact + " " + (optimal ? P.proven : fmt(gapBound, 2) + "% " + P.bound_gap));
+        box.appendChild(t);
+        box.appendChild(p);
+        $("wi-panel").dataset.gap = String(gapHeur);
+      } else {
+        box.appendChild(t);
+        box.appendChild(el("p", { id: "wi-gap", "class": "wi-note" }, P.not_run + (fc.exact_status ? ": " + fc.exact_status : "")));
+      }
+      $("wi-panel").dataset.exact = "done";
+    } else {
+      box.appendChild(t);
+    }
   }
 
   function drawSites(fc) {
@@ -185,7 +278,8 @@
     fc.features.forEach(function (f) {
       var pr = f.properties;
       var m = L.marker([pr.lat, pr.lon], { icon: L.divIcon({ className: "wi-site", html: String(pr.rank), iconSize: [16, 16] }), keyboard: false });
-      m.bindTooltip("#" + pr.rank + " · " + T.gain + " " + fmt(pr.gain_workers) + " " + T.workers + " · " + T.cum + " " + fmt(pr.cumulative_pct, 2) + "%");
+      m.bindTooltip(el("span", null, "#" + pr.rank + " " + place(pr) + " (" + coords(pr.lon, pr.lat) + ") · " + T.gain + " " +
+        fmt(pr.gain_workers) + " " + T.workers + " · " + T.cum + " " + fmt(pr.cumulative_pct, 2) + "%"));
       m.on("click", onMapClick);  // in add / close mode a click on a site counts as a click on the map
       m.addTo(state.recLayer);
     });
@@ -214,7 +308,10 @@
   function useSites() {
     if (!state.last) return;
     // recommended sites are measured as 24-hour stations, so they join the scenario as such
-    state.last.features.forEach(function (f) { state.add.push([f.properties.lon, f.properties.lat, null]); });
+    state.last.features.forEach(function (f) {
+      state.add.push([f.properties.lon, f.properties.lat, null]);
+      state.names.push({ place_zh: f.properties.place_zh, place_en: f.properties.place_en });
+    });
     changed();
   }
 
@@ -222,8 +319,7 @@
 
   function onMapClick(e) {
     if (state.mode === "add") {
-      state.add.push([Math.round(e.latlng.lng * 1e6) / 1e6, Math.round(e.latlng.lat * 1e6) / 1e6, chosenHours()]);
-      changed();
+      addAt(e.latlng);
     } else if (state.mode === "close") {
       var q = query({ lat: e.latlng.lat.toFixed(6), lon: e.latlng.lng.toFixed(6), k: 10, max_km: 3, lang: lang });
       fetchJSON(API.nearest + "?" + q).then(function (fc) {
@@ -232,17 +328,37 @@
           if (f.properties.status === "open" && !state.close.some(function (c) { return c.id === f.properties.id; })) { hit = f; return true; }
           return false;
         });
-        if (!hit) { setStatus("error", T.noStation); return; }
-        state.close.push({ id: hit.properties.id, name: hit.properties.name, lon: hit.geometry.coordinates[0], lat: hit.geometry.coordinates[1] });
-        changed();
-      }).catch(function (err) { setStatus("error", T.failed + ": " + err.message); });
+        if (!hit) { setStatus("error", T.noStation, true); return; }
+        closeStation({ id: hit.properties.id, name: hit.properties.name, lon: hit.geometry.coordinates[0], lat: hit.geometry.coordinates[1] });
+      }).catch(function (err) { setStatus("error", T.failed + ": " + err.message, true); });
     }
+  }
+
+  function addAt(latlng) {
+    state.add.push([Math.round(latlng.lng * 1e6) / 1e6, Math.round(latlng.lat * 1e6) / 1e6, chosenHours()]);
+    state.names.push(null);  // named by the server's answer (place_zh / place_en)
+    setStatus("loading", P.added_now + " " + state.add.length + " · " + coords(latlng.lng, latlng.lat), true);
+    changed();
+  }
+  function closeStation(st) {
+    if (state.close.some(function (c) { return c.id === st.id; })) return;
+    state.close.push({ id: st.id, name: st.name, lon: st.lon, lat: st.lat });
+    setStatus("loading", P.closed_now + ": " + (st.name || "") + " (" + st.id + ")", true);
+    changed();
+  }
+  // a click on a drawn station (planner.js): in close mode it closes that very station, in add mode it adds there
+  function onStation(st, latlng) {
+    if (state.mode === "close") { closeStation(st); return true; }
+    if (state.mode === "add") { addAt(latlng); return true; }
+    return false;
   }
 
   function renderScenario() {
     var ul = $("wi-added"); ul.replaceChildren();
     state.add.forEach(function (p, i) {
-      var li = el("li"); var sp = el("span", null, "+" + (i + 1) + "  " + p[0].toFixed(5) + ", " + p[1].toFixed(5));
+      var nm = state.names[i] ? place(state.names[i]) : "";
+      var li = el("li"); var sp = el("span", { "class": "wi-place" }, "+" + (i + 1) + "  " + nm);
+      sp.appendChild(el("small", { "class": "wi-coords" }, coords(p[0], p[1])));
       sp.appendChild(el("span", { "class": "wi-hours-tag" }, hoursLabel(p[2])));
       li.appendChild(sp);
       var b = el("button", { type: "button", "aria-label": T.remove }, "×");
@@ -269,7 +385,8 @@
     state.scenLayer = L.layerGroup();
     state.add.forEach(function (p, i) {
       L.circleMarker([p[1], p[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#1a9641", fillOpacity: 1 })
-        .bindTooltip(el("span", null, T.added + " " + (i + 1) + " · " + hoursLabel(p[2]))).addTo(state.scenLayer);
+        .bindTooltip(el("span", null, T.added + " " + (i + 1) + " · " + (state.names[i] ? place(state.names[i]) + " · " : "") +
+          coords(p[0], p[1]) + " · " + hoursLabel(p[2]))).addTo(state.scenLayer);
       L.circle([p[1], p[0]], { radius: plannerParams().radius, color: "#1a9641", weight: 1, fill: false, interactive: false }).addTo(state.scenLayer);
     });
     state.close.forEach(function (c) {
@@ -277,13 +394,6 @@
         .bindTooltip(el("span", null, T.closed + ": " + c.id + " " + (c.name || ""))).addTo(state.scenLayer);  // text, never HTML
     });
     state.scenLayer.addTo(map);
-  }
-
-  function plannerGaps(on) {
-    var box = $("pl-show-gaps");
-    if (!box || box.checked === on) return;
-    box.checked = on;
-    box.dispatchEvent(new Event("change"));
   }
 
   function changed() {
@@ -298,7 +408,9 @@
     return fetchJSON(API.whatif, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) })
       .then(function (r) {
         if (seq !== state.seq) return;
-        if (state.plannerGapsWasOn === null) { state.plannerGapsWasOn = !!($("pl-show-gaps") && $("pl-show-gaps").checked); plannerGaps(false); }
+        if (planner().hideGaps) planner().hideGaps(true);  // the what-if's gaps replace the page's; its checkbox stays
+        (r.added || []).forEach(function (a, i) { if (i < state.names.length) state.names[i] = a; });
+        renderScenario();
         var d = r.after.workers_covered - r.before.workers_covered;
         $("wi-figs").textContent = T.before + " " + fmt(r.before.covered_pct, 2) + "% → " + T.after + " " + fmt(r.after.covered_pct, 2) + "% (" +
           (d >= 0 ? "+" : "") + fmt(d) + " " + T.workers + ")";
@@ -308,13 +420,16 @@
         if (state.gapsLayer) map.removeLayer(state.gapsLayer);
         state.gapsLayer = L.geoJSON(r.gaps, { style: { color: "#7a0177", weight: 1.2, fillColor: "#c51b8a", fillOpacity: 0.55 },
           onEachFeature: function (f, layer) { layer.bindTooltip("#" + f.properties.rank + " · " + fmt(f.properties.uncovered_workers) + " " + T.workers, { sticky: true }); } }).addTo(map);
+        var last = $("wi-status").textContent;
         setStatus("ready", "");
+        if (planner().note) planner().note((last && last !== T.computing ? last + " → " : "") + $("wi-figs").textContent, "ready");
       }).catch(function (err) {
         if (seq !== state.seq) return;
         var m = err.parameter === "add" && /add\[(\d+)\]/.exec(err.message || "");
         if (m && state.add[Number(m[1])] && state.add[Number(m[1])][2]) {
           // unreadable opening hours: drop that station, say why, and mark the hours field
           state.add.splice(Number(m[1]), 1);
+          state.names.splice(Number(m[1]), 1);
           var ht = $("wi-hours-text");
           if (ht && !ht.hidden) ht.setAttribute("aria-invalid", "true");
           renderScenario();
@@ -323,7 +438,7 @@
           $("wi-panel").dataset.hoursError = "1";
           return;
         }
-        setStatus("error", T.failed + ": " + err.message);
+        setStatus("error", T.failed + ": " + err.message, true);
       });
   }
 
@@ -349,19 +464,41 @@
     $("wi-figs").textContent = "";
     $("wi-pref").replaceChildren();
     if (state.gapsLayer && map) { map.removeLayer(state.gapsLayer); state.gapsLayer = null; }
-    if (state.plannerGapsWasOn !== null) { plannerGaps(state.plannerGapsWasOn); state.plannerGapsWasOn = null; }
+    if (planner().hideGaps) planner().hideGaps(false);
     delete $("wi-panel").dataset.afterPct;
   }
 
+  // accept: the scenario (on top of an accepted one, if any) becomes the page's working baseline (webmap.state keeps
+  // it for this session); its edits are then part of the baseline, so the lists empty
   function accept() {
-    state.accepted = true;
+    var body = {
+      add: state.add.map(function (p) { return p[2] ? [p[0], p[1], p[2]] : [p[0], p[1]]; }),
+      close: state.close.map(function (c) { return c.id; }),
+      scenario: planner().scenario ? planner().scenario() : null
+    };
     setMode("off");
-    renderScenario();
-    setStatus("accepted", T.accepted);
+    setStatus("loading", T.computing);
+    $("wi-accept").disabled = true;
+    return fetchJSON(API_SCENARIO, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body) }).then(function (r) {
+      state.add = []; state.close = []; state.names = []; state.seq++;
+      state.accepted = true;
+      clearFigures();
+      renderScenario();
+      var done = planner().setScenario ? planner().setScenario({ id: r.scenario, added: r.added.length, closed: r.close.length }) : null;
+      $("wi-panel").dataset.scenario = r.scenario;
+      setStatus("accepted", P.accepted || T.accepted, true);
+      var banner = $("pl-scenario");
+      if (banner && banner.scrollIntoView) banner.scrollIntoView({ block: "nearest" });
+      return done;
+    }).catch(function (err) {
+      $("wi-accept").disabled = false;
+      setStatus("error", T.failed + ": " + err.message, true);
+    });
   }
 
   function discard() {
-    state.add = []; state.close = []; state.accepted = false; state.seq++;
+    state.add = []; state.close = []; state.names = []; state.accepted = false; state.seq++;
     setMode("off");
     renderScenario();
     clearFigures();
@@ -370,18 +507,31 @@
 
   function exportPlan() {
     var feats = state.add.map(function (p, i) {
-      return { type: "Feature", properties: { action: "add", n: i + 1, opening_hours: p[2] || "24/7" },
+      var nm = state.names[i] || {};
+      return { type: "Feature", properties: { action: "add", n: i + 1, name_zh: nm.place_zh || null, name_en: nm.place_en || null,
+        opening_hours: p[2] || "24/7", scenario: planner().scenario ? planner().scenario() : null },
         geometry: { type: "Point", coordinates: [p[0], p[1]] } };
     }).concat(state.close.map(function (c) {
       return { type: "Feature", properties: { action: "close", id: c.id, name: c.name }, geometry: { type: "Point", coordinates: [c.lon, c.lat] } };
     }));
     var blob = new Blob([JSON.stringify({ type: "FeatureCollection", features: feats })], { type: "application/geo+json" });
-    var a = el("a", { href: URL.createObjectURL(blob), download: "whatif-plan.geojson" });
+    var scen = planner().scenario ? planner().scenario() : null;
+    var a = el("a", { href: URL.createObjectURL(blob), download: (scen ? "scenario-" + scen + "-" : "") + "whatif-plan.geojson" });
     document.body.appendChild(a); a.click(); a.remove();
   }
 
   function onMap() {
     map.on("click", onMapClick);
+    if (YZ.planner) {
+      YZ.planner.onStation = onStation;
+      YZ.planner.clickTakesStations = function () { return state.mode !== "off"; };
+    }
+    document.addEventListener("yz:scenario-reset", function () {
+      $("wi-panel").dataset.scenario = "";
+      state.accepted = false;
+      renderScenario();
+      setStatus("idle", P.back || "", true);
+    });
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", buildPanel); else buildPanel();
   }
 })();
