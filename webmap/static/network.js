@@ -135,6 +135,10 @@
     fs.appendChild(el("p", { class: "pl-note pl-net-attribution", text: info.manifest.attribution }));
     box.appendChild(fs);
     YZ.onPlannerMap(function (m) { map = m; map.on("click", onClick); });
+    // a click on a drawn station (planner.js stops it reaching the map) asks for that station's walk
+    document.addEventListener("yz:planner-station", function (e) {
+      if (isoOn && e.detail && e.detail.station && !e.detail.station.added) showIsochrones(e.detail.station.id, e.detail.station.name);
+    });
     var st = $("pl-status");
     if (st && window.MutationObserver) {
       new MutationObserver(compare).observe(st, { attributes: true, attributeFilter: ["data-state"] });

@@ -319,6 +319,8 @@
     return L.divIcon({ html: "<span>" + n + "</span>", className: "pl-cluster", iconSize: [size, size] });
   }
   function stationClick(st, latlng) {
+    // other page scripts (network.js: the clicked station's isochrones) hear every station click
+    document.dispatchEvent(new CustomEvent("yz:planner-station", { detail: { station: st, latlng: latlng } }));
     var use = YZ.planner.onStation;
     return typeof use === "function" && use(st, latlng);
   }
