@@ -57,6 +57,7 @@ BLUEPRINTS: list[str] = [
     "webmap.reports:bp",  # issue 10: workers' reports
     "webmap.manage:bp",  # issue 10: the management area (login, report queue, audit log)
     "webmap.manage_stations:bp",  # issue 10: the management area (stations, uploads)
+    "webmap.offline:bp",  # issue 11: service worker, manifest, offline data, drawn base map
 ]
 
 _COMPRESSIBLE = {

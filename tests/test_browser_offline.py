@@ -1,0 +1,159 @@
+"""The finder with no signal and without tiles, in headless Chromium (issue 11 §2).
+
+- After one visit, with the network switched off (Playwright ``context.set_offline``), the finder reloads from the
+  service worker's caches: stations, outlines, place search, the nearest stations from a set position (worked
+  out on the phone, said so) and the age of the data ("数据更新于 …"); online again, the line goes away.
+- With every tile request failing, the map stops asking after a handful, removes its tile layer and draws its
+  own base (outlines, lakes, labels) at county and street zoom. ``TILES="none"`` shows the same base.
+Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from conftest import CHROMIUM, KUNMING, serve
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed at /usr/bin/chromium"),
+]
+
+LOCAL = re.compile(r"^https?://127\.0\.0\.1[:/]")
+
+
+@pytest.fixture(scope="module")
+def offline_server(demo_db_url):
+    server = serve(demo_db_url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def tiles_server(demo_db_url):
+    server = serve(demo_db_url, TILES="osm")
+    yield server
+    server.stop()
+
+
+def _context(browser, width=390, height=844, lang="zh-CN"):
+    return browser.new_context(
+        viewport={"width": width, "height": height}, locale=lang, timezone_id="Asia/Shanghai",
+        geolocation={"latitude": KUNMING[1], "longitude": KUNMING[0], "accuracy": 20}, permissions=["geolocation"],
+        device_scale_factor=1, service_workers="allow",
+    )
+
+
+def _results(page):
+    return page.eval_on_selector_all("#results li.result", "els => els.map(e => e.dataset.id)")
+
+
+def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(browser, offline_server, artifacts_dir):
+    live = offline_server
+    ctx = _context(browser)
+    errors: list[str] = []
+    try:
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(live.url + "/", wait_until="load")
+        page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+        page.wait_for_selector("body[data-sw='ready']", timeout=30000)
+        page.wait_for_selector("body[data-offline-warm='1']", timeout=60000)
+        assert page.locator("#data-age").is_hidden()  # online: nothing to say
+        n_online = int(page.get_attribute("body", "data-stations-loaded"))
+
+        ctx.set_offline(True)
+        page.reload(wait_until="load")
+        page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+        assert int(page.get_attribute("body", "data-stations-loaded")) == n_online
+        page.wait_for_selector(".marker-cluster", timeout=20000)
+        page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
+        age = page.locator("#data-age")
+        age.wait_for(state="visible", timeout=10000)
+        assert re.search(r"数据更新于 \d{4}-\d\d-\d\d \d\d:\d\d", age.inner_text()), age.inner_text()
+
+        # place search from the saved gazetteer
+        page.fill("#place-input", "昆明")
+        page.wait_for_selector("#place-suggestions li button", timeout=10000)
+        first = page.locator("#place-suggestions li button").first.inner_text()
+        assert first.startswith("昆明市"), first
+
+        # nearest from a set position (the phone's position), worked out on the phone
+        page.click("#locate-btn")
+        page.wait_for_selector("body[data-results='5']", timeout=20000)
+        got = _results(page)
+        online = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5)  # the server, from the test
+        assert got == [f["id"] for f in online["features"]]
+        assert "本机" in age.inner_text()  # "worked out on this phone", said
+        page.wait_for_timeout(300)
+        page.screenshot(path=os.path.join(artifacts_dir, "offline-finder-390x844.png"))
+        page.screenshot(path=os.path.join(artifacts_dir, "offline-finder-390x844-full.png"), full_page=True)
+
+        # a station card offline
+        page.locator("#results li.result .show-on-map").first.click()
+        page.wait_for_selector(".leaflet-popup .yz-popup h3.name", timeout=10000)
+
+        # online again: the data is fetched again quietly and the line goes away
+        ctx.set_offline(False)
+        page.reload(wait_until="load")
+        page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+        page.wait_for_timeout(500)
+        assert age.is_hidden()
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def _tile_layers(page) -> int:
+    return page.evaluate("() => { let n = 0; window.YZ_MAP.eachLayer(l => { if (l instanceof L.TileLayer) n++; }); return n; }")
+
+
+def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_server, artifacts_dir):
+    live = tiles_server
+    ctx = _context(browser)
+    tile_requests: list[str] = []
+    console: list[str] = []
+    try:
+        ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: (tile_requests.append(route.request.url), route.abort()))
+        page = ctx.new_page()
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.goto(live.url + "/", wait_until="load")
+        page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+        page.wait_for_selector("body[data-tiles='failed'][data-basemap='drawn']", timeout=20000)
+        assert _tile_layers(page) == 0
+        page.wait_for_timeout(1000)
+        assert 1 <= len(tile_requests) <= 6, tile_requests
+        assert len(console) <= 6, console
+        assert page.locator(".yz-where .tiles-note").is_visible()
+        page.screenshot(path=os.path.join(artifacts_dir, "tiles-failed-province-390x844.png"))
+
+        # county zoom: county names and town labels; street zoom: town labels and "you are in"
+        for zoom, name in ((10, "county"), (16, "street")):
+            page.evaluate(f"() => window.YZ_MAP.setView([{KUNMING[1]}, {KUNMING[0]}], {zoom}, {{animate: false}})")
+            page.wait_for_timeout(800)
+            labels = page.locator(".yz-base-label").count()
+            assert labels > 0, name
+            page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-{name}-390x844.png"))
+        assert "五华区" in page.locator(".yz-where .where").inner_text() or "盘龙区" in page.locator(".yz-where .where").inner_text()
+        assert len(tile_requests) <= 6  # no more tile requests after the switch
+    finally:
+        ctx.close()
+
+
+def test_no_tiles_shows_the_same_drawn_base(browser, offline_server, artifacts_dir):
+    ctx = _context(browser, width=1280, height=800, lang="en-US")
+    try:
+        page = ctx.new_page()
+        page.goto(offline_server.url + "/?lang=en", wait_until="load")
+        page.wait_for_selector("body[data-basemap='drawn']", timeout=20000)
+        assert page.get_attribute("body", "data-tiles") is None
+        page.evaluate("() => window.YZ_MAP.setView([25.03, 102.70], 11, {animate: false})")
+        page.wait_for_timeout(800)
+        assert page.locator(".yz-base-label").count() > 3
+        assert page.locator(".yz-where .tiles-note").is_hidden()
+        page.screenshot(path=os.path.join(artifacts_dir, "drawn-base-1280x800-en.png"))
+    finally:
+        ctx.close()
