@@ -280,6 +280,7 @@ def _offline_context():
                 "offline_places": _("Offline: place search from the saved list."),
                 "tiles_failed": _("The map tiles could not load: showing the drawn map."),
                 "you_are_in": _("You are in"),
+                "near": _("near %(place)s"),
             },
         }
 

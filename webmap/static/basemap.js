@@ -138,6 +138,16 @@
     }
     return false;
   }
+  // the nearest labelled town or old town within 15 km (equirectangular distance: plenty at this range)
+  function nearestPlace(lon, lat) {
+    var best = null, k = Math.cos(lat * Math.PI / 180);
+    placeLabels.forEach(function (c) {
+      if (c.cls.indexOf('place-town') < 0 && c.cls.indexOf('place-landmark') < 0) { return; }
+      var dx = (c.lon - lon) * k * 111.32, dy = (c.lat - lat) * 110.57, d = Math.sqrt(dx * dx + dy * dy);
+      if (d <= 15 && (!best || d < best.km)) { best = { text: c.text, km: d }; }
+    });
+    return best;
+  }
   function whereAmI() {
     var m = map(), cfg = readJSON('yz-offline'), page = readJSON('yz-config') || {};
     if (!m || !whereBox || !countyShapes) { return; }
@@ -151,6 +161,11 @@
           break;
         }
       }
+    }
+    var near = m.getZoom() >= 12 ? nearestPlace(from.lon, from.lat) : null;
+    if (text && near) {
+      text += ' · ' + window.YZ.interpolate(cfg.strings.near, { place: near.text }) + ' ' +
+              (near.km < 1 ? Math.round(near.km * 10) * 100 + ' m' : near.km.toFixed(1) + ' km');
     }
     var line = whereBox.querySelector('.where');
     line.textContent = text ? cfg.strings.you_are_in + ': ' + text : '';
@@ -170,6 +185,10 @@
     var toDisplay = (window.YZ && window.YZ.toDisplay) || function (lon, lat) { return L.latLng(lat, lon); };
     m.createPane('yz-base');
     m.getPane('yz-base').style.zIndex = 300;  // above the tiles, below the outlines (350) and the markers
+    m.getPane('yz-base').style.pointerEvents = 'none';
+    m.createPane('yz-lakes');
+    m.getPane('yz-lakes').style.zIndex = 360;  // above finder.js's outlines pane, whose province is filled without tiles
+    m.getPane('yz-lakes').style.pointerEvents = 'none';
     m.createPane('yz-base-labels');
     m.getPane('yz-base-labels').style.zIndex = 440;
     m.getPane('yz-base-labels').style.pointerEvents = 'none';
@@ -186,8 +205,15 @@
       return whereBox;
     };
     box.addTo(m);
+    if (page.tiles !== 'none' && page.api && page.api.outlines) {
+      // the province as land (finder.js fills it itself when there are no tiles at all)
+      getJSON(page.api.outlines.replace('__LEVEL__', 'province')).then(function (gj) {
+        L.geoJSON(gj, { pane: 'yz-base', interactive: false, coordsToLatLng: function (c) { return toDisplay(c[0], c[1]); },
+                        style: function () { return { stroke: false, fillColor: '#fbfaf3', fillOpacity: 1 }; } }).addTo(m);
+      }).catch(function () { /* the outlines still draw */ });
+    }
     getJSON(cfg.lakes).then(function (gj) {
-      L.geoJSON(gj, { pane: 'yz-base', interactive: false, coordsToLatLng: function (c) { return toDisplay(c[0], c[1]); },
+      L.geoJSON(gj, { pane: 'yz-lakes', interactive: false, coordsToLatLng: function (c) { return toDisplay(c[0], c[1]); },
                       style: function () { return { color: '#6f9fc4', weight: 0.8, fillColor: '#a9cbe6', fillOpacity: 1, className: 'yz-lake' }; } }).addTo(m);
       gj.features.forEach(function (f) {
         var p = f.properties, name = page.lang === 'en' ? (p.name_en || p.name_zh) : (p.name_zh || p.name_en);
