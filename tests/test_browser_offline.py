@@ -107,6 +107,15 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         ctx.close()
 
 
+def _set_view(page, lat: float, lon: float, zoom: int) -> None:
+    # a block body: returning the Leaflet map would make Playwright serialise its whole object graph
+    page.evaluate(f"() => {{ window.YZ_MAP.setView([{lat}, {lon}], {zoom}, {{animate: false}}); }}")
+
+
+def _wait_count(page, selector: str, n: int) -> None:
+    page.wait_for_function(f"() => document.querySelectorAll({selector!r}).length >= {n}", timeout=15000)
+
+
 def _tile_layers(page) -> int:
     return page.evaluate("() => { let n = 0; window.YZ_MAP.eachLayer(l => { if (l instanceof L.TileLayer) n++; }); return n; }")
 
@@ -131,14 +140,14 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         page.screenshot(path=os.path.join(artifacts_dir, "tiles-failed-province-390x844.png"))
 
         # county zoom: county names and town labels; street zoom: town labels and "you are in"
-        page.evaluate(f"() => window.YZ_MAP.setView([{KUNMING[1]}, {KUNMING[0]}], 10, {{animate: false}})")
-        page.wait_for_timeout(800)
-        assert page.locator(".yz-base-label.place").count() >= 3  # towns
-        assert page.locator(".yz-label").count() >= 3  # county names (finder.js)
+        _set_view(page, KUNMING[1], KUNMING[0], 10)
+        _wait_count(page, ".yz-base-label.place", 3)  # towns
+        _wait_count(page, ".yz-label", 3)  # county names (finder.js)
         page.screenshot(path=os.path.join(artifacts_dir, "tiles-failed-county-390x844.png"))
         # street zoom near a town: its label, and the box naming the county and the nearest town
-        page.evaluate("() => window.YZ_MAP.setView([24.9650, 102.7180], 16, {animate: false})")  # by 六甲街道
-        page.wait_for_timeout(800)
+        _set_view(page, 24.9650, 102.7180, 16)  # by 六甲街道
+        _wait_count(page, ".yz-base-label.place", 1)
+        page.wait_for_function("() => /近/.test(document.querySelector('.yz-where .where').textContent)", timeout=10000)
         assert "六甲街道" in page.locator(".yz-base-label.place").all_inner_texts()
         where = page.locator(".yz-where .where")
         assert where.is_visible()
@@ -156,10 +165,32 @@ def test_no_tiles_shows_the_same_drawn_base(browser, offline_server, artifacts_d
         page.goto(offline_server.url + "/?lang=en", wait_until="load")
         page.wait_for_selector("body[data-basemap='drawn']", timeout=20000)
         assert page.get_attribute("body", "data-tiles") is None
-        page.evaluate("() => window.YZ_MAP.setView([25.03, 102.70], 11, {animate: false})")
-        page.wait_for_timeout(800)
-        assert page.locator(".yz-base-label").count() > 3
+        _set_view(page, 25.03, 102.70, 11)
+        _wait_count(page, ".yz-base-label.place", 4)
+        _wait_count(page, ".yz-label", 2)  # county names (finder.js), in English
+        assert "Wuhua District" in page.locator(".yz-label").all_inner_texts()
         assert page.locator(".yz-where .tiles-note").is_hidden()
         page.screenshot(path=os.path.join(artifacts_dir, "drawn-base-1280x800-en.png"))
+    finally:
+        ctx.close()
+
+
+def test_tiles_that_load_are_kept(browser, tiles_server):
+    """The watch holds tiles back only until the first one loads: then every tile of the screen is asked for."""
+    png = open(os.path.join(os.path.dirname(__file__), "..", "webmap", "static", "icon-192.png"), "rb").read()
+    ctx = _context(browser)
+    served: list[str] = []
+    try:
+        ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
+                  lambda route: (served.append(route.request.url), route.fulfill(status=200, body=png, content_type="image/png")))
+        page = ctx.new_page()
+        page.goto(tiles_server.url + "/", wait_until="load")
+        page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
+        page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded').length >= 4",
+                               timeout=15000)
+        assert _tile_layers(page) == 1
+        assert page.get_attribute("body", "data-tiles") is None
+        assert page.get_attribute("body", "data-basemap") is None
+        assert len(served) >= 4
     finally:
         ctx.close()
