@@ -151,7 +151,7 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         assert "六甲街道" in page.locator(".yz-base-label.place").all_inner_texts()
         where = page.locator(".yz-where .where")
         assert where.is_visible()
-        assert re.match(r"您在: 官渡区 · 近 六甲街道 \d+ m", where.inner_text()), where.inner_text()
+        assert re.match(r"您在：官渡区 · 近 六甲街道 \d+ m", where.inner_text()), where.inner_text()
         page.screenshot(path=os.path.join(artifacts_dir, "tiles-failed-street-390x844.png"))
         assert len(tile_requests) <= 6  # no more tile requests after the switch
     finally:

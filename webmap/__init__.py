@@ -8,7 +8,7 @@ index); ``store.reload()`` re-reads the registry and rebuilds the indexes (after
 Configuration keys (``config`` argument, defaults from the environment):
 
 ``DATABASE_URL``  SQLAlchemy URL of the registry (default from :func:`stations.config.settings`)
-``TILES``         tile provider: ``osm`` (default), ``amap`` (GCJ-02), ``tianditu``, ``none``, or an
+``TILES``         tile provider: ``auto`` (default), ``osm``, ``amap`` (GCJ-02), ``tianditu``, ``none``, or an
                   ``http(s)://.../{z}/{x}/{y}...`` URL template (default from the settings: ``YIZHAN_TILES``)
 ``TIANDITU_KEY``  the Tianditu key (default from the settings; never stored in the repository)
 ``STATIONS``      optional GeoDataFrame used instead of the registry (tests, benchmarks)

@@ -279,7 +279,7 @@ def _offline_context():
                                      "(straight line)."),
                 "offline_places": _("Offline: place search from the saved list."),
                 "tiles_failed": _("The map tiles could not load: showing the drawn map."),
-                "you_are_in": _("You are in"),
+                "you_are_in": _("You are in: %(place)s"),
                 "near": _("near %(place)s"),
             },
         }

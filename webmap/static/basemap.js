@@ -168,7 +168,7 @@
               (near.km < 1 ? Math.round(near.km * 10) * 100 + ' m' : near.km.toFixed(1) + ' km');
     }
     var line = whereBox.querySelector('.where');
-    line.textContent = text ? cfg.strings.you_are_in + ': ' + text : '';
+    line.textContent = text ? window.YZ.interpolate(cfg.strings.you_are_in, { place: text }) : '';
     line.hidden = !text;
     whereBox.hidden = !text && !whereBox.querySelector('.tiles-note:not([hidden])');
   }

@@ -86,9 +86,18 @@
       return oks;
     });
   }
+  // after the map has its stations: the saved copies never compete with the first screen for a slow network
+  function afterMapData(fn) {
+    var done = false, obs = null;
+    function go() { if (!done) { done = true; if (obs) { obs.disconnect(); } setTimeout(fn, 300); } }
+    if (document.body.hasAttribute('data-stations-loaded')) { go(); return; }
+    obs = new MutationObserver(function () { if (document.body.hasAttribute('data-stations-loaded')) { go(); } });
+    obs.observe(document.body, { attributes: true });
+    setTimeout(go, 20000);
+  }
   function controlled() {
     document.body.setAttribute('data-sw', 'ready');
-    warm();
+    afterMapData(function () { warm(); });
   }
 
   window.addEventListener('online', function () {
