@@ -10,6 +10,7 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -194,3 +195,34 @@ def test_tiles_that_load_are_kept(browser, tiles_server):
         assert len(served) >= 4
     finally:
         ctx.close()
+
+
+def test_a_new_release_replaces_the_old_caches(browser, demo_db_url, tmp_path):
+    import shutil
+
+    server = serve(demo_db_url)
+    ctx = _context(browser)
+    try:
+        page = ctx.new_page()
+        page.goto(server.url + "/", wait_until="load")
+        page.wait_for_selector("body[data-offline-warm='1']", timeout=60000)
+        caches_js = "async () => (await caches.keys()).filter(n => n.startsWith('yizhan-')).sort()"
+        old = page.evaluate(caches_js)
+        old_release = json.loads(page.locator("#yz-offline").text_content())["release"]
+        assert len(old) == 3 and all(n.endswith(old_release) for n in old)
+        # a new release: one shell file changed
+        app = server.app
+        static = tmp_path / "static"
+        shutil.copytree(app.static_folder, static)
+        (static / "offline.js").write_text((static / "offline.js").read_text(encoding="utf-8") + "\n// new\n",
+                                           encoding="utf-8")
+        app.static_folder = str(static)
+        app.extensions.pop("yizhan_offline")
+        page.reload(wait_until="load")
+        new_release = json.loads(page.locator("#yz-offline").text_content())["release"]
+        assert new_release != old_release
+        page.wait_for_function(f"""async () => {{ const n = (await caches.keys()).filter(n => n.startsWith('yizhan-'));
+            return n.length >= 2 && n.every(x => x.endsWith({json.dumps(new_release)})); }}""", timeout=30000)
+    finally:
+        ctx.close()
+        server.stop()

@@ -122,3 +122,21 @@ def test_default_tiles_are_auto_tianditu_with_a_key_else_the_drawn_base(monkeypa
     assert tile_config("auto").name == "none" and tile_config(None).name == "none"
     with_key = tile_config("auto", "k3y")
     assert with_key.name == "tianditu" and all("tk=k3y" in layer["url"] for layer in with_key.layers)
+
+
+def test_a_changed_shell_file_is_a_new_release(app, tmp_path):
+    import shutil
+
+    from webmap.offline import release
+
+    with app.test_request_context():
+        before = release()
+    static = tmp_path / "static"
+    shutil.copytree(app.static_folder, static)
+    (static / "finder.js").write_text((static / "finder.js").read_text(encoding="utf-8") + "\n// changed\n",
+                                      encoding="utf-8")
+    app.static_folder = str(static)
+    app.extensions.pop("yizhan_offline")
+    with app.test_request_context():
+        after = release()
+    assert after != before and after.split("-")[0] == before.split("-")[0]  # same package version, new hash
