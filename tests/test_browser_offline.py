@@ -121,9 +121,10 @@ def _tile_layers(page) -> int:
     return page.evaluate("() => { let n = 0; window.YZ_MAP.eachLayer(l => { if (l instanceof L.TileLayer) n++; }); return n; }")
 
 
-def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_server, artifacts_dir):
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
+def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_server, artifacts_dir, width, height):
     live = tiles_server
-    ctx = _context(browser)
+    ctx = _context(browser, width, height)
     tile_requests: list[str] = []
     console: list[str] = []
     try:
@@ -138,13 +139,13 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         assert 1 <= len(tile_requests) <= 6, tile_requests
         assert len(console) <= 6, console
         assert page.locator(".yz-where .tiles-note").is_visible()
-        page.screenshot(path=os.path.join(artifacts_dir, "tiles-failed-province-390x844.png"))
+        page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-province-{width}x{height}.png"))
 
         # county zoom: county names and town labels; street zoom: town labels and "you are in"
         _set_view(page, KUNMING[1], KUNMING[0], 10)
         _wait_count(page, ".yz-base-label.place", 3)  # towns
         _wait_count(page, ".yz-label", 3)  # county names (finder.js)
-        page.screenshot(path=os.path.join(artifacts_dir, "tiles-failed-county-390x844.png"))
+        page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-county-{width}x{height}.png"))
         # street zoom near a town: its label, and the box naming the county and the nearest town
         _set_view(page, 24.9650, 102.7180, 16)  # by 六甲街道
         _wait_count(page, ".yz-base-label.place", 1)
@@ -153,7 +154,7 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         where = page.locator(".yz-where .where")
         assert where.is_visible()
         assert re.match(r"您在：官渡区 · 近 六甲街道 \d+ m", where.inner_text()), where.inner_text()
-        page.screenshot(path=os.path.join(artifacts_dir, "tiles-failed-street-390x844.png"))
+        page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-street-{width}x{height}.png"))
         assert len(tile_requests) <= 6  # no more tile requests after the switch
     finally:
         ctx.close()

@@ -22,17 +22,26 @@
 
   function start(layer, tile, coords) {
     gate.inFlight += 1;
+    tile._yzAsked = true;
     tile.src = layer.getTileUrl(coords);
+  }
+  function stillWanted(w) {  // Leaflet drops tiles when the view moves on: those are not asked for any more
+    var t = w.layer._map && w.layer._tiles[w.layer._tileCoordsToKey(w.coords)];
+    return !!t && t.el === w.tile;
   }
   function next() {
     while (gate.waiting.length && (gate.state === 'ok' || (gate.state === 'probe' && gate.inFlight === 0))) {
       var w = gate.waiting.shift();
-      if (w.layer._map) { start(w.layer, w.tile, w.coords); }
+      if (stillWanted(w)) { start(w.layer, w.tile, w.coords); }
     }
   }
-  function settled(ok) {
+  // once per asked tile: ok true (loaded), false (failed) or null (Leaflet cancelled it: neither)
+  function settled(tile, ok) {
+    if (!tile._yzAsked || tile._yzDone) { return; }
+    tile._yzDone = true;
     gate.inFlight = Math.max(0, gate.inFlight - 1);
     if (gate.state === 'off') { return; }
+    if (ok === null) { next(); return; }
     if (ok) { gate.state = 'ok'; gate.streak = 0; next(); return; }
     gate.fails += 1;
     gate.streak += 1;
@@ -48,8 +57,8 @@
       var tile = document.createElement('img');
       L.DomEvent.on(tile, 'load', L.Util.bind(this._tileOnLoad, this, done, tile));
       L.DomEvent.on(tile, 'error', L.Util.bind(this._tileOnError, this, done, tile));
-      L.DomEvent.on(tile, 'load', function () { if (tile.getAttribute('src') !== L.Util.emptyImageUrl) { settled(true); } });
-      L.DomEvent.on(tile, 'error', function () { settled(false); });
+      L.DomEvent.on(tile, 'load', function () { settled(tile, tile.getAttribute('src') === L.Util.emptyImageUrl ? null : true); });
+      L.DomEvent.on(tile, 'error', function () { settled(tile, false); });
       if (this.options.crossOrigin || this.options.crossOrigin === '') {
         tile.crossOrigin = this.options.crossOrigin === true ? '' : this.options.crossOrigin;
       }
