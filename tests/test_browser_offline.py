@@ -75,6 +75,7 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         age = page.locator("#data-age")
         age.wait_for(state="visible", timeout=10000)
         assert re.search(r"数据更新于 \d{4}-\d\d-\d\d \d\d:\d\d", age.inner_text()), age.inner_text()
+        age_before = age.get_attribute("data-fetched-at")
 
         # place search from the saved gazetteer
         page.fill("#place-input", "昆明")
@@ -97,11 +98,15 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         page.locator("#results li.result .show-on-map").first.click()
         page.wait_for_selector(".leaflet-popup .yz-popup h3.name", timeout=10000)
 
-        # online again: the data is fetched again quietly and the line goes away
+        # online again: the saved files are fetched again quietly and the line goes away, without a reload
         ctx.set_offline(False)
+        age.wait_for(state="hidden", timeout=20000)
+        fetched = page.evaluate("""async (u) => (await (await caches.match(u, {ignoreVary: true})).headers.get('X-Yizhan-Fetched-At'))""",
+                                json.loads(page.locator("#yz-offline").text_content())["stations"])
+        assert fetched > age_before
         page.reload(wait_until="load")
         page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(300)
         assert age.is_hidden()
         assert errors == []
     finally:
@@ -145,6 +150,7 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         _set_view(page, KUNMING[1], KUNMING[0], 10)
         _wait_count(page, ".yz-base-label.place", 3)  # towns
         _wait_count(page, ".yz-label", 3)  # county names (finder.js)
+        page.wait_for_timeout(300)  # the towns make room for the county names once they arrive
         page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-county-{width}x{height}.png"))
         # street zoom near a town: its label, and the box naming the county and the nearest town
         _set_view(page, 24.9650, 102.7180, 16)  # by 六甲街道

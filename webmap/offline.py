@@ -31,7 +31,7 @@ from importlib import metadata
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 
 from stations import config, geo
@@ -284,4 +284,4 @@ def _offline_context():
             },
         }
 
-    return {"offline_config": offline_config, "request_path": request.path}
+    return {"offline_config": offline_config}

@@ -107,6 +107,12 @@
     if (!m || !labelLayer) { return; }
     labelLayer.clearLayers();
     var z = m.getZoom(), bounds = m.getBounds().pad(0.1), boxes = [], shown = 0;
+    // the prefecture and county names finder.js draws come first: towns keep clear of them
+    var origin = m.getContainer().getBoundingClientRect();
+    Array.prototype.forEach.call(m.getContainer().querySelectorAll('.yz-label'), function (node) {
+      var r = node.getBoundingClientRect();
+      if (r.width) { boxes.push([r.left - origin.left - 3, r.top - origin.top - 3, r.right - origin.left + 3, r.bottom - origin.top + 3]); }
+    });
     var toDisplay = (window.YZ && window.YZ.toDisplay) || function (lon, lat) { return L.latLng(lat, lon); };
     var cands = placeLabels.concat(lakeLabels).filter(function (c) { return z >= c.z; });
     cands.sort(function (a, b) { return a.prio - b.prio; });
@@ -247,6 +253,12 @@
       }).catch(function () { /* no "you are in" box */ });
     }
     m.on('zoomend moveend', function () { declutter(); whereAmI(); });
+    // finder.js adds its county names when the county outlines arrive: make room for them then too
+    var names = m.getPane('labels'), timer = null;
+    if (names && window.MutationObserver) {
+      new MutationObserver(function () { clearTimeout(timer); timer = setTimeout(declutter, 100); })
+        .observe(names, { childList: true });
+    }
   }
 
   document.addEventListener('DOMContentLoaded', function () {

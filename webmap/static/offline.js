@@ -32,7 +32,8 @@
     if (!box) { return; }
     box.textContent = '';
     if (!oldest) { box.hidden = true; document.body.removeAttribute('data-offline'); return; }
-    var line = S.offline + ' · ' + fmt(S.data_age, { time: when(oldest) });
+    // "离线" only when the phone says so: a slow network also gets the saved copy (after 5 s)
+    var line = (navigator.onLine === false ? S.offline + ' · ' : '') + fmt(S.data_age, { time: when(oldest) });
     box.appendChild(document.createTextNode(line));
     box.setAttribute('data-fetched-at', oldest);
     ['nearest', 'places'].forEach(function (k) {
