@@ -162,6 +162,16 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         assert re.match(r"您在：官渡区 · 近 六甲街道 \d+ m", where.inner_text()), where.inner_text()
         page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-street-{width}x{height}.png"))
         assert len(tile_requests) <= 6  # no more tile requests after the switch
+
+        # back online with a working tile server: the tiles return and the drawn base steps aside
+        png = open(os.path.join(os.path.dirname(__file__), "..", "webmap", "static", "icon-192.png"), "rb").read()
+        ctx.unroute(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"))
+        ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
+                  lambda route: route.fulfill(status=200, body=png, content_type="image/png"))
+        page.evaluate("() => { window.dispatchEvent(new Event('online')); }")
+        page.wait_for_selector("body[data-tiles='ok']", timeout=15000)
+        assert _tile_layers(page) == 1 and page.get_attribute("body", "data-basemap") is None
+        assert page.locator(".yz-base-label").first.is_hidden()
     finally:
         ctx.close()
 

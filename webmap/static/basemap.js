@@ -10,14 +10,15 @@
  * and old towns of the gazetteer (/offline/places.json) as labels at the zooms where they fit, decluttered on
  * screen (the higher kind first, none overlapping), and from zoom 9 a box naming the county and prefecture at
  * the centre of the map, so a worker zoomed to street level still sees where she is.
- * The body carries data-basemap="drawn" and data-tiles="failed" (when the tiles failed) for the tests.
+ * Back online (the 'online' event), the removed tile layers are tried again the same way; when a tile loads, the
+ * drawn base steps aside. The body carries data-basemap="drawn" and data-tiles="failed" / "ok" for the tests.
  */
 (function () {
   'use strict';
 
   if (!window.L || !L.TileLayer) { return; }
   var PROBE_FAILS = 3, LATER_FAILS = 6;
-  var gate = { state: 'probe', inFlight: 0, fails: 0, streak: 0, waiting: [], layers: [] };
+  var gate = { state: 'probe', inFlight: 0, fails: 0, streak: 0, waiting: [], layers: [], removed: [] };
   var drawn = false;
 
   function start(layer, tile, coords) {
@@ -42,7 +43,10 @@
     gate.inFlight = Math.max(0, gate.inFlight - 1);
     if (gate.state === 'off') { return; }
     if (ok === null) { next(); return; }
-    if (ok) { gate.state = 'ok'; gate.streak = 0; next(); return; }
+    if (ok) {
+      if (gate.state === 'probe' && gate.removed.length) { tilesBack(); }
+      gate.state = 'ok'; gate.streak = 0; next(); return;
+    }
     gate.fails += 1;
     gate.streak += 1;
     if ((gate.state === 'probe' && gate.fails >= PROBE_FAILS) || (gate.state === 'ok' && gate.streak >= LATER_FAILS)) {
@@ -79,14 +83,41 @@
   }
   function map() { return window.YZ_MAP; }
 
+  var BASE_PANES = ['yz-base', 'yz-lakes', 'yz-base-labels'];
+  function showBase(on) {
+    var m = map();
+    BASE_PANES.forEach(function (name) { var pane = m.getPane(name); if (pane) { pane.style.display = on ? '' : 'none'; } });
+    m.getContainer().classList.toggle('yz-drawn-base', on);
+    if (whereBox) { whereBox.querySelector('.tiles-note').hidden = !on; }
+    if (on) { document.body.setAttribute('data-basemap', 'drawn'); } else { document.body.removeAttribute('data-basemap'); }
+  }
   function tilesFailed() {
     gate.state = 'off';
     gate.waiting = [];
     var m = map();
-    gate.layers.forEach(function (layer) { if (m && m.hasLayer(layer)) { m.removeLayer(layer); } });
+    gate.layers.forEach(function (layer) {
+      if (m && m.hasLayer(layer)) { m.removeLayer(layer); if (gate.removed.indexOf(layer) < 0) { gate.removed.push(layer); } }
+    });
     document.body.setAttribute('data-tiles', 'failed');
+    if (drawn) { showBase(true); }
     drawBase(true);
   }
+  // a tile loaded again after a failure: the tiles are back, the drawn base steps aside
+  function tilesBack() {
+    gate.removed = [];
+    document.body.setAttribute('data-tiles', 'ok');
+    if (drawn) { showBase(false); whereAmI(); }
+  }
+  // back online: try the tiles again (one at a time, as at the start)
+  window.addEventListener('online', function () {
+    var m = map();
+    if (gate.state !== 'off' || !gate.removed.length || !m) { return; }
+    gate.state = 'probe';
+    gate.fails = 0;
+    gate.streak = 0;
+    gate.inFlight = 0;
+    gate.removed.forEach(function (layer) { layer.addTo(m); });
+  });
 
   /* ------------------------------------------------------------------ the drawn base */
   var placeLabels = [], lakeLabels = [], countyShapes = null, labelLayer = null, whereBox = null;

@@ -101,11 +101,14 @@
     afterMapData(function () { warm(); });
   }
 
-  window.addEventListener('online', function () {
+  // online again: fetch the saved files again (a few tries: the network may take a moment to really be there)
+  function refresh(tries) {
     warm(true).then(function (oks) {
       if (oks.every(Boolean)) { oldest = null; notes = {}; show(); }
+      else if (tries > 1 && navigator.onLine !== false) { setTimeout(function () { refresh(tries - 1); }, 2000); }
     });
-  });
+  }
+  window.addEventListener('online', function () { refresh(4); });
   window.addEventListener('load', function () {
     navigator.serviceWorker.register(cfg.sw, { scope: '/' }).then(function () {
       if (navigator.serviceWorker.controller) { controlled(); return; }
