@@ -37,7 +37,7 @@ from flask_babel import gettext as _
 from stations import config, geo
 from stations.places import gazetteer
 from stations.schema import DEMO_SOURCE, HOSTS, SERVICES, STATUSES
-from webmap import get_store
+from webmap import get_store, openapi
 from webmap.features import describe_hours
 from webmap.i18n import lang
 from webmap.responses import json_text
@@ -285,3 +285,25 @@ def _offline_context():
         }
 
     return {"offline_config": offline_config}
+
+
+# --------------------------------------------------------------------------------------- OpenAPI
+_JSON = {"content": {"application/json": {"schema": {"type": "object"}}}}
+OPENAPI_PATHS = {
+    "/offline/stations.json": {"get": {
+        "summary": "Every station for the phone's offline answers: list entry, services bitmask and the open state "
+                   "in 15-minute slots for 8 days from today's midnight (Asia/Shanghai)",
+        "parameters": [openapi.LANG],
+        "responses": {"200": {"description": "{release, slot_start_ms, slot_minutes, patterns, columns, stations}",
+                              **_JSON}},
+    }},
+    "/offline/places.json": {"get": {
+        "summary": "The gazetteer with its search keys, for the phone's offline place search and the drawn base map",
+        "parameters": [openapi.LANG],
+        "responses": {"200": {"description": "{release, places: [{label, kind, lon, lat, rank, keys, ...}]}", **_JSON}},
+    }},
+    "/offline/lakes.json": {"get": {
+        "summary": "Lakes of at least 1 km² (simplified) for the drawn base map",
+        "responses": {"200": {"description": "FeatureCollection", **openapi.GEOJSON}},
+    }},
+}
