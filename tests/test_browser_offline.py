@@ -83,6 +83,13 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         first = page.locator("#place-suggestions li button").first.inner_text()
         assert first.startswith("昆明市"), first
 
+        # the phone's place search answers as the server's does
+        for q in ("km", "kunming", "版纳", "大理", "古城", "puer", "丽江", "xsbn", "zt"):
+            phone = page.evaluate("async (q) => (await (await fetch('/api/places?lang=zh&limit=5&q=' + encodeURIComponent(q))).json())", q)
+            server = live.get_json("/api/places", q=q, limit=5, lang="zh")
+            assert phone["offline"] is True
+            assert [p["id"] for p in phone["places"]] == [p["id"] for p in server["places"]], q
+
         # nearest from a set position (the phone's position), worked out on the phone
         page.click("#locate-btn")
         page.wait_for_selector("body[data-results='5']", timeout=20000)
