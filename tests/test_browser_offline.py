@@ -97,6 +97,10 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         online = live.get_json("/api/nearest", lat=KUNMING[1], lon=KUNMING[0], k=5)  # the server, from the test
         assert got == [f["id"] for f in online["features"]]
         assert "本机" in age.inner_text()  # "worked out on this phone", said
+        # the navigation links made on the phone are the server's
+        phone = page.evaluate("async (q) => (await (await fetch('/api/nearest?' + q)).json())",
+                              f"lat={KUNMING[1]}&lon={KUNMING[0]}&k=5&lang=zh")
+        assert [f["properties"]["nav"] for f in phone["features"]] == [f["properties"]["nav"] for f in online["features"]]
         page.wait_for_timeout(300)
         page.screenshot(path=os.path.join(artifacts_dir, "offline-finder-390x844.png"))
         page.screenshot(path=os.path.join(artifacts_dir, "offline-finder-390x844-full.png"), full_page=True)

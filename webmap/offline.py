@@ -113,6 +113,7 @@ def service_worker():
         "sw.js", release=built["release"], precache=precache,
         workbox_prefix=url_for("static", filename="vendor/workbox"), workbox_modules=WORKBOX_MODULES,
         workbox_sw=url_for("static", filename="vendor/workbox/workbox-sw.js"),
+        gcoord=url_for("static", filename="vendor/gcoord/gcoord.global.prod.js"),
     )
     resp = current_app.response_class(body, mimetype="text/javascript")
     resp.headers["Cache-Control"] = "no-cache"
@@ -179,6 +180,7 @@ def stations_payload(snap, language: str, now: datetime) -> str:
     start_ms = int(start.replace(tzinfo=TZ).timestamp() * 1000)
     return json.dumps({
         "release": release(), "lang": language, "generated": datetime.now(TZ).isoformat(timespec="minutes"),
+        "my_location": _("My location"),  # the origin's name in the navigation links the worker makes
         "slot_start_ms": start_ms, "slot_minutes": SLOT_MINUTES, "patterns": patterns,
         "service_keys": list(SERVICES),
         "columns": ["id", "name", "lon", "lat", "pattern", "sv", "address", "hours_text", "host_label", "phone",

@@ -14,6 +14,7 @@
  */
 'use strict';
 importScripts({{ workbox_sw|tojson }});
+importScripts({{ gcoord|tojson }});  // GCJ-02 / BD-09 for the navigation links made here (as webmap.features.nav_links)
 workbox.setConfig({ modulePathPrefix: {{ workbox_prefix|tojson }}, debug: false });
 // importScripts only works while the worker starts: load every module now
 {% for m in workbox_modules %}workbox.loadModule({{ m|tojson }});
@@ -157,6 +158,42 @@ function haversine(lon1, lat1, lon2, lat2) {
   var a = Math.sin(dLat / 2) * Math.sin(dLat / 2) + Math.cos(lat1 * p) * Math.cos(lat2 * p) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
   return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
 }
+// webmap.features.nav_links, the same strings: Amap (GCJ-02, walking), Baidu (BD-09), geo: (WGS-84)
+function formEncode(params) {  // Python's urlencode (quote_plus)
+  return params.map(function (kv) {
+    var enc = function (v) {
+      return encodeURIComponent(v).replace(/[!'()*]/g, function (c) { return '%' + c.charCodeAt(0).toString(16).toUpperCase(); }).replace(/%20/g, '+');
+    };
+    return enc(kv[0]) + '=' + enc(kv[1]);
+  }).join('&');
+}
+function quote(v) {  // Python's quote (safe '/')
+  return encodeURIComponent(v).replace(/[!'()*]/g, function (c) { return '%' + c.charCodeAt(0).toString(16).toUpperCase(); }).replace(/%2F/g, '/');
+}
+function navLinks(lon, lat, name, address, origin, here) {
+  var g = gcoord.transform([lon, lat], gcoord.WGS84, gcoord.GCJ02), b = gcoord.transform(g, gcoord.GCJ02, gcoord.BD09);
+  var f = function (x) { return x.toFixed(6); };
+  var amap = [['to', f(g[0]) + ',' + f(g[1]) + ',' + name], ['mode', 'walk'], ['coordinate', 'gaode'], ['callnative', '1'], ['src', 'yizhan']];
+  var baidu;
+  if (origin) {
+    var og = gcoord.transform(origin, gcoord.WGS84, gcoord.GCJ02), ob = gcoord.transform(og, gcoord.GCJ02, gcoord.BD09);
+    amap.unshift(['from', f(og[0]) + ',' + f(og[1]) + ',' + here]);
+    baidu = 'https://api.map.baidu.com/direction?' + formEncode([
+      ['origin', 'latlng:' + f(ob[1]) + ',' + f(ob[0]) + '|name:' + here],
+      ['destination', 'latlng:' + f(b[1]) + ',' + f(b[0]) + '|name:' + name],
+      ['mode', 'walking'], ['region', '云南'], ['coord_type', 'bd09ll'], ['output', 'html'], ['src', 'yizhan']]);
+  } else {
+    baidu = 'https://api.map.baidu.com/marker?' + formEncode([
+      ['location', f(b[1]) + ',' + f(b[0])], ['title', name], ['content', address || name],
+      ['coord_type', 'bd09ll'], ['output', 'html'], ['src', 'yizhan']]);
+  }
+  return { amap: 'https://uri.amap.com/navigation?' + formEncode(amap), baidu: baidu,
+           geo: 'geo:' + f(lat) + ',' + f(lon) + '?q=' + f(lat) + ',' + f(lon) + '(' + quote(name) + ')' };
+}
+function withNav(p, file, origin) {
+  p.nav = navLinks(p._lon, p._lat, p.name, p.address, origin, file.my_location);
+  return p;
+}
 function feature(p) {
   var f = { type: 'Feature', id: p.id, geometry: { type: 'Point', coordinates: [p._lon, p._lat] }, properties: p };
   delete p._lon; delete p._lat; delete p._sv;
@@ -180,7 +217,7 @@ function nearestOffline(url) {
     });
     hits.sort(function (a, b) { return a.distance_m - b.distance_m; });
     hits = hits.slice(0, k);
-    hits.forEach(function (p) { p.walk_min = Math.ceil(p.distance_m / 1000 / 4.5 * 60); });
+    hits.forEach(function (p) { p.walk_min = Math.ceil(p.distance_m / 1000 / 4.5 * 60); withNav(p, file, [lon, lat]); });
     return { type: 'FeatureCollection', offline: true, numberReturned: hits.length,
              distance: 'great-circle metres worked out on the phone (straight line, not a route)',
              features: hits.map(feature), _fetchedAt: file._fetchedAt };
@@ -193,7 +230,12 @@ function stationOffline(url) {
       if (file.stations[i][0] === id) {
         var p = props(file, file.stations[i]);
         var lat = url.searchParams.get('lat'), lon = url.searchParams.get('lon');
-        if (lat !== null && lon !== null) { p.distance_m = Math.round(haversine(Number(lon), Number(lat), p._lon, p._lat) * 10) / 10; }
+        var origin = null;
+        if (lat !== null && lon !== null) {
+          origin = [Number(lon), Number(lat)];
+          p.distance_m = Math.round(haversine(origin[0], origin[1], p._lon, p._lat) * 10) / 10;
+        }
+        withNav(p, file, origin);
         var f = feature(p);
         f._fetchedAt = file._fetchedAt;
         return f;
