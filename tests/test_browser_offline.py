@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,6 +68,16 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         assert page.locator("#data-age").is_hidden()  # online: nothing to say
         n_online = int(page.get_attribute("body", "data-stations-loaded"))
 
+        # the saved list says every station is open (as a list saved at noon would at night): offline, the flags
+        # must come from the saved slots instead
+        page.evaluate("""async (u) => {
+            const c = await caches.open((await caches.keys()).find(n => n.startsWith('yizhan-data-')));
+            const r = await c.match(u, {ignoreVary: true});
+            const body = await r.json();
+            body.features.forEach(f => { f.properties.open_now = true; });
+            await c.put(u, new Response(JSON.stringify(body), {headers: r.headers}));
+        }""", json.loads(page.locator("#yz-config").text_content())["api"]["stations_map"])
+
         ctx.set_offline(True)
         page.reload(wait_until="load")
         page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
@@ -82,6 +94,16 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         page.wait_for_selector("#place-suggestions li button", timeout=10000)
         first = page.locator("#place-suggestions li button").first.inner_text()
         assert first.startswith("昆明市"), first
+
+        # the map's open flags are those of now, from the saved slots (not those of when the list was saved)
+        page.check("#filter-open")
+        shown = int(page.get_attribute("body", "data-stations-shown"))
+        slot = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, second=0, microsecond=0)
+        slot = slot.replace(minute=slot.minute - slot.minute % 15)
+        expected = {live.get_json("/api/stations", fields="compact", limit=1, open_now=1,
+                                  at=(slot - timedelta(minutes=m)).isoformat())["numberMatched"] for m in (0, 15)}
+        assert shown in expected and shown < n_online
+        page.uncheck("#filter-open")
 
         # the phone's place search answers as the server's does
         for q in ("km", "kunming", "版纳", "大理", "古城", "puer", "丽江", "xsbn", "zt"):

@@ -88,6 +88,23 @@ function cachedNotice(kind) {
     }
   };
 }
+// the map's saved station list, answered from the cache: its open flags are those of when it was saved, so they
+// are set again for now from the 15-minute slots of the saved stations file (when there is one)
+var openAgain = {
+  cachedResponseWillBeUsed: function (args) {
+    var r = args.cachedResponse, url = new URL(args.request.url);
+    if (!r || url.pathname !== '/api/stations') { return r; }
+    return Promise.all([r.clone().json(), cachedJSON(STATIONS_FILE, langOf(url))]).then(function (both) {
+      var body = both[0], file = both[1], pattern = {}, status = {};
+      var ci = file.columns.indexOf('pattern'), cs = file.columns.indexOf('status');
+      file.stations.forEach(function (row) { pattern[row[0]] = row[ci]; status[row[0]] = row[cs]; });
+      body.features.forEach(function (f) {
+        if (f.id in pattern) { f.properties.open_now = openNow(file, pattern[f.id], status[f.id]); }
+      });
+      return new Response(JSON.stringify(body), { status: r.status, statusText: r.statusText, headers: r.headers });
+    }).catch(function () { return r; });
+  }
+};
 function bounded(n, days) { return new workbox.expiration.ExpirationPlugin({ maxEntries: n, maxAgeSeconds: days * 86400, purgeOnQuotaError: true }); }
 var ok = new workbox.cacheableResponse.CacheableResponsePlugin({ statuses: [200] });
 
@@ -103,7 +120,7 @@ route(function (o) { return o.request.mode === 'navigate' && o.url.pathname === 
 // the station list of the map, the offline files, the report strings
 // (the app answers Vary: Accept-Language, Cookie; offline, the copy kept is the answer)
 var dataFirst = new NetworkFirst({ cacheName: CACHES.data, networkTimeoutSeconds: 5, matchOptions: { ignoreVary: true },
-                                   plugins: [ok, stamp, cachedNotice('data'), bounded(12, 60)] });
+                                   plugins: [ok, stamp, cachedNotice('data'), openAgain, bounded(12, 60)] });
 route(function (o) { return o.url.origin === self.location.origin && o.url.pathname === '/api/stations' && o.url.searchParams.get('fields') === 'compact'; }, dataFirst);
 route(function (o) { return o.url.origin === self.location.origin && (o.url.pathname === STATIONS_FILE || o.url.pathname === PLACES_FILE || o.url.pathname === '/offline/lakes.json' || o.url.pathname === '/api/reports/strings'); }, dataFirst);
 
