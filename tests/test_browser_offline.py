@@ -78,6 +78,9 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
             await c.put(u, new Response(JSON.stringify(body), {headers: r.headers}));
         }""", json.loads(page.locator("#yz-config").text_content())["api"]["stations_map"])
 
+        # the browser's HTTP cache would answer the next minute's requests itself (max-age=60): as a worker an hour
+        # later, without it
+        ctx.new_cdp_session(page).send("Network.clearBrowserCache")
         ctx.set_offline(True)
         page.reload(wait_until="load")
         page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
@@ -133,6 +136,7 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
 
         # online again: the saved files are fetched again quietly and the line goes away, without a reload
         ctx.set_offline(False)
+        page.evaluate("() => { window.dispatchEvent(new Event('online')); }")  # Playwright does not always fire it
         age.wait_for(state="hidden", timeout=20000)
         fetched = page.evaluate("""async (u) => (await (await caches.match(u, {ignoreVary: true})).headers.get('X-Yizhan-Fetched-At'))""",
                                 json.loads(page.locator("#yz-offline").text_content())["stations"])

@@ -6,7 +6,8 @@
  * - The worker posts {type: 'yz-cached', kind, fetchedAt} when a cached copy answered; the line #data-age then
  *   says "数据更新于 2026-12-02 14:00" (the oldest data on screen, in the phone's time) and, when the nearest
  *   stations or places were worked out on the phone, says so.
- * - Online again (the 'online' event), the same files are fetched again quietly and the line goes away.
+ * - Online again (the 'online' event, or a minute's check while the line shows), the same files are fetched again
+ *   quietly through the network (not the worker's saved copy) and the line goes away.
  * The body carries data-sw="ready" once the worker controls the page and data-offline-warm="1" once the files
  * are saved (the browser tests wait for them).
  */
@@ -80,7 +81,10 @@
     return Promise.all([pageSaved].concat(urls().map(function (u) {
       return (force ? Promise.resolve(false) : fresh(u, 6)).then(function (ok) {
         if (ok) { return true; }
-        return fetch(u, { credentials: 'same-origin' }).then(function (r) { return r.ok; }, function () { return false; });
+        // ok only when the network answered (not the worker's saved copy)
+        return fetch(u, { credentials: 'same-origin', headers: { 'X-Yizhan-Warm': '1' } }).then(function (r) {
+          return r.ok && !r.headers.get('X-Yizhan-From-Cache');
+        }, function () { return false; });
       });
     }))).then(function (oks) {
       if (oks.every(Boolean)) { document.body.setAttribute('data-offline-warm', '1'); }
@@ -109,6 +113,9 @@
     });
   }
   window.addEventListener('online', function () { refresh(4); });
+  // and, while the line says the data is saved, once a minute when the phone thinks it is online (a network that
+  // came back without an 'online' event, a slow one that answers again)
+  setInterval(function () { if (oldest && navigator.onLine !== false) { refresh(1); } }, 60000);
   window.addEventListener('load', function () {
     navigator.serviceWorker.register(cfg.sw, { scope: '/' }).then(function () {
       if (navigator.serviceWorker.controller) { controlled(); return; }

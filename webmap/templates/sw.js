@@ -78,13 +78,19 @@ function tell(clientId, message) {
   return self.clients.get(clientId).then(function (c) { if (c) { c.postMessage(message); } });
 }
 function clientOf(event) { return event && (event.clientId || event.resultingClientId); }
-// when the cached copy answers (the network failed or was too slow), the page is told how old it is
+// when the cached copy answers (the network failed or was too slow), the page is told how old it is (not for the
+// page's own saving requests, X-Yizhan-Warm), and the answer says so (X-Yizhan-From-Cache)
 function cachedNotice(kind) {
   return {
     cachedResponseWillBeUsed: function (args) {
       var r = args.cachedResponse;
-      if (r) { tell(clientOf(args.event), { type: 'yz-cached', kind: kind, url: args.request.url, fetchedAt: r.headers.get(FETCHED) }); }
-      return r;
+      if (!r) { return r; }
+      if (!args.request.headers.get('X-Yizhan-Warm')) {
+        tell(clientOf(args.event), { type: 'yz-cached', kind: kind, url: args.request.url, fetchedAt: r.headers.get(FETCHED) });
+      }
+      var headers = new Headers(r.headers);
+      headers.set('X-Yizhan-From-Cache', '1');
+      return new Response(r.body, { status: r.status, statusText: r.statusText, headers: headers });
     }
   };
 }
