@@ -178,7 +178,10 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         page.wait_for_selector("body[data-tiles='failed'][data-basemap='drawn']", timeout=20000)
         assert _tile_layers(page) == 0
         page.wait_for_timeout(1000)
-        assert 1 <= len(tile_requests) <= 6, tile_requests
+        # 3 failures switch the tiles off; a request Leaflet cancels (the view moved while the page loads) is no
+        # failure, so a few more may have been asked for, but the console holds only the failures
+        at_switch = len(tile_requests)
+        assert 3 <= at_switch <= 10, tile_requests
         assert len(console) <= 6, console
         assert page.locator(".yz-where .tiles-note").is_visible()
         page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-province-{width}x{height}.png"))
@@ -198,7 +201,7 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         assert where.is_visible()
         assert re.match(r"您在：官渡区 · 近 六甲街道 \d+ m", where.inner_text()), where.inner_text()
         page.screenshot(path=os.path.join(artifacts_dir, f"tiles-failed-street-{width}x{height}.png"))
-        assert len(tile_requests) <= 6  # no more tile requests after the switch
+        assert len(tile_requests) == at_switch  # no tile request after the switch, at any zoom
 
         # back online with a working tile server: the tiles return and the drawn base steps aside
         png = open(os.path.join(os.path.dirname(__file__), "..", "webmap", "static", "icon-192.png"), "rb").read()
