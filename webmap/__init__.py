@@ -8,7 +8,7 @@ index); ``store.reload()`` re-reads the registry and rebuilds the indexes (after
 Configuration keys (``config`` argument, defaults from the environment):
 
 ``DATABASE_URL``  SQLAlchemy URL of the registry (default from :func:`stations.config.settings`)
-``TILES``         tile provider: ``osm`` (default), ``amap`` (GCJ-02), ``tianditu``, ``none``, or an
+``TILES``         tile provider: ``auto`` (default), ``osm``, ``amap`` (GCJ-02), ``tianditu``, ``none``, or an
                   ``http(s)://.../{z}/{x}/{y}...`` URL template (default from the settings: ``YIZHAN_TILES``)
 ``TIANDITU_KEY``  the Tianditu key (default from the settings; never stored in the repository)
 ``STATIONS``      optional GeoDataFrame used instead of the registry (tests, benchmarks)
@@ -58,6 +58,7 @@ BLUEPRINTS: list[str] = [
     "webmap.manage:bp",  # issue 10: the management area (login, report queue, audit log)
     "webmap.manage_stations:bp",  # issue 10: the management area (stations, uploads)
     "webmap.network_views:bp",  # issue 13: the street network (status, isochrones, routes)
+    "webmap.offline:bp",  # issue 11: service worker, manifest, offline data, drawn base map
 ]
 
 _COMPRESSIBLE = {

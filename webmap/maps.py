@@ -9,15 +9,20 @@ stays a few kilobytes and builds in milliseconds whatever the number of stations
 Tile providers (``TILES`` config / ``YIZHAN_TILES``):
 
 ==========  ====================================================================================
-``osm``     OpenStreetMap standard tiles (default)
+``auto``    the default: Tianditu when ``TIANDITU_KEY`` is set, else no tiles (the drawn base map of
+            ``static/basemap.js``); the README says why
+``osm``     OpenStreetMap standard tiles (light use only: the OSMF tile usage policy)
 ``amap``    Amap/Gaode road tiles. They are drawn in GCJ-02, so the page shifts every marker and
             outline from WGS-84 into GCJ-02 before drawing (``crs: "gcj02"`` in the page config) and
             shifts taps back.
 ``tianditu`` Tianditu vector + annotation tiles (CGCS2000, i.e. WGS-84 to within centimetres);
             needs ``TIANDITU_KEY`` from the environment, never stored in the repository
-``none``    no tiles: the outlines layer alone
+``none``    no tiles: the drawn base map (outlines, lakes, town labels)
 URL         any ``http(s)://…{z}/{x}/{y}…`` template (treated as WGS-84/Web Mercator)
 ==========  ====================================================================================
+
+Whatever the provider, the page watches its tiles (``static/basemap.js``): when the first few fail (no signal, a
+blocked host, an intranet) it removes the tile layer and draws the same base as ``none``.
 """
 
 from __future__ import annotations
@@ -58,8 +63,10 @@ def _hosts(url: str, subdomains: str = "") -> tuple[str, ...]:
 
 def tile_config(provider: str | None, tianditu_key: str = "") -> TileConfig:
     """The tile layers for a provider name (see the module docstring)."""
-    provider = (provider or "osm").strip()
+    provider = (provider or "auto").strip()
     low = provider.lower()
+    if low == "auto":
+        return tile_config("tianditu", tianditu_key) if tianditu_key else TileConfig("none")
     if low in ("none", "off", ""):
         return TileConfig("none")
     if low == "osm":
