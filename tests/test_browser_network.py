@@ -65,6 +65,22 @@ def test_finder_walks_and_draws_the_route(browser, servers, monkeypatch, artifac
         page.locator("#map-pane").scroll_into_view_if_needed()
         page.screenshot(path=os.path.join(artifacts_dir, "network-finder-route-phone.png"))
         assert not errors, errors
+
+        # offline, the route (worked out on the server) says so, at once and without an error
+        btn, info_sel = f"#results li[data-id='{B_ID}'] .route-btn", f"#results li[data-id='{B_ID}'] .route-info"
+        ctx.set_offline(True)
+        page.click(btn)
+        page.wait_for_selector("body[data-route='offline']", timeout=5000)
+        assert page.text_content(info_sel) == "离线时无法计算路线"
+        ctx.set_offline(False)
+        # the phone thinks it is online but no answer comes (no signal): the same message, not "no route"
+        page.route("**/api/route**", lambda route: route.abort("internetdisconnected"))
+        page.evaluate("() => { delete document.body.dataset.route; }")
+        page.click(btn)
+        page.wait_for_selector("body[data-route='offline']", timeout=5000)
+        assert page.text_content(info_sel) == "离线时无法计算路线"
+        page.unroute("**/api/route**")
+        assert not [e for e in errors if "Failed to load resource" not in e], errors
     finally:
         ctx.close()
     # without a network: the straight-line note, no route button

@@ -28,9 +28,29 @@ pytestmark = [
 LOCAL = re.compile(r"^https?://127\.0\.0\.1[:/]")
 
 
+FAR = (100.2, 26.9)  # north of Lijiang: the other stations are kilometres away
+UNKNOWN_ID = "YN-T-UNKNOWN-HOURS"
+
+
 @pytest.fixture(scope="module")
-def offline_server(demo_db_url):
-    server = serve(demo_db_url)
+def offline_server(demo_db_url, tmp_path_factory):
+    """The demo registry plus a station whose hours are unknown (营业时间不详), 40 m from ``FAR``."""
+    import shutil
+
+    from conftest import fixture_stations
+    from stations.hours import parse_hours
+    from stations.nearest import GEOD
+    from stations.registry import Registry
+
+    path = tmp_path_factory.mktemp("offline-registry") / "demo.sqlite"
+    shutil.copy(demo_db_url.removeprefix("sqlite:///"), path)
+    row = fixture_stations().iloc[[0]].copy()
+    lon, lat, _ = GEOD.fwd(FAR[0], FAR[1], 45, 40)
+    row["id"], row["lon"], row["lat"], row["status"] = UNKNOWN_ID, round(lon, 6), round(lat, 6), "open"
+    row["opening_hours"], row["hours_json"] = "营业时间不详", parse_hours("营业时间不详").to_json()
+    row["prefecture_adcode"], row["county_adcode"] = "530700", "530702"
+    Registry(f"sqlite:///{path}").upsert(row)
+    server = serve(f"sqlite:///{path}")
     yield server
     server.stop()
 
@@ -68,15 +88,18 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         assert page.locator("#data-age").is_hidden()  # online: nothing to say
         n_online = int(page.get_attribute("body", "data-stations-loaded"))
 
-        # the saved list says every station is open (as a list saved at noon would at night): offline, the flags
-        # must come from the saved slots instead
-        page.evaluate("""async (u) => {
+        # the saved list (the map's columns) says every station is open (as a list saved at noon would at night):
+        # offline, the flags must come from the saved slots instead, and the 24-hour flags stay
+        map_url = json.loads(page.locator("#yz-config").text_content())["api"]["stations_map"]
+        assert "fields=columns" in map_url
+        h24_saved = page.evaluate("""async (u) => {
             const c = await caches.open((await caches.keys()).find(n => n.startsWith('yizhan-data-')));
             const r = await c.match(u, {ignoreVary: true});
             const body = await r.json();
-            body.features.forEach(f => { f.properties.open_now = true; });
+            body.open = '1'.repeat(body.ids.length);
             await c.put(u, new Response(JSON.stringify(body), {headers: r.headers}));
-        }""", json.loads(page.locator("#yz-config").text_content())["api"]["stations_map"])
+            return body.h24;
+        }""", map_url)
 
         # the browser's HTTP cache would answer the next minute's requests itself (max-age=60): as a worker an hour
         # later, without it
@@ -99,14 +122,26 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         assert first.startswith("昆明市"), first
 
         # the map's open flags are those of now, from the saved slots (not those of when the list was saved)
+        saved = page.evaluate("async (u) => (await (await fetch(u)).json())", map_url)
+        assert saved["h24"] == h24_saved and "0" in saved["open"]
         page.check("#filter-open")
         shown = int(page.get_attribute("body", "data-stations-shown"))
         slot = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, second=0, microsecond=0)
         slot = slot.replace(minute=slot.minute - slot.minute % 15)
-        expected = {live.get_json("/api/stations", fields="compact", limit=1, open_now=1,
+        expected = {live.get_json("/api/stations", fields="ids", limit=1, open_now=1,
                                   at=(slot - timedelta(minutes=m)).isoformat())["numberMatched"] for m in (0, 15)}
         assert shown in expected and shown < n_online
         page.uncheck("#filter-open")
+        # "open at 22:00" on the map, from the saved slots
+        page.select_option("#filter-open-at", "22:00")
+        n22 = live.get_json("/api/stations", fields="ids", limit=1, open_at="22:00")["numberMatched"]
+        page.wait_for_selector(f"body[data-stations-shown='{n22}']", timeout=10000)
+        page.select_option("#filter-open-at", "")
+
+        # the phone's answers keep the server's rules (issue 11 §3): the same stations in the same order, the
+        # nearest open one first, walking minutes only within 3 km, open at / open 24 h from the saved slots,
+        # hours unknown neither open nor closed. At slot boundaries so the 15-minute slots are exact.
+        _same_answers_offline_as_online(page, live, slot)
 
         # the phone's place search answers as the server's does
         for q in ("km", "kunming", "版纳", "大理", "古城", "puer", "丽江", "xsbn", "zt"):
@@ -148,6 +183,57 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         assert errors == []
     finally:
         ctx.close()
+
+
+def _phone(page, path: str, **params) -> dict:
+    from urllib.parse import urlencode
+
+    return page.evaluate("async (u) => { const r = await fetch(u); return {offline: r.headers.get('X-Yizhan-Offline'), body: await r.json()}; }",
+                         path + "?" + urlencode(params))
+
+
+def _same_answers_offline_as_online(page, live, slot: datetime) -> None:
+    day = slot.replace(hour=0, minute=0)
+    seen = {"far": False, "unknown": False, "open_first": False, "walk": False}
+    for at in (slot, day.replace(hour=3), day.replace(hour=12, minute=30), day + timedelta(days=1, hours=20)):
+        for where in (KUNMING, FAR):
+            for extra in ({}, {"open_at": "22:00"}, {"open_at": "06:30"}, {"open_24h": "1"}, {"open_now": "1"},
+                          {"service": "toilet"}, {"open_at": (day + timedelta(hours=21)).isoformat(timespec="minutes")}):
+                q = {"lat": where[1], "lon": where[0], "k": 8, "lang": "zh", "at": at.isoformat(timespec="minutes"), **extra}
+                got = _phone(page, "/api/nearest", **q)
+                server = live.get_json("/api/nearest", **q)
+                assert got["offline"] == "1", q
+                phone = got["body"]
+                ctx = (q, [f["id"] for f in phone["features"]], [f["id"] for f in server["features"]])
+                assert [f["id"] for f in phone["features"]] == [f["id"] for f in server["features"]], ctx
+                assert phone["nearest_open_id"] == server["nearest_open_id"], ctx
+                assert phone["walk_max_m"] == server["walk_max_m"] == 3000
+                assert phone["query"]["at"] == server["query"]["at"] and phone["query"]["open_at"] == server["query"]["open_at"], ctx
+                for a, b in zip(phone["features"], server["features"]):
+                    pa, pb = a["properties"], b["properties"]
+                    assert abs(pa["distance_m"] - pb["distance_m"]) <= max(5.0, pb["distance_m"] * 0.005), ctx
+                    for key in ("open_now", "hours_unknown", "status"):
+                        assert pa[key] == pb[key], (key, ctx)
+                    if pb["distance_m"] < 2950 or pb["distance_m"] > 3050:  # the great circle and the geodesic agree
+                        assert pa.get("walk_min") == pb.get("walk_min"), ctx
+                    assert ("walk_min" in pa) == (pa["distance_m"] <= 3000)
+                    seen["far"] |= "walk_min" not in pb
+                    seen["walk"] |= "walk_min" in pb
+                    seen["unknown"] |= pb["hours_unknown"] and not pb["open_now"]
+                if server["nearest_open_id"] is not None:
+                    assert phone["features"][0]["id"] == server["nearest_open_id"]
+                    d = [f["properties"]["distance_m"] for f in server["features"]]
+                    seen["open_first"] |= len(d) > 1 and d[0] > d[1]  # moved ahead of nearer closed stations
+        # the map's "open at" ids
+        for extra in ({"open_at": "22:00"}, {"open_at": "07:15"}, {"open_24h": "1", "service": "water"},
+                      {"open_now": "1"}):
+            q = {"fields": "ids", "limit": 10000, "at": at.isoformat(timespec="minutes"), **extra}
+            got = _phone(page, "/api/stations", **q)
+            server = live.get_json("/api/stations", **q)
+            assert got["offline"] == "1"
+            assert got["body"]["ids"] == server["ids"] and got["body"]["open_at"] == server["open_at"], q
+    assert seen["far"] and seen["walk"], seen  # both sides of the 3 km line were compared
+    assert seen["unknown"] and seen["open_first"], seen  # unknown hours and the open station first were compared
 
 
 def _set_view(page, lat: float, lon: float, zoom: int) -> None:

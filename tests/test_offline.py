@@ -96,6 +96,14 @@ def test_offline_stations_file_holds_the_open_state_of_the_next_days(client, app
     s = rows["YN-T-000"]
     assert s["name"] == "测试驿站00号（示例）" and s["hours_text"] and s["demo"] is True
     assert "饮水" in s["service_labels"] or s["sv"] & 1 == 0
+    # open 24 hours and hours unknown, as the server says them (the phone's open_24h filter and its "hours unknown")
+    with app.app_context():
+        from webmap.features import hours_unknown, open_24h_flags, text
+
+        h24 = open_24h_flags(snap)
+        for pos, i in enumerate(ids):
+            assert rows[i]["h24"] is bool(h24[pos])
+            assert rows[i]["hours_unknown"] is hours_unknown(text(snap.records[pos], "hours_json"))
     en = client.get("/offline/stations.json?lang=en").get_json()
     assert en["lang"] == "en" and en["stations"][0][cols.index("status_label")] in ("Open", "Temporarily closed")
 

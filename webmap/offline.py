@@ -7,9 +7,10 @@
   files) names every cache, so a new release replaces the old caches at activation.
 - ``/manifest.webmanifest``: name, icons, start URL: "add to home screen" opens the finder full screen.
 - ``/offline/stations.json``: every station with what a list entry needs (name, address, hours text, services,
-  host, phone) and its open state from today's midnight for 8 days in 15-minute slots (computed here with
-  :mod:`stations.hours`, holidays included), for the worker's offline answer to ``/api/nearest`` (straight
-  line, on the phone) and to ``/api/stations/<id>``.
+  host, phone, open 24 hours, hours unknown) and its open state from today's midnight for 8 days in 15-minute
+  slots (computed here with :mod:`stations.hours`, holidays included), for the worker's offline answers to
+  ``/api/nearest`` (straight line, on the phone), ``/api/stations/<id>``, the map's open flags (``fields=columns``)
+  and its "open at" ids (``fields=ids&open_at=``).
 - ``/offline/places.json``: the gazetteer with its search keys (:func:`stations.places.gazetteer`), for the
   worker's offline answer to ``/api/places`` and the town labels of the drawn base map.
 - ``/offline/lakes.json``: the lakes (simplified) for the drawn base map (``static/basemap.js``).
@@ -38,7 +39,7 @@ from stations import config, geo
 from stations.places import gazetteer
 from stations.schema import DEMO_SOURCE, HOSTS, SERVICES, STATUSES
 from webmap import get_store, openapi
-from webmap.features import describe_hours
+from webmap.features import WALK_KMH, WALK_MAX_M, describe_hours, hours_unknown, open_24h_flags, text
 from webmap.i18n import lang
 from webmap.responses import json_text
 
@@ -48,8 +49,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 SLOT_MINUTES = 15  # the offline open-state resolution
 SLOT_DAYS = 8  # from today's midnight: the phone knows the open state for 7 days at least, then "not open"
 #: the static files the worker precaches (the finder's shell); the vendor files by their path under static/
-SHELL = ("common.js", "finder.js", "offline.js", "basemap.js", "basemap.css", "site.css", "icons.svg", "favicon.svg",
-         "icon-192.png", "icon-512.png", "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css",
+SHELL = ("common.js", "finder.js", "finder_route.js", "offline.js", "basemap.js", "basemap.css", "site.css",
+         "icons.svg", "favicon.svg", "icon-192.png", "icon-512.png", "vendor/leaflet/leaflet.js",
+         "vendor/leaflet/leaflet.css",
          "vendor/leaflet.markercluster/leaflet.markercluster.js", "vendor/leaflet.markercluster/MarkerCluster.css",
          "vendor/gcoord/gcoord.global.prod.js")
 WORKBOX_MODULES = ("workbox-core", "workbox-routing", "workbox-strategies", "workbox-precaching",
@@ -114,6 +116,7 @@ def service_worker():
         workbox_prefix=url_for("static", filename="vendor/workbox"), workbox_modules=WORKBOX_MODULES,
         workbox_sw=url_for("static", filename="vendor/workbox/workbox-sw.js"),
         gcoord=url_for("static", filename="vendor/gcoord/gcoord.global.prod.js"),
+        walk_kmh=WALK_KMH, walk_max_m=WALK_MAX_M,
     )
     resp = current_app.response_class(body, mimetype="text/javascript")
     resp.headers["Cache-Control"] = "no-cache"
@@ -163,6 +166,7 @@ def stations_payload(snap, language: str, now: datetime) -> str:
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     patterns, which = snap.cached(("offline-open", start.isoformat()), lambda: _week_patterns(snap, start))
     en = language == "en"
+    h24 = open_24h_flags(snap) if len(snap.gdf) else []
     rows = []
     for pos, rec in enumerate(snap.records):
         host, status = str(rec.get("host", "")), str(rec.get("status", ""))
@@ -176,6 +180,7 @@ def stations_payload(snap, language: str, now: datetime) -> str:
             (STATUSES[status][1 if en else 0]) if status in STATUSES else status,
             [(SERVICES[s][1 if en else 0]) for s in services],
             str(rec.get("source", "")) == DEMO_SOURCE,
+            bool(h24[pos]), hours_unknown(text(rec, "hours_json")),
         ])
     start_ms = int(start.replace(tzinfo=TZ).timestamp() * 1000)
     return json.dumps({
@@ -184,7 +189,7 @@ def stations_payload(snap, language: str, now: datetime) -> str:
         "slot_start_ms": start_ms, "slot_minutes": SLOT_MINUTES, "patterns": patterns,
         "service_keys": list(SERVICES),
         "columns": ["id", "name", "lon", "lat", "pattern", "sv", "address", "hours_text", "host_label", "phone",
-                    "status", "status_label", "service_labels", "demo"],
+                    "status", "status_label", "service_labels", "demo", "h24", "hours_unknown"],
         "stations": rows,
     }, ensure_ascii=False, separators=(",", ":"))
 

@@ -3,6 +3,7 @@
    - With a street network (/api/nearest answers distance_kind "network"): each result shows its walk on
      streets (metres, minutes) and a "路线 / Route" button that draws the walking route (/api/route) on the map
      (in the tiles' datum: YZ.toDisplay) with its length and minutes; the network's attribution is shown.
+     Offline (no signal, or the request gets no answer) the button says "离线时无法计算路线 / No route offline".
    - Without one: a plain note that distances are straight lines.
    Text goes in with textContent only; no inline handlers (CSP). No external requests. */
 (function () {
@@ -16,11 +17,11 @@
   var T = en ? {
     route: "Route", onStreets: "{m} on streets · {min} min walk", ranked: "Ranked by walking distance on streets",
     straight: "Straight-line distances: no street network loaded", routeInfo: "Walking route: {m} · {min} min",
-    noRoute: "No walking route", beyond: "walk not measured (far away)"
+    noRoute: "No walking route", beyond: "walk not measured (far away)", offline: "No route offline"
   } : {
     route: "路线", onStreets: "街道步行 {m} · {min} 分钟", ranked: "按街道步行距离排序",
     straight: "直线距离：未加载街道网络", routeInfo: "步行路线：{m} · {min} 分钟",
-    noRoute: "没有步行路线", beyond: "步行距离未计算（较远）"
+    noRoute: "没有步行路线", beyond: "步行距离未计算（较远）", offline: "离线时无法计算路线"
   };
   var layer = null;
 
@@ -41,6 +42,11 @@
   function drawRoute(origin, p, info) {
     var q = "?from=" + origin.lon.toFixed(6) + "," + origin.lat.toFixed(6) + "&to=" + encodeURIComponent(p.id) +
             "&lang=" + (en ? "en" : "zh");
+    if (navigator.onLine === false) {  // the route is worked out on the server: say so at once, ask nothing
+      info.textContent = T.offline;
+      document.body.dataset.route = "offline";
+      return Promise.resolve();
+    }
     info.textContent = "…";
     return getJSON(API.route + q).then(function (f) {
       clearRoute();
@@ -50,6 +56,12 @@
       map.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 17 });
       info.textContent = fill(T.routeInfo, { m: metres(f.properties.length_m), min: Math.ceil(f.properties.minutes) });
       document.body.dataset.route = p.id;
+    }, function (err) {
+      // no answer at all (fetch rejects with a TypeError: no signal, or the phone went offline meanwhile): say
+      // offline, not "no route"
+      var offline = navigator.onLine === false || err instanceof TypeError;
+      info.textContent = offline ? T.offline : T.noRoute + (err && err.message ? ": " + err.message : "");
+      document.body.dataset.route = offline ? "offline" : "error";
     }).catch(function (err) {
       info.textContent = T.noRoute + (err && err.message ? ": " + err.message : "");
       document.body.dataset.route = "error";

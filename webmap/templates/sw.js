@@ -7,8 +7,11 @@
  *   - the finder page: network first (4 s), the cached copy when there is no network;
  *   - the station list, the stations file, the places file, the report strings: network first (5 s) with the
  *     cached copy as fallback; a late network answer still refreshes the cache (quiet refresh);
- *   - /api/nearest, /api/places, /api/stations/<id>: the network; without it, answered here from the cached
- *     stations and places files (nearest by straight line), and the page is told so.
+ *   - /api/nearest, /api/places, /api/stations/<id>, /api/stations?fields=ids (the map's "open at"): the network;
+ *     without it, answered here from the cached stations and places files, and the page is told so. The answers
+ *     keep the server's rules (webmap.api): the nearest station open at `at` first (nearest_open_id), open_at and
+ *     open_24h from the saved 15-minute slots, walk_min only within walk_max_m, hours_unknown never open;
+ *     distances are geodesic metres on the WGS-84 ellipsoid, as the server's.
  * Caches are bounded (ExpirationPlugin). When an answer comes from a cache, the page gets a message
  * {type: 'yz-cached', kind, url, fetchedAt}; static/offline.js shows "数据更新于 …".
  */
@@ -23,6 +26,7 @@ var RELEASE = {{ release|tojson }};
 var PREFIX = 'yizhan';
 var CACHES = { pages: PREFIX + '-pages-' + RELEASE, data: PREFIX + '-data-' + RELEASE, api: PREFIX + '-api-' + RELEASE };
 var STATIONS_FILE = '/offline/stations.json';
+var WALK_KMH = {{ walk_kmh|tojson }}, WALK_MAX_M = {{ walk_max_m|tojson }};  // webmap.features
 var PLACES_FILE = '/offline/places.json';
 
 workbox.core.setCacheNameDetails({ prefix: PREFIX, suffix: RELEASE, precache: 'precache', runtime: 'runtime' });
@@ -95,18 +99,26 @@ function cachedNotice(kind) {
   };
 }
 // the map's saved station list, answered from the cache: its open flags are those of when it was saved, so they
-// are set again for now from the 15-minute slots of the saved stations file (when there is one)
+// are set again for now from the 15-minute slots of the saved stations file (when there is one). The map's list
+// is columns (fields=columns: the `open` string of 0/1, one per id; `h24` does not change with the time and is
+// kept); the older GeoJSON list (fields=compact) gets its open_now set the same way.
 var openAgain = {
   cachedResponseWillBeUsed: function (args) {
     var r = args.cachedResponse, url = new URL(args.request.url);
     if (!r || url.pathname !== '/api/stations') { return r; }
     return Promise.all([r.clone().json(), cachedJSON(STATIONS_FILE, langOf(url))]).then(function (both) {
-      var body = both[0], file = both[1], pattern = {}, status = {};
+      var body = both[0], file = both[1], pattern = {}, status = {}, now = minuteOf(Date.now());
       var ci = file.columns.indexOf('pattern'), cs = file.columns.indexOf('status');
       file.stations.forEach(function (row) { pattern[row[0]] = row[ci]; status[row[0]] = row[cs]; });
-      body.features.forEach(function (f) {
-        if (f.id in pattern) { f.properties.open_now = openNow(file, pattern[f.id], status[f.id]); }
-      });
+      var isOpen = function (id) { return openAt(file, pattern[id], status[id], now); };
+      if (Array.isArray(body.ids) && typeof body.open === 'string') {
+        var flags = body.open.split('');
+        body.ids.forEach(function (id, i) { if (id in pattern) { flags[i] = isOpen(id) ? '1' : '0'; } });
+        body.open = flags.join('');
+        body.at = shanghaiISO(now);
+      } else if (Array.isArray(body.features)) {
+        body.features.forEach(function (f) { if (f.id in pattern) { f.properties.open_now = isOpen(f.id); } });
+      }
       return new Response(JSON.stringify(body), { status: r.status, statusText: r.statusText, headers: r.headers });
     }).catch(function () { return r; });
   }
@@ -127,7 +139,11 @@ route(function (o) { return o.request.mode === 'navigate' && o.url.pathname === 
 // (the app answers Vary: Accept-Language, Cookie; offline, the copy kept is the answer)
 var dataFirst = new NetworkFirst({ cacheName: CACHES.data, networkTimeoutSeconds: 5, matchOptions: { ignoreVary: true },
                                    plugins: [ok, stamp, cachedNotice('data'), openAgain, bounded(12, 60)] });
-route(function (o) { return o.url.origin === self.location.origin && o.url.pathname === '/api/stations' && o.url.searchParams.get('fields') === 'compact'; }, dataFirst);
+function mapList(o) {
+  var f = o.url.searchParams.get('fields');
+  return o.url.origin === self.location.origin && o.url.pathname === '/api/stations' && (f === 'columns' || f === 'compact');
+}
+route(mapList, dataFirst);
 route(function (o) { return o.url.origin === self.location.origin && (o.url.pathname === STATIONS_FILE || o.url.pathname === PLACES_FILE || o.url.pathname === '/offline/lakes.json' || o.url.pathname === '/api/reports/strings'); }, dataFirst);
 
 /* ------------------------------------------------------------------ answers made here when the network fails */
@@ -149,7 +165,7 @@ function json(body, extraHeaders) {
 function networkElse(makeAnswer, kind) {
   return function (o) {
     return fetch(o.request).catch(function (err) {
-      return makeAnswer(o.url).then(function (answer) {
+      return Promise.resolve(o.url).then(makeAnswer).then(function (answer) {
         tell(clientOf(o.event), { type: 'yz-cached', kind: kind, url: o.url.href, fetchedAt: answer._fetchedAt });
         delete answer._fetchedAt;
         return json(answer);
@@ -158,24 +174,87 @@ function networkElse(makeAnswer, kind) {
   };
 }
 
-// the open state now, from the 15-minute slots of the stations file (unknown after its 7 days: not open)
-function openNow(file, pattern, status) {
+// times as the server reads them (webmap.params, stations.hours.resolve_open_at): Asia/Shanghai is UTC+8 all year;
+// a time without a zone is Shanghai time; everything to the minute; epoch milliseconds here
+var SH = 8 * 3600000, DAY = 86400000;
+function minuteOf(ms) { return Math.floor(ms / 60000) * 60000; }
+function shanghaiISO(ms) { return new Date(ms + SH).toISOString().slice(0, 16); }
+function isoMs(raw, dateAlone) {
+  var m = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$/.exec(String(raw).trim());
+  if (!m || (m[4] === undefined && !dateAlone)) { throw new Error('unreadable time: ' + raw); }
+  var ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0));
+  if (!m[7]) { return ms - SH; }
+  if (m[7] === 'Z') { return ms; }
+  var off = m[7].replace(':', ''), sign = off.charAt(0) === '-' ? -1 : 1;
+  return ms - sign * (Number(off.slice(1, 3)) * 3600000 + Number(off.slice(3, 5)) * 60000);
+}
+// {at, openAt}: `at` (default now) and `open_at` (HH:MM: the next such time from `at`; else an ISO date and time)
+function timesOf(url) {
+  var rawAt = url.searchParams.get('at'), rawOpen = url.searchParams.get('open_at');
+  var at = minuteOf(rawAt === null ? Date.now() : isoMs(rawAt, true)), openAtMs = null;
+  if (rawOpen !== null) {
+    var hm = /^\s*(\d{1,2})[:：](\d{2})\s*$/.exec(rawOpen);
+    if (hm) {
+      if (+hm[1] > 23 || +hm[2] > 59) { throw new Error('bad open_at'); }
+      openAtMs = Math.floor((at + SH) / DAY) * DAY - SH + (+hm[1] * 60 + +hm[2]) * 60000;
+      if (openAtMs < at) { openAtMs += DAY; }
+    } else {
+      openAtMs = minuteOf(isoMs(rawOpen, false));
+    }
+  }
+  return { at: at, openAt: openAtMs };
+}
+function flagOn(v) { return ['1', 'true', 'yes', 'on'].indexOf(String(v || '').toLowerCase()) >= 0; }
+// the open state at `ms`, from the 15-minute slots of the stations file (unknown hours are never open; outside its
+// 8 days the state is unknown: not open)
+function openAt(file, pattern, status, ms) {
   if (status !== 'open') { return false; }
-  var slot = Math.floor((Date.now() - file.slot_start_ms) / (file.slot_minutes * 60000));
+  var slot = Math.floor((ms - file.slot_start_ms) / (file.slot_minutes * 60000));
   var bits = file.patterns[pattern] || '';
   return slot >= 0 && slot < bits.length && bits.charAt(slot) === '1';
 }
-function props(file, row) {
+function walkMinutes(m) { return m > WALK_MAX_M ? null : Math.ceil(m / 1000 / WALK_KMH * 60); }  // webmap.features.walk_minutes
+function props(file, row, at) {
   var c = {};
   file.columns.forEach(function (name, i) { c[name] = row[i]; });
   var services = [];
   file.service_keys.forEach(function (key, j) { if (c.sv & (1 << j)) { services.push(key); } });
   return { id: c.id, name: c.name, address: c.address, hours_text: c.hours_text, host_label: c.host_label,
            phone: c.phone, status: c.status, status_label: c.status_label, services: services,
-           service_labels: c.service_labels, demo: c.demo, open_now: openNow(file, c.pattern, c.status),
-           offline: true, _lon: c.lon, _lat: c.lat, _sv: c.sv };
+           service_labels: c.service_labels, demo: c.demo, open_now: openAt(file, c.pattern, c.status, at),
+           hours_unknown: !!c.hours_unknown, offline: true,
+           _lon: c.lon, _lat: c.lat, _sv: c.sv, _pattern: c.pattern, _h24: !!c.h24 };
 }
 var R = 6371008.8;
+// geodesic metres on the WGS-84 ellipsoid (Vincenty's inverse formula: within a millimetre of the server's
+// pyproj/Karney distances at these ranges, so the phone orders stations as the server does); the great circle
+// if it does not converge (nearly antipodal points, never in Yunnan)
+var WGS84 = { a: 6378137, f: 1 / 298.257223563 };
+function geodesic(lon1, lat1, lon2, lat2) {
+  var a = WGS84.a, f = WGS84.f, b = a * (1 - f), p = Math.PI / 180;
+  var L = (lon2 - lon1) * p, U1 = Math.atan((1 - f) * Math.tan(lat1 * p)), U2 = Math.atan((1 - f) * Math.tan(lat2 * p));
+  var sinU1 = Math.sin(U1), cosU1 = Math.cos(U1), sinU2 = Math.sin(U2), cosU2 = Math.cos(U2);
+  var lambda = L, prev, sinS, cosS, sigma, cos2A, cos2Sm, n = 0;
+  do {
+    var sinL = Math.sin(lambda), cosL = Math.cos(lambda);
+    sinS = Math.sqrt((cosU2 * sinL) * (cosU2 * sinL) + (cosU1 * sinU2 - sinU1 * cosU2 * cosL) * (cosU1 * sinU2 - sinU1 * cosU2 * cosL));
+    if (sinS === 0) { return 0; }
+    cosS = sinU1 * sinU2 + cosU1 * cosU2 * cosL;
+    sigma = Math.atan2(sinS, cosS);
+    var sinA = cosU1 * cosU2 * sinL / sinS;
+    cos2A = 1 - sinA * sinA;
+    cos2Sm = cos2A !== 0 ? cosS - 2 * sinU1 * sinU2 / cos2A : 0;
+    var C = f / 16 * cos2A * (4 + f * (4 - 3 * cos2A));
+    prev = lambda;
+    lambda = L + (1 - C) * f * sinA * (sigma + C * sinS * (cos2Sm + C * cosS * (-1 + 2 * cos2Sm * cos2Sm)));
+  } while (Math.abs(lambda - prev) > 1e-12 && ++n < 200);
+  if (n >= 200) { return haversine(lon1, lat1, lon2, lat2); }
+  var u2 = cos2A * (a * a - b * b) / (b * b);
+  var A = 1 + u2 / 16384 * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)));
+  var B = u2 / 1024 * (256 + u2 * (-128 + u2 * (74 - 47 * u2)));
+  var dS = B * sinS * (cos2Sm + B / 4 * (cosS * (-1 + 2 * cos2Sm * cos2Sm) - B / 6 * cos2Sm * (-3 + 4 * sinS * sinS) * (-3 + 4 * cos2Sm * cos2Sm)));
+  return b * A * (sigma - dS);
+}
 function haversine(lon1, lat1, lon2, lat2) {
   var p = Math.PI / 180, dLat = (lat2 - lat1) * p, dLon = (lon2 - lon1) * p;
   var a = Math.sin(dLat / 2) * Math.sin(dLat / 2) + Math.cos(lat1 * p) * Math.cos(lat2 * p) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
@@ -219,31 +298,81 @@ function withNav(p, file, origin) {
 }
 function feature(p) {
   var f = { type: 'Feature', id: p.id, geometry: { type: 'Point', coordinates: [p._lon, p._lat] }, properties: p };
-  delete p._lon; delete p._lat; delete p._sv;
+  delete p._lon; delete p._lat; delete p._sv; delete p._pattern; delete p._h24;
   return f;
 }
+function serviceBits(file, url) {
+  var bits = 0;
+  url.searchParams.getAll('service').join(',').split(',').filter(Boolean).forEach(function (s) {
+    var j = file.service_keys.indexOf(s);
+    if (j < 0) { throw new Error('unknown service ' + s); }
+    bits |= (1 << j);
+  });
+  return bits;
+}
+// as webmap.api.nearest: the k nearest passing the filters (services, open_now, open_at, open_24h, max_km), the
+// nearest station open at `at` first (looked up beyond the k when none of them is open: then it takes the
+// farthest one's place), walk_min only within WALK_MAX_M
 function nearestOffline(url) {
   var lang = langOf(url);
   return cachedJSON(STATIONS_FILE, lang).then(function (file) {
     var lat = Number(url.searchParams.get('lat')), lon = Number(url.searchParams.get('lon'));
     var k = Math.max(1, Math.min(50, Number(url.searchParams.get('k')) || 5));
-    var wanted = url.searchParams.getAll('service').join(',').split(',').filter(Boolean);
-    var bits = 0;
-    wanted.forEach(function (s) { var j = file.service_keys.indexOf(s); if (j >= 0) { bits |= (1 << j); } });
-    var openOnly = ['1', 'true', 'yes', 'on'].indexOf((url.searchParams.get('open_now') || '').toLowerCase()) >= 0;
-    var hits = [];
+    var bits = serviceBits(file, url), t = timesOf(url);
+    var wantOpen = flagOn(url.searchParams.get('open_now')), want24 = flagOn(url.searchParams.get('open_24h'));
+    var maxKm = url.searchParams.get('max_km'), maxM = maxKm ? Number(maxKm) * 1000 : Infinity;
+    var all = [];
     file.stations.forEach(function (row) {
-      var p = props(file, row);
-      if ((p._sv & bits) !== bits || (openOnly && !p.open_now)) { return; }
-      p.distance_m = Math.round(haversine(lon, lat, p._lon, p._lat) * 10) / 10;
-      hits.push(p);
+      var p = props(file, row, t.at);
+      if ((p._sv & bits) !== bits || (want24 && !p._h24)) { return; }
+      if (t.openAt !== null && !openAt(file, p._pattern, p.status, t.openAt)) { return; }
+      p.distance_m = Math.round(geodesic(lon, lat, p._lon, p._lat) * 10) / 10;
+      if (p.distance_m <= maxM) { all.push(p); }
     });
-    hits.sort(function (a, b) { return a.distance_m - b.distance_m; });
-    hits = hits.slice(0, k);
-    hits.forEach(function (p) { p.walk_min = Math.ceil(p.distance_m / 1000 / 4.5 * 60); withNav(p, file, [lon, lat]); });
-    return { type: 'FeatureCollection', offline: true, numberReturned: hits.length,
-             distance: 'great-circle metres worked out on the phone (straight line, not a route)',
+    all.sort(function (a, b) { return a.distance_m - b.distance_m; });
+    var hits = (wantOpen ? all.filter(function (p) { return p.open_now; }) : all).slice(0, k);
+    var first = null;
+    for (var i = 0; i < hits.length && !first; i++) { if (hits[i].open_now) { first = hits[i]; } }
+    if (!first && hits.length) {
+      for (var j = 0; j < all.length && !first; j++) { if (all[j].open_now) { first = all[j]; } }
+      if (first) { hits = [first].concat(hits.length < k ? hits : hits.slice(0, k - 1)); }
+    } else if (first && first !== hits[0]) {
+      hits = [first].concat(hits.filter(function (p) { return p !== first; }));
+    }
+    hits.forEach(function (p) {
+      var w = walkMinutes(p.distance_m);
+      if (w !== null) { p.walk_min = w; }
+      withNav(p, file, [lon, lat]);
+    });
+    return { type: 'FeatureCollection', offline: true,
+             query: { lat: lat, lon: lon, k: k, service: file.service_keys.filter(function (s, j) { return bits & (1 << j); }),
+                      open_now: wantOpen, max_km: maxKm ? Number(maxKm) : null, at: shanghaiISO(t.at),
+                      open_at: t.openAt === null ? null : shanghaiISO(t.openAt), open_24h: want24 },
+             distance: 'geodesic metres on the WGS-84 ellipsoid worked out on the phone (straight line, not a route)',
+             walk_kmh: WALK_KMH, walk_max_m: WALK_MAX_M, nearest_open_id: first ? first.id : null,
+             numberReturned: hits.length, distance_kind: 'straight',
              features: hits.map(feature), _fetchedAt: file._fetchedAt };
+  });
+}
+// the map's "open at 22:00" (fields=ids) as webmap.api.stations answers it: the ids passing the filters, in the
+// list's order; places the file does not know (bbox, prefecture, county) are left to the network
+function idsOffline(url) {
+  ['bbox', 'prefecture', 'county'].forEach(function (n) { if (url.searchParams.get(n)) { throw new Error('not offline: ' + n); } });
+  return cachedJSON(STATIONS_FILE, langOf(url)).then(function (file) {
+    var bits = serviceBits(file, url), t = timesOf(url);
+    var wantOpen = flagOn(url.searchParams.get('open_now')), want24 = flagOn(url.searchParams.get('open_24h'));
+    var statuses = url.searchParams.getAll('status').join(',').split(',').filter(Boolean);
+    var limit = Number(url.searchParams.get('limit')) || 10000, offset = Number(url.searchParams.get('offset')) || 0;
+    var c = {};
+    file.columns.forEach(function (name, i) { c[name] = i; });
+    var ids = file.stations.filter(function (row) {
+      var status = row[c.status];
+      return (row[c.sv] & bits) === bits && (!statuses.length || statuses.indexOf(status) >= 0) &&
+        (!wantOpen || openAt(file, row[c.pattern], status, t.at)) && (!want24 || row[c.h24]) &&
+        (t.openAt === null || openAt(file, row[c.pattern], status, t.openAt));
+    }).map(function (row) { return row[c.id]; });
+    return { numberMatched: ids.length, ids: ids.slice(offset, offset + limit), at: shanghaiISO(t.at),
+             open_at: t.openAt === null ? null : shanghaiISO(t.openAt), offline: true, _fetchedAt: file._fetchedAt };
   });
 }
 function stationOffline(url) {
@@ -251,12 +380,12 @@ function stationOffline(url) {
   return cachedJSON(STATIONS_FILE, langOf(url)).then(function (file) {
     for (var i = 0; i < file.stations.length; i++) {
       if (file.stations[i][0] === id) {
-        var p = props(file, file.stations[i]);
+        var p = props(file, file.stations[i], timesOf(url).at);
         var lat = url.searchParams.get('lat'), lon = url.searchParams.get('lon');
         var origin = null;
         if (lat !== null && lon !== null) {
           origin = [Number(lon), Number(lat)];
-          p.distance_m = Math.round(haversine(origin[0], origin[1], p._lon, p._lat) * 10) / 10;
+          p.distance_m = Math.round(geodesic(origin[0], origin[1], p._lon, p._lat) * 10) / 10;
         }
         withNav(p, file, origin);
         var f = feature(p);
@@ -301,4 +430,6 @@ function placesOffline(url) {
 function sameOrigin(o) { return o.url.origin === self.location.origin; }
 route(function (o) { return sameOrigin(o) && o.url.pathname === '/api/nearest'; }, networkElse(nearestOffline, 'nearest'));
 route(function (o) { return sameOrigin(o) && o.url.pathname === '/api/places'; }, networkElse(placesOffline, 'places'));
+route(function (o) { return sameOrigin(o) && o.url.pathname === '/api/stations' && o.url.searchParams.get('fields') === 'ids'; },
+      networkElse(idsOffline, 'open_at'));
 route(function (o) { return sameOrigin(o) && /^\/api\/stations\/[^/]+$/.test(o.url.pathname); }, networkElse(stationOffline, 'station'));
