@@ -114,13 +114,13 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         page.wait_for_selector(".marker-cluster", timeout=20000)
         page.wait_for_selector("path.yz-outline-prefectures", timeout=20000)
         age = page.locator("#data-age")
-        age.wait_for(state="visible", timeout=10000)
+        age.wait_for(state="visible", timeout=40000)
         assert re.search(r"数据更新于 \d{4}-\d\d-\d\d \d\d:\d\d", age.inner_text()), age.inner_text()
         age_before = age.get_attribute("data-fetched-at")
 
         # place search from the saved gazetteer
         page.fill("#place-input", "昆明")
-        page.wait_for_selector("#place-suggestions li button", timeout=10000)
+        page.wait_for_selector("#place-suggestions li button", timeout=40000)
         first = page.locator("#place-suggestions li button").first.inner_text()
         assert first.startswith("昆明市"), first
 
@@ -138,7 +138,7 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
         # "open at 22:00" on the map, from the saved slots
         page.select_option("#filter-open-at", "22:00")
         n22 = live.get_json("/api/stations", fields="ids", limit=1, open_at="22:00")["numberMatched"]
-        page.wait_for_selector(f"body[data-stations-shown='{n22}']", timeout=10000)
+        page.wait_for_selector(f"body[data-stations-shown='{n22}']", timeout=40000)
         page.select_option("#filter-open-at", "")
 
         # the phone's answers keep the server's rules (issue 11 §3): the same stations in the same order, the
@@ -170,7 +170,7 @@ def test_after_one_visit_the_finder_works_offline_and_says_how_old_its_data_is(b
 
         # a station card offline
         page.locator("#results li.result .show-on-map").first.click()
-        page.wait_for_selector(".leaflet-popup .yz-popup h3.name", timeout=10000)
+        page.wait_for_selector(".leaflet-popup .yz-popup h3.name", timeout=40000)
 
         # online again: the saved files are fetched again quietly and the line goes away, without a reload
         ctx.set_offline(False)
@@ -245,7 +245,7 @@ def _set_view(page, lat: float, lon: float, zoom: int) -> None:
 
 
 def _wait_count(page, selector: str, n: int) -> None:
-    page.wait_for_function(f"() => document.querySelectorAll({selector!r}).length >= {n}", timeout=15000)
+    page.wait_for_function(f"() => document.querySelectorAll({selector!r}).length >= {n}", timeout=40000)
 
 
 def _tile_layers(page) -> int:
@@ -284,7 +284,7 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         # street zoom near a town: its label, and the box naming the county and the nearest town
         _set_view(page, 24.9650, 102.7180, 16)  # by 六甲街道
         _wait_count(page, ".yz-base-label.place", 1)
-        page.wait_for_function("() => /近/.test(document.querySelector('.yz-where .where').textContent)", timeout=10000)
+        page.wait_for_function("() => /近/.test(document.querySelector('.yz-where .where').textContent)", timeout=40000)
         assert "六甲街道" in page.locator(".yz-base-label.place").all_inner_texts()
         where = page.locator(".yz-where .where")
         assert where.is_visible()
@@ -298,7 +298,7 @@ def test_failing_tiles_give_way_to_the_drawn_base_with_labels(browser, tiles_ser
         ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
                   lambda route: route.fulfill(status=200, body=png, content_type="image/png"))
         page.evaluate("() => { window.dispatchEvent(new Event('online')); }")
-        page.wait_for_selector("body[data-tiles='ok']", timeout=15000)
+        page.wait_for_selector("body[data-tiles='ok']", timeout=40000)
         assert _tile_layers(page) == 1 and page.get_attribute("body", "data-basemap") is None
         assert page.locator(".yz-base-label").first.is_hidden()
     finally:
@@ -334,7 +334,7 @@ def test_tiles_that_load_are_kept(browser, tiles_server):
         page.goto(tiles_server.url + "/", wait_until="load")
         page.wait_for_selector("body[data-stations-loaded]", timeout=30000)
         page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded').length >= 4",
-                               timeout=15000)
+                               timeout=40000)
         assert _tile_layers(page) == 1
         assert page.get_attribute("body", "data-tiles") is None
         assert page.get_attribute("body", "data-basemap") is None
