@@ -4,6 +4,8 @@
      streets (metres, minutes) and a "路线 / Route" button that draws the walking route (/api/route) on the map
      (in the tiles' datum: YZ.toDisplay) with its length and minutes; the network's attribution is shown.
      Offline (no signal, or the request gets no answer) the button says "离线时无法计算路线 / No route offline".
+   - The station popup gets the same button (YZ.onFinderPopup, called by finder.js's popupContent) once a
+     search was ranked on streets.
    - Without one: a plain note that distances are straight lines.
    Text goes in with textContent only; no inline handlers (CSP). No external requests. */
 (function () {
@@ -68,7 +70,23 @@
     });
   }
 
+  /* the station popup (finder.js's popupContent): the same "路线 / Route" button once the last search was ranked
+     on streets (a network is loaded) and there is a place to walk from */
+  var lastKind = null;
+  YZ.onFinderPopup = function (div, p, origin, onResize) {
+    var actions = div.querySelector(".actions");
+    if (lastKind !== "network" || !origin || !actions || !window.YZ_MAP || !p || !p.id) { return; }
+    var info = el("span", { class: "route-info" });
+    var btn = el("button", { type: "button", class: "yz-btn route-btn", text: T.route });
+    btn.addEventListener("click", function () {
+      drawRoute(origin, p, info).then(function () { if (onResize) { onResize(); } });
+    });
+    actions.insertBefore(btn, actions.firstChild);
+    actions.appendChild(info);
+  };
+
   YZ.onFinderResults = function (fc, origin, list) {
+    lastKind = fc.distance_kind;
     clearRoute();
     delete document.body.dataset.route;
     note(list, fc);
