@@ -66,6 +66,23 @@ def test_finder_walks_and_draws_the_route(browser, servers, monkeypatch, artifac
         page.screenshot(path=os.path.join(artifacts_dir, "network-finder-route-phone.png"))
         assert not errors, errors
 
+        # the station's popup has the same route button (issue 13 leftovers), on a 390 px phone too
+        page.click(f"#results li[data-id='{B_ID}'] button.show-on-map")
+        popup = page.locator(f".leaflet-popup .yz-popup[data-id='{B_ID}']")
+        popup.locator(".route-btn").wait_for(state="visible", timeout=20000)
+        assert popup.locator(".route-btn").text_content() == "路线"
+        assert popup.locator(".dist").text_content() == "街道步行 1.3 公里 · 18 分钟"  # measured, not the guess
+        popup.locator(".route-btn").click()
+        page.wait_for_selector(f"body[data-route='{B_ID}']", timeout=10000)
+        assert "步行路线：1.3 公里 · 18 分钟" in popup.locator(".route-info").text_content()
+        assert page.locator("path.walk-route").count() == 1  # the popup's route replaced the list's
+        page.wait_for_timeout(800)  # the map fits the route, then the popup pans back into view
+        box = popup.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        page.locator("#map-pane").scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(artifacts_dir, "network-finder-popup-route-phone.png"))
+        assert not errors, errors
+
         # offline, the route (worked out on the server) says so, at once and without an error
         btn, info_sel = f"#results li[data-id='{B_ID}'] .route-btn", f"#results li[data-id='{B_ID}'] .route-info"
         ctx.set_offline(True)
@@ -97,6 +114,9 @@ def test_finder_walks_and_draws_the_route(browser, servers, monkeypatch, artifac
         assert page.text_content("#walk-note") == "直线距离：未加载街道网络"
         assert page.locator(".route-btn").count() == 0
         assert page.eval_on_selector_all("#results li.result", "els => els.map(e => e.dataset.id)")[0] == HOSTILE_ID
+        page.click(f"#results li[data-id='{HOSTILE_ID}'] button.show-on-map")
+        page.wait_for_selector(f".leaflet-popup .yz-popup[data-id='{HOSTILE_ID}'] .actions", timeout=20000)
+        assert page.locator(".leaflet-popup .route-btn").count() == 0  # no network: no route in the popup either
     finally:
         ctx.close()
         N.clear_cache()
@@ -145,6 +165,55 @@ def test_planner_distance_chooser_and_isochrones(browser, servers, monkeypatch, 
         assert page.locator("#pl-distance-network").count() == 0
         page.locator("#pl-network").scroll_into_view_if_needed()
         page.screenshot(path=os.path.join(artifacts_dir, "network-planner-none-phone.png"))
+    finally:
+        ctx.close()
+        N.clear_cache()
+
+
+def test_print_page_distance_choice(browser, servers, monkeypatch, artifacts_dir):
+    """/print with a network: the distance choice switches the radius and goes with the sheet and the atlases;
+    without one: the straight-line note and no choice."""
+    w, with_net, bare, empty = servers
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=1)
+    try:
+        page = ctx.new_page()
+        errors = _errors(page)
+        asked = []
+        page.on("request", lambda r: asked.append(r.url) if "/print/" in r.url else None)
+        page.goto(with_net.url + "/print", wait_until="load")
+        assert page.locator("#print-distance input[name='distance']").count() == 2
+        assert page.is_checked("#print-distance input[value='straight']")
+        assert page.input_value("input[name='radius']") == "1000"
+        page.check("#print-distance input[value='network']")
+        assert page.input_value("input[name='radius']") == "1125"
+        assert page.evaluate("document.querySelector(\"input[name='radius']\").validity.valid")  # the form submits
+        assert "distance=network" in page.get_attribute(".atlas-job[data-paper='A4'] .atlas-start", "href")
+        page.wait_for_timeout(300)  # the atlas boxes ask their status again, on foot
+        assert any("/print/atlas/status" in u and "distance=network" in u for u in asked), asked
+        page.select_option("#area", "530102")
+        page.select_option("select[name='dpi']", "100")
+        page.click('button[formaction$="sheet.png"]')
+        page.wait_for_function("() => ['done', 'error'].includes(document.getElementById('sheet-job').dataset.state)",
+                               timeout=120000)
+        assert page.get_attribute("#sheet-job", "data-state") == "done", page.inner_text("#sheet-state")
+        sheet = [u for u in asked if "/print/sheet.png" in u]
+        assert sheet and "distance=network" in sheet[-1] and "radius=1125" in sheet[-1]
+        assert page.get_attribute("#sheet-download", "download").endswith("-walk.png")
+        page.locator("#print-distance").scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(artifacts_dir, "network-print-distance-phone.png"))
+        page.check("#print-distance input[value='straight']")
+        assert page.input_value("input[name='radius']") == "1000"
+        assert not errors, errors
+    finally:
+        ctx.close()
+    monkeypatch.setenv("YIZHAN_VAR_DIR", str(empty))
+    N.clear_cache()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", device_scale_factor=1)
+    try:
+        page = ctx.new_page()
+        page.goto(bare.url + "/print", wait_until="load")
+        assert page.locator("#print-distance").count() == 0
+        assert page.text_content("#print-distance-none") == "直线距离：未加载街道网络"
     finally:
         ctx.close()
         N.clear_cache()

@@ -104,15 +104,20 @@ def print_cmd(area, paper, orientation, layers, radius, symbols, dpi, distance, 
               help="yunnan (the 17-page atlas of the prefectures) or a prefecture, adcode or name (530100, 昆明市, "
                    "kunming): its county atlas, each county's sheet followed by the table of its stations.")
 @click.option("--paper", default="A4", show_default=True, help="A4 or A3.")
-@_content_options
+@lambda fn: _content_options(fn, radius_default=None)
+@DISTANCE
 @click.option("--out", default=None, help="Output PDF file [default: yunnan-atlas.pdf, or atlas-ADCODE.pdf for a prefecture].")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def atlas_cmd(area, paper, layers, radius, symbols, out, no_progress):
+def atlas_cmd(area, paper, layers, radius, symbols, distance, out, no_progress):
     """Print an atlas (工会驿站分布图集): for the province, a cover with its map and the table of the 16
     prefectures, then one sheet per prefecture; for a prefecture, a cover with the table of its counties,
-    then each county's sheet and its station table (paginated)."""
+    then each county's sheet and its station table (paginated). With ``--distance network`` every sheet is
+    measured on foot on the street network and says "15分钟步行（街道网络）"."""
     from stations import cartography, sheet_layers
 
+    net = require_network() if distance == "network" else None  # a clear error without a network (issue 13)
+    if radius is None:
+        radius = f"{radius_for(distance, None):g}"
     area_v = _run(lambda: cartography.parse_atlas_area(area))
     if out is None:
         out = "yunnan-atlas.pdf" if area_v == cartography.PROVINCE_ADCODE else f"atlas-{area_v}.pdf"
@@ -124,5 +129,5 @@ def atlas_cmd(area, paper, layers, radius, symbols, out, no_progress):
     _run(lambda: sheet_layers.check_budget(radius_v, layers_v, _max_pairs()))
     info = _run(lambda: cartography.make_atlas(paper_v, path, progress=not no_progress, area=area_v, layers=layers_v,
                                                radius=radius_v, symbols=symbols_v,
-                                               context=sheet_layers.context(max_pairs=_max_pairs())))
+                                               context=sheet_layers.context(max_pairs=_max_pairs(), network=net)))
     click.echo(f"atlas: {path} ({info.pages} pages, {path.stat().st_size / 1024 / 1024:.1f} MiB) in {info.seconds:.1f} s")

@@ -9,7 +9,10 @@ only, 50-300). Bad input raises :class:`PrintError` naming the parameter; the ap
 ``area`` is ``yunnan``, an adcode or a name (昆明市, 五华区, kunming: :func:`stations.cartography.parse_area`); an
 ambiguous or unknown name is a 400 listing the close matches.
 
-``/print/atlas.pdf?paper=A4`` (also ``layers``, ``radius``, ``symbols``) serves the 17-page atlas kept in
+``distance=network`` (sheet and atlas) measures on foot on the street network (a 409 without one; the radius
+defaults to 1,125 m); the atlas on foot is a job and a file of its own, keyed by the network too.
+
+``/print/atlas.pdf?paper=A4`` (also ``layers``, ``radius``, ``symbols``, ``distance``) serves the 17-page atlas kept in
 ``var/print/``; when it is not there yet, the request starts drawing it in a background thread and answers
 202 with the job's status and ``Retry-After``. ``/print/atlas/status?paper=A4`` reports the job: ``idle``,
 ``running`` (``pages_done`` / ``pages_total``), ``done`` (``download_url``) or ``error`` (``error``). The
@@ -40,6 +43,7 @@ from stations import cartography, geo, sheet_layers
 from stations.errors import CJKFontError, PrintError
 from stations.limits import LIMITS
 from webmap import jobs
+from webmap import network_common
 from webmap.network_common import default_radius, distance_kind, network_key, require_network
 from webmap.params import Params
 
@@ -59,6 +63,14 @@ AREA_MSGIDS = (
     _l("area: an atlas covers the province or a prefecture (one sheet per county); %(county)s is a county, "
        "give its prefecture %(prefecture)s"),
 )
+#: (zh, en) texts of the distance choice on /print (issue 13), kept beside network_common's rather than in the
+#: catalogue, like them
+DISTANCE_LEGEND = ("距离", "Distance")
+DISTANCE_STRAIGHT = ("直线", "Straight line")
+DISTANCE_NETWORK = ("步行（街道网络）", "On foot (street network)")
+DISTANCE_HINT = ("步行：服务半径按街道上的步行米数计算（默认 1125 米，即 4.5 公里/小时步行 15 分钟）；图幅与图集注明“15分钟步行（街道网络）”。",
+                 "On foot: the radius is walking metres on the streets (default 1,125 m, 15 minutes at 4.5 km/h); "
+                 "sheets and atlases say \"15 minutes' walk (street network)\".")
 #: paper -> its size, shown beside the choice on /print
 PAPER_SIZES = {"A4": "210 × 297 mm", "A3": "297 × 420 mm"}
 
@@ -134,6 +146,11 @@ def print_page():
         demo = cartography.is_demo(get_store().gdf)
     except Exception:
         demo = False
+    try:
+        walkable = network_common.current() is not None  # the distance choice only with a street network
+    except Exception:  # noqa: BLE001 - an unreadable network: straight lines, as without one
+        walkable = False
+    pick = network_common.pick
     return render_template(
         "print.html",
         show_demo_banner=demo,
@@ -144,6 +161,11 @@ def print_page():
         paper_sizes=PAPER_SIZES,
         symbols=list(cartography.SYMBOLS),
         radius=int(cartography.DEFAULT_RADIUS_M),
+        walkable=walkable,
+        walk_radius=int(default_radius("network", None)),
+        distance_texts={"legend": pick(DISTANCE_LEGEND), "straight": pick(DISTANCE_STRAIGHT),
+                        "network": pick(DISTANCE_NETWORK), "hint": pick(DISTANCE_HINT),
+                        "none": pick(network_common.NO_NETWORK)},
         error=error,
     )
 
@@ -315,16 +337,20 @@ def _atlas_area() -> str:
     return cartography.parse_atlas_area(request.args.get("area", "yunnan"))
 
 
-def _atlas_slot(paper: str, area: str) -> str:
-    """The job slot of an atlas: the paper size for the province's, ``A4-530100`` for a county atlas."""
-    return paper if area == cartography.PROVINCE_ADCODE else f"{paper}-{area}"
+def _atlas_slot(paper: str, area: str, distance: str = "straight") -> str:
+    """The job slot of an atlas: the paper size for the province's, ``A4-530100`` for a county atlas, and
+    ``-walk`` after either when measured on foot (its own job beside the straight-line one, issue 13)."""
+    slot = paper if area == cartography.PROVINCE_ADCODE else f"{paper}-{area}"
+    return slot + ("-walk" if distance == "network" else "")
 
 
-def _atlas_file(folder: Path, paper: str, area: str, key: str = "*") -> Path:
-    """Where an atlas is kept (``key="*"``: the pattern of every version of it, for pruning)."""
+def _atlas_file(folder: Path, paper: str, area: str, key: str = "*", distance: str = "straight") -> Path:
+    """Where an atlas is kept (``key="*"``: the pattern of every version of it, for pruning); an atlas on foot
+    has names of its own, so pruning one kind never deletes the other."""
+    walk = "walk-" if distance == "network" else ""
     if area == cartography.PROVINCE_ADCODE:
-        return folder / f"atlas-{paper}-{key}.pdf"
-    return folder / f"county-atlas-{area}-{paper}-{key}.pdf"
+        return folder / f"atlas-{walk}{paper}-{key}.pdf"
+    return folder / f"county-atlas-{walk}{area}-{paper}-{key}.pdf"
 
 
 def _atlas_pages_total(paper: str, area: str) -> int:
@@ -340,25 +366,32 @@ def _atlas_pages_total(paper: str, area: str) -> int:
 
 
 def _atlas_args():
-    """Validated (paper, layers, radius, symbols) of an atlas request, or raises PrintError."""
-    _single("paper", "radius", "symbols")
+    """Validated (paper, layers, radius, symbols, distance) of an atlas request, or raises PrintError;
+    ``distance=network`` without a street network is a 409 (issue 13), its radius defaults to 1,125 m."""
+    _single("paper", "radius", "symbols", "distance")
     args = request.args
+    distance = distance_kind(Params.query())
     paper = cartography.parse_paper(args.get("paper", "A4"))
     layers_list = args.getlist("layers")
     layers = cartography.parse_layers(",".join(layers_list) if layers_list else None)
-    radius = cartography.parse_radius(args.get("radius", cartography.DEFAULT_RADIUS_M))
+    radius = cartography.parse_radius(args.get("radius", default_radius(distance, None) if distance == "network"
+                                               else cartography.DEFAULT_RADIUS_M))
     symbols = cartography.parse_symbols(args.get("symbols", cartography.DEFAULT_SYMBOLS))
-    return paper, layers, radius, symbols
+    return paper, layers, radius, symbols, distance
 
 
-def _atlas_target(paper, layers, radius, symbols, area=cartography.PROVINCE_ADCODE) -> tuple[str, Path]:
-    """The key of an atlas (registry snapshot + arguments) and the file it is kept in under var/print/."""
+def _atlas_target(paper, layers, radius, symbols, area=cartography.PROVINCE_ADCODE,
+                  distance: str = "straight") -> tuple[str, Path]:
+    """The key of an atlas (registry snapshot + arguments; on foot also the street network) and the file it is
+    kept in under var/print/."""
     from stations import config
     from webmap import get_store
 
     snap = get_store().snapshot()
     extra = "" if symbols == cartography.DEFAULT_SYMBOLS else f"|{symbols}"
     extra += "" if area == cartography.PROVINCE_ADCODE else f"|{area}"
+    if distance == "network":  # a rebuilt network is another atlas
+        extra += "|network|" + "|".join(map(str, network_key(require_network())))
     key = hashlib.sha1(f"{snap.version}|{paper}|{','.join(layers)}|{radius}{extra}".encode()).hexdigest()[:16]
     try:
         folder = config.var_dir() / "print"
@@ -366,11 +399,13 @@ def _atlas_target(paper, layers, radius, symbols, area=cartography.PROVINCE_ADCO
     except OSError:
         folder = Path(tempfile.gettempdir()) / "yizhan-print"
         folder.mkdir(parents=True, exist_ok=True)
-    return key, _atlas_file(folder, paper, area, key)
+    return key, _atlas_file(folder, paper, area, key, distance)
 
 
-def _atlas_query(paper, layers, radius, symbols, area=cartography.PROVINCE_ADCODE) -> dict:
+def _atlas_query(paper, layers, radius, symbols, area=cartography.PROVINCE_ADCODE, distance: str = "straight") -> dict:
     query = {"paper": paper, "radius": f"{radius:g}"}
+    if distance == "network":
+        query["distance"] = distance
     if area != cartography.PROVINCE_ADCODE:
         query["area"] = area
     if tuple(layers) != cartography.DEFAULT_LAYERS:
@@ -410,7 +445,8 @@ def _status(job: dict | None, paper: str, key: str, path: Path, query: dict, tot
     return body
 
 
-def _prune_atlases(latest: Path, paper: str, area: str = cartography.PROVINCE_ADCODE) -> list[Path]:
+def _prune_atlases(latest: Path, paper: str, area: str = cartography.PROVINCE_ADCODE,
+                   distance: str = "straight") -> list[Path]:
     """Delete the atlases of ``paper`` in ``latest``'s folder that are older than ``latest`` (other data
     versions or other layers, radius or symbols): only the latest atlas of each paper size is kept.
     Returns the files deleted."""
@@ -419,7 +455,7 @@ def _prune_atlases(latest: Path, paper: str, area: str = cartography.PROVINCE_AD
         newest = latest.stat().st_mtime
     except OSError:
         return deleted
-    for path in latest.parent.glob(_atlas_file(latest.parent, paper, area).name):
+    for path in latest.parent.glob(_atlas_file(latest.parent, paper, area, distance=distance).name):
         try:
             if path != latest and path.stat().st_mtime <= newest:
                 path.unlink()
@@ -432,12 +468,13 @@ def _prune_atlases(latest: Path, paper: str, area: str = cartography.PROVINCE_AD
 
 
 def atlas_job_spec(paper, layers, radius, symbols, key: str, path: Path, area: str = cartography.PROVINCE_ADCODE,
-                   slot: str | None = None) -> dict:
+                   slot: str | None = None, distance: str = "straight") -> dict:
     """What a job needs to draw an atlas: small plain values (the worker loads the registry itself)."""
     from webmap import get_store, jobs
 
     spec = {"paper": paper, "layers": list(layers), "radius": float(radius), "symbols": symbols, "key": key,
-            "path": str(path), "version": get_store().snapshot().version, "area": area, "slot": slot or paper}
+            "path": str(path), "version": get_store().snapshot().version, "area": area, "slot": slot or paper,
+            "distance": distance}
     if jobs.uses_queue():
         spec["config"] = jobs.shared_config(current_app)
     return spec
@@ -469,15 +506,16 @@ def draw_atlas_job(app, spec: dict, store) -> str:
     try:
         local.__enter__()
         store.update(slot, stage="loading")
-        with app.app_context():
-            context = _context()  # the app's stations, cached per registry snapshot
+        distance = spec.get("distance", "straight")
+        with app.app_context():  # the app's stations, cached per registry snapshot (and network when on foot)
+            context = _context(require_network() if distance == "network" else None)
         jobs.check_cancelled()
         with open(tmp, "wb") as fh:  # a file object: make_atlas checks the suffix of paths only
             cartography.make_atlas(paper, fh, progress=False, area=area, layers=tuple(spec["layers"]),
                                    radius=spec["radius"], symbols=spec["symbols"], context=context, on_page=on_page)
         store.update(slot, stage="writing")
         tmp.replace(path)
-        _prune_atlases(path, paper, area)
+        _prune_atlases(path, paper, area, distance)
         rec = store.get(slot) or {}
         store.update(slot, state="done", stage="done", pages_done=rec.get("pages_total", 17), finished=time.time())
         log.info("atlas %s drawn in %.1f s", path.name, time.time() - started)
@@ -514,19 +552,20 @@ def atlas():
     snapshot and these arguments; otherwise 202 and a job that draws it (see :func:`atlas_status`)."""
     from webmap import jobs
 
-    paper, layers, radius, symbols = _atlas_args()
+    paper, layers, radius, symbols, distance = _atlas_args()
     area = _atlas_area()
-    slot = _atlas_slot(paper, area)
-    key, path = _atlas_target(paper, layers, radius, symbols, area)
-    query = _atlas_query(paper, layers, radius, symbols, area)
+    slot = _atlas_slot(paper, area, distance)
+    key, path = _atlas_target(paper, layers, radius, symbols, area, distance)
+    query = _atlas_query(paper, layers, radius, symbols, area, distance)
     total = _atlas_pages_total(paper, area)
     if not path.exists():
         _check_budget(layers, radius)
 
     def pdf():
         return send_file(path, mimetype="application/pdf", as_attachment=request.args.get("download") == "1",
-                         download_name=f"yunnan-atlas-{paper}.pdf" if area == cartography.PROVINCE_ADCODE
-                         else f"atlas-{area}-{paper}.pdf", max_age=0)
+                         download_name=(f"yunnan-atlas-{paper}" if area == cartography.PROVINCE_ADCODE
+                                        else f"atlas-{area}-{paper}") + ("-walk" if distance == "network" else "")
+                         + ".pdf", max_age=0)
 
     if path.exists():
         return pdf()
@@ -541,7 +580,7 @@ def atlas():
     if path.exists():  # finished between the check above and the claim
         store.finish(slot)
         return pdf()
-    spec = atlas_job_spec(paper, layers, radius, symbols, key, path, area=area, slot=slot)
+    spec = atlas_job_spec(paper, layers, radius, symbols, key, path, area=area, slot=slot, distance=distance)
     if queued:
         result = jobs.submit("atlas", spec, store.q)
         store.update(slot, task_id=result.id)
@@ -556,12 +595,12 @@ def atlas_status():
     """JSON status of the atlas for ``paper`` (and ``layers``, ``radius``, ``symbols``): ``state`` is idle (not
     started), running (``stage``, ``pages_done`` of ``pages_total``), done (``download_url``), error (``error``) or
     cancelled."""
-    paper, layers, radius, symbols = _atlas_args()
+    paper, layers, radius, symbols, distance = _atlas_args()
     area = _atlas_area()
-    key, path = _atlas_target(paper, layers, radius, symbols, area)
+    key, path = _atlas_target(paper, layers, radius, symbols, area, distance)
     total = _atlas_pages_total(paper, area)
-    body = _status(_jobs_store().get(_atlas_slot(paper, area)), paper, key, path,
-                   _atlas_query(paper, layers, radius, symbols, area), total)
+    body = _status(_jobs_store().get(_atlas_slot(paper, area, distance)), paper, key, path,
+                   _atlas_query(paper, layers, radius, symbols, area, distance), total)
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "no-store"
     if body["state"] == "running":
@@ -575,10 +614,10 @@ def atlas_cancel():
     stops after its current page. Answers the status (``cancelled``, or what it was when nothing ran)."""
     from webmap import jobs
 
-    paper, layers, radius, symbols = _atlas_args()
+    paper, layers, radius, symbols, distance = _atlas_args()
     area = _atlas_area()
-    slot = _atlas_slot(paper, area)
-    key, path = _atlas_target(paper, layers, radius, symbols, area)
+    slot = _atlas_slot(paper, area, distance)
+    key, path = _atlas_target(paper, layers, radius, symbols, area, distance)
     store = _jobs_store()
     job = store.get(slot)
     if job is not None and job.get("key") == key and _running(job):
@@ -590,7 +629,7 @@ def atlas_cancel():
         else:
             jobs.cancel_local(f"atlas:{slot}")
         log.info("atlas %s %s: cancel asked", paper, key)
-    body = _status(store.get(slot), paper, key, path, _atlas_query(paper, layers, radius, symbols, area),
+    body = _status(store.get(slot), paper, key, path, _atlas_query(paper, layers, radius, symbols, area, distance),
                    _atlas_pages_total(paper, area))
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "no-store"

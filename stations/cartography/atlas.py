@@ -17,7 +17,7 @@ import pandas as pd
 
 from stations.errors import PrintError
 
-from .context import Context, area_name, covered_pct, data_date, is_demo
+from .context import Context, area_name, coverage_header, covered_pct, data_date, is_demo, reach_text
 from .county_atlas import atlas_pages, draw_county_atlas
 from .fonts import font_context
 from .furniture import draw_north_arrow, draw_scalebar
@@ -107,7 +107,7 @@ def _cover_table(fig, lay, ctx: Context, pages: dict[str, int], map_rect, radius
     tab_rect = (lay.border[0] + 12 * f, bottom, pw - 2 * (lay.border[0] + 12 * f), tab_top - bottom)
     tax = add_axes(fig, tab_rect, lay.page)
     tax.set_axis_off()
-    header = ["区划代码", "州（市）", "驿站总数", "开放驿站", f"覆盖率（{radius:g} 米）", "页码"]
+    header = ["区划代码", "州（市）", "驿站总数", "开放驿站", coverage_header(analysis, radius), "页码"]
     tbl = tax.table(cellText=rows, colLabels=header, loc="upper center", cellLoc="center", colWidths=[0.13, 0.33, 0.13, 0.13, 0.18, 0.1])
     tbl.auto_set_font_size(False)
     tbl.set_fontsize(7.5 * f)
@@ -136,7 +136,7 @@ def cover_page(req_paper: str, ctx: Context, total_pages: int, generated: date, 
     f = lay.factor
     fig = new_page(lay)
     fig.text(0.5, (ph - 28 * f) / ph, "云南省工会驿站分布图集", ha="center", va="center", fontsize=26 * f, **BOLD)
-    fig.text(0.5, (ph - 38 * f) / ph, f"全省及 16 个州（市）· 服务半径 {radius:g} 米 · 数据日期 {data_date(ctx.stations)}",
+    fig.text(0.5, (ph - 38 * f) / ph, f"全省及 16 个州（市）· {reach_text(ctx.analysis(radius, layers), radius)} · 数据日期 {data_date(ctx.stations)}",
              ha="center", va="center", fontsize=10 * f, color="#333333")
     pages = {code: i + 2 for i, code in enumerate(sorted(ctx.geo.prefecture_names))}
     map_rect = _cover_map(fig, lay, ctx, pages)

@@ -41,6 +41,16 @@ class AnalysisLayers:
     distance_label: str = ""  # e.g. "15分钟步行（街道网络）" when measured on foot (issue 13); "" = straight radius
 
 
+def reach_text(analysis: AnalysisLayers, radius: float) -> str:
+    """How far a sheet or an atlas cover measures: "15分钟步行（街道网络）" on foot, else "服务半径 1000 米"."""
+    return analysis.distance_label or f"服务半径 {radius:g} 米"
+
+
+def coverage_header(analysis: AnalysisLayers, radius: float) -> str:
+    """The coverage column of a cover's table: "覆盖率（1000 米）", or "覆盖率（步行 1125 米）" on foot."""
+    return f"覆盖率（步行 {radius:g} 米）" if analysis.distance_label else f"覆盖率（{radius:g} 米）"
+
+
 AnalysisProvider = Callable[[Any, float, Sequence[str]], AnalysisLayers]
 
 

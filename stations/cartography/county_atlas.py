@@ -26,7 +26,7 @@ import pandas as pd
 
 from stations.schema import SERVICES, STATUSES
 
-from .context import Context, area_geometry, covered_pct, data_date, is_demo
+from .context import Context, area_geometry, coverage_header, covered_pct, data_date, is_demo, reach_text
 from .furniture import draw_north_arrow, draw_scalebar
 from .labels import LabelPlacer, halo, label_point
 from .layout import BOLD, FOOTER_PT, MIN_FONT_PT, add_axes, fmt_int, layout_for, new_page, text_width_mm, wrap_text
@@ -333,7 +333,7 @@ def county_cover_page(paper: str, ctx: Context, prefecture: str, pages, total_pa
     mine = st[st["prefecture_adcode"].astype(str) == prefecture] if len(st) else st
     fig.text(0.5, (ph - 28 * f) / ph, f"{name}工会驿站分布图集", ha="center", va="center", fontsize=24 * f, **BOLD)
     fig.text(0.5, (ph - 38 * f) / ph,
-             f"{len(pages)} 个县（市、区）分幅图及驿站名录 · 服务半径 {radius:g} 米 · 数据日期 {data_date(mine)}",
+             f"{len(pages)} 个县（市、区）分幅图及驿站名录 · {reach_text(ctx.analysis(radius, layers), radius)} · 数据日期 {data_date(mine)}",
              ha="center", va="center", fontsize=10 * f, color="#333333")
     if is_demo(st):
         fig.text(0.5, (ph - 45 * f) / ph, DEMO_NOTE, ha="center", va="center", fontsize=8 * f, color="#c62828",
@@ -342,7 +342,7 @@ def county_cover_page(paper: str, ctx: Context, prefecture: str, pages, total_pa
     map_rect = (bx + 14 * f, ph - 50 * f - 112 * f, pw - 2 * (bx + 14 * f), 112 * f)
     _cover_map(fig, lay, ctx, prefecture, pages, map_rect)
     rows, total = county_index_rows(ctx, prefecture, pages, radius, layers)
-    header = ["区划代码", "县（市、区）", "驿站总数", "开放驿站", "户外劳动者（估算）", f"覆盖率（{radius:g} 米）", "页码"]
+    header = ["区划代码", "县（市、区）", "驿站总数", "开放驿站", "户外劳动者（估算）", coverage_header(ctx.analysis(radius, layers), radius), "页码"]
 
     def cells(r: CountyIndexRow):
         return [r.adcode, r.name, fmt_int(r.stations), fmt_int(r.open), "—" if r.workers is None else fmt_int(r.workers),

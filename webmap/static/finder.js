@@ -195,6 +195,7 @@
     div.appendChild(verifiedLine(p));
     div.appendChild(navLinks(p));
     div.appendChild(reportBox(p, onResize));
+    if (YZ.onFinderPopup) { YZ.onFinderPopup(div, p, state.origin, onResize); }  // the route button (finder_route.js)
     return div;
   }
 

@@ -4,6 +4,8 @@
      streets (metres, minutes) and a "路线 / Route" button that draws the walking route (/api/route) on the map
      (in the tiles' datum: YZ.toDisplay) with its length and minutes; the network's attribution is shown.
      Offline (no signal, or the request gets no answer) the button says "离线时无法计算路线 / No route offline".
+   - The station popup gets the same button (YZ.onFinderPopup, called by finder.js's popupContent) once a
+     search was ranked on streets.
    - Without one: a plain note that distances are straight lines.
    Text goes in with textContent only; no inline handlers (CSP). No external requests. */
 (function () {
@@ -68,13 +70,46 @@
     });
   }
 
+  /* the station popup (finder.js's popupContent): the same "路线 / Route" button once the last search was ranked
+     on streets (a network is loaded) and there is a place to walk from */
+  var lastKind = null;
+  var lastWalk = {};  // station id -> its walk on streets in the last search (walk_m, walk_min)
+  YZ.onFinderPopup = function (div, p, origin, onResize) {
+    var actions = div.querySelector(".actions");
+    if (lastKind !== "network" || !origin || !actions || !window.YZ_MAP || !p || !p.id) { return; }
+    var walked = lastWalk[p.id];
+    var dist = div.querySelector(".dist");
+    if (walked && dist) {  // the walk measured on streets, not finder.js's straight-line guess
+      dist.textContent = fill(T.onStreets, { m: metres(walked.walk_m), min: walked.walk_min });
+      dist.classList.add("walk-streets");
+    }
+    var info = el("span", { class: "route-info" });
+    var btn = el("button", { type: "button", class: "yz-btn route-btn", text: T.route });
+    btn.addEventListener("click", function () {
+      drawRoute(origin, p, info).then(function () {
+        // the map fits the route; then the popup (which says the route's length) pans back into view
+        if (!onResize) { return; }
+        window.YZ_MAP.once("moveend", onResize);
+        setTimeout(onResize, 600);  // in case the view did not move
+      });
+    });
+    actions.insertBefore(btn, actions.firstChild);
+    actions.appendChild(info);
+  };
+
   YZ.onFinderResults = function (fc, origin, list) {
+    lastKind = fc.distance_kind;
     clearRoute();
     delete document.body.dataset.route;
     note(list, fc);
     if (fc.distance_kind !== "network") { return; }
     var byId = {};
     fc.features.forEach(function (f) { byId[f.properties.id] = f.properties; });
+    lastWalk = {};
+    fc.features.forEach(function (f) {
+      var q = f.properties;
+      if (q.walk_m !== null && q.walk_m !== undefined) { lastWalk[q.id] = { walk_m: q.walk_m, walk_min: q.walk_min }; }
+    });
     Array.prototype.forEach.call(list.querySelectorAll("li.result"), function (li) {
       var p = byId[li.getAttribute("data-id")];
       if (!p) { return; }

@@ -1,5 +1,6 @@
 /* /print page: the atlas is drawn by a background job on the server (issue 6); a prefecture's county atlas too
- * (issue 12 §4: the boxes with data-area-from name the <select> of the prefecture, sent as area=).
+ * (issue 12 §4: the boxes with data-area-from name the <select> of the prefecture, sent as area=); on foot with
+ * distance=network when the form's distance choice (#print-distance, only with a street network) says so.
  *
  * "Make the atlas" asks /print/atlas.pdf?paper=…; the server answers 202 (job started or running) with the
  * job's status, or the PDF itself when it is already kept. The page then polls /print/atlas/status?paper=…
@@ -21,8 +22,10 @@
     var areaSelect = box.dataset.areaFrom ? document.getElementById(box.dataset.areaFrom) : null;
     var timer = null;
 
-    /* the job's address with the chosen prefecture (county atlas) */
+    /* the job's address with the chosen prefecture (county atlas) and distance=network when on foot */
     function withArea(url) {
+      var walk = document.querySelector('#print-distance input[name="distance"]:checked');
+      if (walk && walk.value === "network") url += (url.indexOf("?") < 0 ? "?" : "&") + "distance=network";
       if (!areaSelect || !areaSelect.value) return url;
       return url + (url.indexOf("?") < 0 ? "?" : "&") + "area=" + encodeURIComponent(areaSelect.value);
     }
@@ -102,6 +105,22 @@
           });
         })
         .catch(function () { say(S.offline, true); });
+    });
+
+    function reset() {
+      clearTimeout(timer);
+      bar.hidden = true;
+      link.hidden = true;
+      start.hidden = false;
+      start.removeAttribute("aria-disabled");
+      start.href = withArea(box.dataset.start);
+      say("");
+      box.dataset.state = "idle";
+      poll();
+    }
+    // issue 13: the atlas on foot is another atlas (its own job and file)
+    Array.prototype.forEach.call(document.querySelectorAll('#print-distance input[name="distance"]'), function (input) {
+      input.addEventListener("change", reset);
     });
 
     if (areaSelect) {

@@ -5,6 +5,8 @@
  * and "Save the file" links (an object URL of the file) appear, with a preview for a PNG. A refused request
  * (HTTP 400 {"error": {"parameter", "message"}}) shows its message and marks the field it names. "Cancel"
  * aborts the request. Strings come from the #sheet-strings block in the page's language; helpers from common.js.
+ * With a street network the form has a distance choice (straight / on foot), sent as distance=; choosing it
+ * switches the radius between its two defaults (1000 m straight, 1125 m on foot).
  * No inline script or handler: the page runs under a Content-Security-Policy without 'unsafe-inline'.
  */
 (function () {
@@ -65,6 +67,20 @@
 
     for (var i = 0; i < buttons.length; i++) {
       buttons[i].addEventListener("click", function (ev) { lastButton = ev.currentTarget; });
+    }
+
+    // issue 13: on foot the radius is walking metres; switch its default with the distance (a radius the user
+    // typed is kept)
+    var distance = YZ.$("print-distance");
+    if (distance) {
+      var radius = form.querySelector('[name="radius"]');
+      Array.prototype.forEach.call(distance.querySelectorAll('input[name="distance"]'), function (input) {
+        input.addEventListener("change", function () {
+          var walk = input.value === "network" && input.checked;
+          var from = walk ? distance.dataset.straightRadius : distance.dataset.walkRadius;
+          if (radius && radius.value === from) radius.value = walk ? distance.dataset.walkRadius : distance.dataset.straightRadius;
+        });
+      });
     }
 
     cancel.addEventListener("click", function () {
