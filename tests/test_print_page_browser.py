@@ -58,7 +58,7 @@ def test_a_refused_sheet_says_why_next_to_the_form(browser, live):
         page.evaluate("document.querySelector('input[name=radius]').removeAttribute('max')")
         page.evaluate("document.querySelector('input[name=radius]').value = '50000'")
         page.click('button[formaction$="sheet.pdf"]')
-        page.wait_for_function("document.getElementById('sheet-job').dataset.state === 'error'", timeout=30000)
+        page.wait_for_function("() => document.getElementById('sheet-job').dataset.state === 'error'", timeout=30000)
         assert "地图绘制失败" in page.inner_text("#sheet-state") and "radius" in page.inner_text("#sheet-state")
         assert page.locator("fieldset.field-error").count() == 1
         assert page.locator("#sheet-open").is_hidden()
