@@ -38,6 +38,16 @@ FIRST_CLUSTER = """
 })();
 """
 
+# what the page fetched until its stations were on the map: when each request started and ended (ms from navigation
+# start), its body bytes on the wire, and whether the service worker answered it
+TIMELINE = """
+() => { const nav = performance.getEntriesByType('navigation')[0];
+  return [['(page)', 0, nav.responseEnd, nav.encodedBodySize, nav.workerStart > 0]].concat(
+    performance.getEntriesByType('resource').map(e => [e.name.replace(location.origin, ''), e.startTime, e.responseEnd,
+                                                       e.encodedBodySize, e.workerStart > 0]))
+    .concat([['(first cluster)', window.__firstCluster, window.__firstCluster, 0, false]]); }
+"""
+
 
 def visit(ctx, url: str, rate: float, warm: bool = False) -> dict:
     """One visit in ``ctx`` (its cache as left by earlier visits) on slow 3G with the CPU slowed ``rate`` times."""
@@ -94,13 +104,15 @@ def visit(ctx, url: str, rate: float, warm: bool = False) -> dict:
     if "/bench/naive" not in url:
         page.wait_for_selector("body[data-stations-loaded]", timeout=TIMEOUT)
     all_in = time.perf_counter() - t0
+    timeline = page.evaluate(TIMELINE) if "/bench/naive" not in url else None
     if warm:  # the first visit leaves the worker installed, its shell precached and the data saved (offline.js)
         page.wait_for_selector("body[data-offline-warm]", timeout=TIMEOUT, state="attached")
     settled = time.perf_counter() - t0
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     page.close()
     return {"first": first, "all": all_in, "bytes": wire["bytes"], "requests": len(sizes), "from_cache": wire["cached"],
-            "sw_bytes": sw["bytes"], "sw_requests": sw["requests"], "settled": settled}
+            "sw_bytes": sw["bytes"], "sw_requests": sw["requests"], "settled": settled,
+            "timeline": timeline}
 
 
 def _without_csp(wsgi_app, path: str):
@@ -120,6 +132,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="fresh browser profiles per page (median reported)")
     ap.add_argument("--rate", type=float, default=4.0, help="CPU throttling rate (4 = a cheap phone)")
+    ap.add_argument("--timeline", action="store_true", help="print the finder's requests of the first run's visits")
     ap.add_argument("--no-naive", action="store_true", help="the finder alone (skip the naive Folium page)")
     args = ap.parse_args(argv)
 
@@ -157,12 +170,17 @@ def main(argv=None) -> int:
                         repeat = visit(ctx, base + path, args.rate)
                         print(f"      {name}: first {first['first']:.2f} s, repeat {repeat['first']:.2f} s", flush=True)
                         ctx.close()
+                        if args.timeline and name == "finder" and not runs:
+                            for kind, v in (("first", first), ("repeat", repeat)):
+                                print(f"      {kind} visit: start   end ms  bytes  (w = from the service worker)")
+                                for url, start, end, size, worker in sorted(v["timeline"], key=lambda r: r[1]):
+                                    print(f"        {start:6.0f} {end:6.0f} {size / 1024:6.1f} {'w' if worker else ' '} {url[:70]}")
                         runs.append((first, repeat))
                     results[name] = runs
                 browser.close()
         finally:
             server.close()
-        med = {name: {kind: {k: statistics.median(r[i][k] for r in runs) for k in runs[0][i]}
+        med = {name: {kind: {k: statistics.median(r[i][k] for r in runs) for k in runs[0][i] if k != "timeline"}
                       for i, kind in enumerate(("first", "repeat"))} for name, runs in results.items()}
         print(f"    {'':14s} {'visit':7s} {'1st cluster':>12s} {'all stations':>13s} {'page KB':>8s} {'requests':>9s} "
               f"{'worker KB':>10s} {'worker req':>11s}")
