@@ -16,6 +16,7 @@ app's, and the drawn base is what a phone without tiles shows.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -37,8 +38,18 @@ FIRST_CLUSTER = """
 })();
 """
 
+# what the page fetched until its stations were on the map: when each request started and ended (ms from navigation
+# start), its body bytes on the wire, and whether the service worker answered it
+TIMELINE = """
+() => { const nav = performance.getEntriesByType('navigation')[0];
+  return [['(page)', 0, nav.responseEnd, nav.encodedBodySize, nav.workerStart > 0]].concat(
+    performance.getEntriesByType('resource').map(e => [e.name.replace(location.origin, ''), e.startTime, e.responseEnd,
+                                                       e.encodedBodySize, e.workerStart > 0]))
+    .concat([['(first cluster)', window.__firstCluster, window.__firstCluster, 0, false]]); }
+"""
 
-def visit(ctx, url: str, rate: float) -> dict:
+
+def visit(ctx, url: str, rate: float, warm: bool = False) -> dict:
     """One visit in ``ctx`` (its cache as left by earlier visits) on slow 3G with the CPU slowed ``rate`` times."""
     page = ctx.new_page()
     sizes = {}
@@ -61,6 +72,31 @@ def visit(ctx, url: str, rate: float) -> dict:
 
     cdp.on("Network.loadingFinished", on_finished)
     cdp.on("Network.requestServedFromCache", lambda ev: wire.__setitem__("cached", wire["cached"] + 1))
+    # the service worker is a target of its own: the page's throttle does not slow its fetches (precache, the
+    # network-first page and station list). Attach to it (paused at start), throttle it the same, count its bytes.
+    sw = {"bytes": 0, "requests": 0}
+
+    def to_worker(session_id: str, mid: int, method: str, params: dict | None = None):
+        cdp.send("Target.sendMessageToTarget", {"sessionId": session_id, "message": json.dumps(
+            {"id": mid, "method": method, "params": params or {}})})
+
+    def on_attached(ev):
+        sid = ev["sessionId"]
+        if ev["targetInfo"]["type"] == "service_worker":
+            to_worker(sid, 1, "Network.enable")
+            to_worker(sid, 2, "Network.emulateNetworkConditions", SLOW_3G)
+            to_worker(sid, 3, "Emulation.setCPUThrottlingRate", {"rate": rate})
+        to_worker(sid, 4, "Runtime.runIfWaitingForDebugger")
+
+    def on_message(ev):
+        msg = json.loads(ev["message"])
+        if msg.get("method") == "Network.loadingFinished":
+            sw["bytes"] += msg["params"].get("encodedDataLength", 0)
+            sw["requests"] += 1
+
+    cdp.on("Target.attachedToTarget", on_attached)
+    cdp.on("Target.receivedMessageFromTarget", on_message)
+    cdp.send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False})
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit", timeout=TIMEOUT)
     page.wait_for_function("() => window.__firstCluster", timeout=TIMEOUT, polling=50)
@@ -68,9 +104,15 @@ def visit(ctx, url: str, rate: float) -> dict:
     if "/bench/naive" not in url:
         page.wait_for_selector("body[data-stations-loaded]", timeout=TIMEOUT)
     all_in = time.perf_counter() - t0
+    timeline = page.evaluate(TIMELINE) if "/bench/naive" not in url else None
+    if warm:  # the first visit leaves the worker installed, its shell precached and the data saved (offline.js)
+        page.wait_for_selector("body[data-offline-warm]", timeout=TIMEOUT, state="attached")
+    settled = time.perf_counter() - t0
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     page.close()
-    return {"first": first, "all": all_in, "bytes": wire["bytes"], "requests": len(sizes), "from_cache": wire["cached"]}
+    return {"first": first, "all": all_in, "bytes": wire["bytes"], "requests": len(sizes), "from_cache": wire["cached"],
+            "sw_bytes": sw["bytes"], "sw_requests": sw["requests"], "settled": settled,
+            "timeline": timeline}
 
 
 def _without_csp(wsgi_app, path: str):
@@ -90,6 +132,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="fresh browser profiles per page (median reported)")
     ap.add_argument("--rate", type=float, default=4.0, help="CPU throttling rate (4 = a cheap phone)")
+    ap.add_argument("--timeline", action="store_true", help="print the finder's requests of the first run's visits")
+    ap.add_argument("--no-naive", action="store_true", help="the finder alone (skip the naive Folium page)")
     args = ap.parse_args(argv)
 
     from flask import url_for
@@ -116,29 +160,39 @@ def main(argv=None) -> int:
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                for name, path in (("finder", "/"), ("naive Folium", "/bench/naive")):
+                for name, path in (("finder", "/"), ("naive Folium", "/bench/naive"))[:1 if args.no_naive else 2]:
                     runs = []
                     for _ in range(args.runs):
                         ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                                   has_touch=True)
                         ctx.add_init_script(FIRST_CLUSTER)
-                        first = visit(ctx, base + path, args.rate)
+                        first = visit(ctx, base + path, args.rate, warm=path == "/")
                         repeat = visit(ctx, base + path, args.rate)
                         print(f"      {name}: first {first['first']:.2f} s, repeat {repeat['first']:.2f} s", flush=True)
                         ctx.close()
+                        if args.timeline and name == "finder" and not runs:
+                            for kind, v in (("first", first), ("repeat", repeat)):
+                                print(f"      {kind} visit: start   end ms  bytes  (w = from the service worker)")
+                                for url, start, end, size, worker in sorted(v["timeline"], key=lambda r: r[1]):
+                                    print(f"        {start:6.0f} {end:6.0f} {size / 1024:6.1f} {'w' if worker else ' '} {url[:70]}")
                         runs.append((first, repeat))
                     results[name] = runs
                 browser.close()
         finally:
             server.close()
-        med = {name: {kind: {k: statistics.median(r[i][k] for r in runs) for k in runs[0][i]}
+        med = {name: {kind: {k: statistics.median(r[i][k] for r in runs) for k in runs[0][i] if k != "timeline"}
                       for i, kind in enumerate(("first", "repeat"))} for name, runs in results.items()}
-        print(f"    {'':14s} {'visit':7s} {'1st cluster':>12s} {'all stations':>13s} {'wire KB':>9s} {'requests':>9s}")
+        print(f"    {'':14s} {'visit':7s} {'1st cluster':>12s} {'all stations':>13s} {'page KB':>8s} {'requests':>9s} "
+              f"{'worker KB':>10s} {'worker req':>11s}")
         for name, kinds in med.items():
             for kind, m in kinds.items():
-                print(f"    {name:14s} {kind:7s} {m['first']:10.2f} s {m['all']:11.2f} s {m['bytes'] / 1024:9.1f} "
-                      f"{m['requests']:9.0f}")
+                print(f"    {name:14s} {kind:7s} {m['first']:10.2f} s {m['all']:11.2f} s {m['bytes'] / 1024:8.1f} "
+                      f"{m['requests']:9.0f} {m['sw_bytes'] / 1024:10.1f} {m['sw_requests']:11.0f}")
         for kind in ("first", "repeat"):
+            if "naive Folium" not in med:
+                print(f"    {kind} visit: finder {med['finder'][kind]['first']:.2f} s to the first cluster "
+                      f"(goal: first visit <= 3 s, repeat <= 1 s)")
+                continue
             f, n = med["finder"][kind]["first"], med["naive Folium"][kind]["first"]
             print(f"    {kind} visit: finder {f:.2f} s vs naive Folium {n:.2f} s to the first cluster: "
                   f"{n / f:.1f}x faster (goal: first visit <= 3 s, repeat <= 1 s)")

@@ -316,6 +316,14 @@ def test_no_tiles_shows_the_same_drawn_base(browser, offline_server, artifacts_d
         _wait_count(page, ".yz-base-label.place", 4)
         _wait_count(page, ".yz-label", 2)  # county names (finder.js), in English
         assert "Wuhua District" in page.locator(".yz-label").all_inner_texts()
+        # "near <town>" only for a town within 3 km: 1.5 km from 马街街道 it is said, 7.6 km from it the county alone
+        where = page.locator(".yz-where .where")
+        _set_view(page, 25.0450, 102.6380, 13)
+        page.wait_for_function("() => /near .+ 1\\.\\d km$/.test(document.querySelector('.yz-where .where').textContent)",
+                               timeout=20000)
+        _set_view(page, 25.1000, 102.6500, 13)
+        page.wait_for_function("() => !/near/.test(document.querySelector('.yz-where .where').textContent)", timeout=20000)
+        assert re.fullmatch(r"You are in: \S.*District", where.inner_text()), where.inner_text()
         assert page.locator(".yz-where .tiles-note").is_hidden()
         page.screenshot(path=os.path.join(artifacts_dir, "drawn-base-1280x800-en.png"))
     finally:

@@ -184,13 +184,15 @@
     }
     return false;
   }
-  // the nearest labelled town or old town within 15 km (equirectangular distance: plenty at this range)
+  // the nearest labelled town or old town within NEAR_KM (equirectangular distance: plenty at this range); farther
+  // than that a town is no help in saying where one is ("近 马街街道 7.4 km" misleads): the county says it alone
+  var NEAR_KM = 3;
   function nearestPlace(lon, lat) {
     var best = null, k = Math.cos(lat * Math.PI / 180);
     placeLabels.forEach(function (c) {
       if (c.cls.indexOf('place-town') < 0 && c.cls.indexOf('place-landmark') < 0) { return; }
       var dx = (c.lon - lon) * k * 111.32, dy = (c.lat - lat) * 110.57, d = Math.sqrt(dx * dx + dy * dy);
-      if (d <= 15 && (!best || d < best.km)) { best = { text: c.text, km: d }; }
+      if (d <= NEAR_KM && (!best || d < best.km)) { best = { text: c.text, km: d }; }
     });
     return best;
   }

@@ -116,7 +116,9 @@
   // and, while the line says the data is saved, once a minute when the phone thinks it is online (a network that
   // came back without an 'online' event, a slow one that answers again)
   setInterval(function () { if (oldest && navigator.onLine !== false) { refresh(1); } }, 60000);
-  window.addEventListener('load', function () {
+  // the worker's install fetches the whole shell (precache): on a slow line it must not compete with the map's
+  // own requests, so it registers once the page has loaded, the stations are on the map and the phone is idle
+  function register() {
     navigator.serviceWorker.register(cfg.sw, { scope: '/' }).then(function () {
       if (navigator.serviceWorker.controller) { controlled(); return; }
       navigator.serviceWorker.addEventListener('controllerchange', function once() {
@@ -124,5 +126,16 @@
         controlled();
       });
     }).catch(function () { /* no worker (private mode, old browser): the page works online as before */ });
+  }
+  function whenIdle(fn) {
+    if (window.requestIdleCallback) { window.requestIdleCallback(fn, { timeout: 2000 }); } else { setTimeout(fn, 200); }
+  }
+  function onLoad(fn) {
+    if (document.readyState === 'complete') { fn(); } else { window.addEventListener('load', fn); }
+  }
+  onLoad(function () {
+    // a page already controlled (a repeat visit) has its worker: registering again only checks for an update
+    if (navigator.serviceWorker.controller) { whenIdle(register); return; }
+    afterMapData(function () { whenIdle(register); });
   });
 }());
