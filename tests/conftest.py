@@ -172,6 +172,21 @@ class LiveServer:
         self.thread.join(5)
 
 
+def copy_sqlite(db_url: str, dest) -> str:
+    """A copy of the SQLite registry at ``db_url`` in ``dest`` through SQLite's backup API (a copy of the main file
+    alone misses what is still in its write-ahead log: the fixture registries live there); returns its URL."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(db_url.removeprefix("sqlite:///")), sqlite3.connect(str(dest))
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return f"sqlite:///{dest}"
+
+
 def serve(db_url: str, **config) -> LiveServer:
     """Start the app over ``db_url`` (tiles off unless ``TILES`` is given); call ``.stop()`` when done."""
     from webmap import create_app

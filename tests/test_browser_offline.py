@@ -38,15 +38,13 @@ UNKNOWN_ID = "YN-T-UNKNOWN-HOURS"
 @pytest.fixture(scope="module")
 def offline_server(demo_db_url, tmp_path_factory):
     """The demo registry plus a station whose hours are unknown (营业时间不详), 40 m from ``FAR``."""
-    import shutil
-
-    from conftest import fixture_stations
+    from conftest import copy_sqlite, fixture_stations
     from stations.hours import parse_hours
     from stations.nearest import GEOD
     from stations.registry import Registry
 
     path = tmp_path_factory.mktemp("offline-registry") / "demo.sqlite"
-    shutil.copy(demo_db_url.removeprefix("sqlite:///"), path)
+    copy_sqlite(demo_db_url, path)  # the demo registry's 3,677 stations (a file copy would miss its WAL)
     row = fixture_stations().iloc[[0]].copy()
     lon, lat, _ = GEOD.fwd(FAR[0], FAR[1], 45, 40)
     row["id"], row["lon"], row["lat"], row["status"] = UNKNOWN_ID, round(lon, 6), round(lat, 6), "open"

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from conftest import KUNMING, fixture_stations
+from conftest import KUNMING, copy_sqlite, fixture_stations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +42,10 @@ def jobs_env(tmp_path_factory, fixture_db_url):
     URL, and a running `yizhan worker --workers 2` on that queue."""
     tmp = tmp_path_factory.mktemp("jobs")
     db = tmp / "registry.sqlite"
-    shutil.copy(fixture_db_url[len("sqlite:///"):], db)
+    copy_sqlite(fixture_db_url, db)  # not a file copy: the fixture registry's rows are still in its WAL
+    with closing(sqlite3.connect(db)) as conn:
+        n = conn.execute("SELECT count(*) FROM stations").fetchone()[0]
+    assert n == len(fixture_stations()), n  # the worker answers over the fixture's stations, not an empty registry
     demand = tmp / "riders.csv"
     rows = ["经度,纬度,人数"]
     for i in range(60):  # riders in a 12 km square around 东风广场, the fixture stations' town
