@@ -65,6 +65,10 @@ PACKAGES = [
         "version": WORKBOX_VERSION,
         "dir": "workbox",
         "files": ["build/workbox-sw.js"],
+        # its built-in default module path is Google's CDN (used only when modulePathPrefix is not set): the copy
+        # defaults to the app's own folder instead, so no path through the loader can reach a CDN
+        "rewrite": {"build/workbox-sw.js": [(f"https://storage.googleapis.com/workbox-cdn/releases/{WORKBOX_VERSION}",
+                                             "/static/vendor/workbox")]},
         "licence_file": "LICENSE",
         "licence": "MIT",
         "homepage": "https://developer.chrome.com/docs/workbox",
@@ -182,6 +186,7 @@ def write_readme() -> None:
         "",
         "`workbox/` holds the Workbox modules the finder's service worker (`/sw.js`, `webmap/offline.py`) imports",
         "with `modulePathPrefix` set to this folder (the production builds; one MIT `LICENSE` for all of them).",
+        "The copy of `workbox-sw.js` has one line changed: its default module path, Google's CDN, is this folder.",
         "",
     ]
     (VENDOR / "README.md").write_text("\n".join(lines), encoding="utf-8")
@@ -224,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
                 rel = _rel(f)
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src / f, dest / rel)
+                for old, new in pkg.get("rewrite", {}).get(f, []):
+                    text = (dest / rel).read_text(encoding="utf-8")
+                    if text.count(old) != 1:
+                        raise SystemExit(f"{pkg['npm']}: expected {old!r} once in {f} (a new release changed it?)")
+                    (dest / rel).write_text(text.replace(old, new), encoding="utf-8")
             shutil.copyfile(src / pkg["licence_file"], dest / pkg["licence_file"])
             print(f"{pkg['npm']}@{pkg['version']} -> {dest.relative_to(ROOT)}")
     write_readme()

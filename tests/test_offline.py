@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_service_worker_is_served_at_the_root_with_its_own_workbox(client):
@@ -18,8 +22,6 @@ def test_service_worker_is_served_at_the_root_with_its_own_workbox(client):
     assert resp.headers["Service-Worker-Allowed"] == "/"
     assert resp.headers["Cache-Control"] == "no-cache"
     body = resp.get_data(as_text=True)
-    import re
-
     assert "googleapis" not in body
     imported = re.findall(r'importScripts\("([^"]+)"\)', body)
     assert len(imported) == 2 and all(u.startswith("/static/vendor/") for u in imported)  # the app's own copies
@@ -39,6 +41,16 @@ def test_service_worker_is_served_at_the_root_with_its_own_workbox(client):
     assert len(entries) >= 15
     for e in entries:
         assert e["revision"] and client.get(e["url"]).status_code == 200, e
+
+
+def test_no_vendored_asset_names_a_cdn():
+    """Every file under static/vendor loads from the app: workbox-sw's built-in default (Google's CDN, taken when no
+    modulePathPrefix is set) is rewritten to the app's own folder by scripts/vendor_assets.py."""
+    vendor = ROOT / "webmap" / "static" / "vendor"
+    named = [str(p.relative_to(vendor)) for p in vendor.rglob("*.js")
+             if re.search(r"cdn|googleapis|unpkg|jsdelivr", p.read_text(encoding="utf-8", errors="replace"), re.I)]
+    assert named == []
+    assert '["/static/vendor/workbox"]' in (vendor / "workbox" / "workbox-sw.js").read_text(encoding="utf-8")
 
 
 def test_manifest_and_icons(client):
