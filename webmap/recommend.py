@@ -240,6 +240,22 @@ def api_candidates():
     return jsonify({"id": cid, "count": int(len(frame)), "name": f.filename, "crs": crs}), 201
 
 
+def _edits_body() -> tuple[dict, list[tuple[float, float]], list[str | None], list[str]]:
+    """The JSON body of a what-if or of a scenario to accept: the object itself, the added sites (positions and
+    hours, :func:`_added_sites`) and the ids of the stations to close."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # [[[[... nested deeper than the JSON decoder's recursion limit
+        body = None
+    if not isinstance(body, dict):
+        raise InputError('send a JSON object: {"add": [[lon, lat, "hours"], ...], "close": [station ids]}')
+    pts, hours = _added_sites(body.get("add") or [])
+    close = body.get("close") or []
+    if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
+        raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
+    return body, pts, hours, close
+
+
 def _added_sites(add) -> tuple[list[tuple[float, float]], list[str | None]]:
     """The ``add`` entries of a what-if: positions (WGS-84 lon, lat inside Yunnan) and opening hours (None: 24 h)."""
     from stations.hours import HoursParseError, parse_hours
@@ -275,16 +291,7 @@ def _added_sites(add) -> tuple[list[tuple[float, float]], list[str | None]]:
 @bp.post("/api/whatif")
 @jobs.offload  # answered by a worker process when JOBS is "queue" (webmap.jobs)
 def api_whatif():
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # [[[[... nested deeper than the JSON decoder's recursion limit
-        body = None
-    if not isinstance(body, dict):
-        raise InputError('send a JSON object: {"add": [[lon, lat, "hours"], ...], "close": [station ids]}')
-    pts, hours = _added_sites(body.get("add") or [])
-    close = body.get("close") or []
-    if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
-        raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
+    body, pts, hours, close = _edits_body()
     params = Params.json(body)
     limit = params.integer("gaps_limit", LIMITS["whatif_gaps"], default=int(LIMITS["whatif_gaps"].default))
     args = coverage_args(params)  # distance; with "scenario": the what-if starts from that accepted scenario
@@ -324,13 +331,7 @@ def api_scenario():
     ``scenario=<id>`` to the planner's endpoints and downloads. Kept for the session that accepted it (its latest
     :data:`webmap.state.MAX_SCENARIOS`); nothing is written to the registry."""
     state.ensure_session()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InputError('send a JSON object: {"add": [[lon, lat, "hours"], ...], "close": [station ids]}')
-    pts, hours = _added_sites(body.get("add") or [])
-    close = body.get("close") or []
-    if not isinstance(close, list) or len(close) > MAX_WHATIF_CLOSE or not all(isinstance(c, str) for c in close):
-        raise InputError(f"close must be a list of at most {MAX_WHATIF_CLOSE} station ids (strings)", param="close")
+    body, pts, hours, close = _edits_body()
     on = body.get("scenario")
     prev = {"add": [], "hours": [], "close": []}
     if on not in (None, ""):

@@ -107,6 +107,7 @@
         .catch(function () { say(S.offline, true); });
     });
 
+    // the box starts over for another atlas: no progress, the start button for it, its status asked again
     function reset() {
       clearTimeout(timer);
       bar.hidden = true;
@@ -124,17 +125,7 @@
     });
 
     if (areaSelect) {
-      areaSelect.addEventListener("change", function () {
-        clearTimeout(timer);
-        bar.hidden = true;
-        link.hidden = true;
-        start.hidden = false;
-        start.removeAttribute("aria-disabled");
-        start.href = withArea(box.dataset.start);
-        say("");
-        box.dataset.state = "idle";
-        poll();
-      });
+      areaSelect.addEventListener("change", reset);  // another prefecture is another atlas
       start.href = withArea(box.dataset.start);
     }
     poll();
