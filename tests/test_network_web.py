@@ -261,6 +261,20 @@ def test_nearest_ranks_by_walking(net_client, town):
     json.dumps(body)  # plain JSON
 
 
+
+def test_nearest_on_foot_keeps_the_filters_and_still_gives_k(net_client, town):
+    """open_24h with a network: the walking candidates are drawn from the stations open 24 hours, so the answer has
+    k of them (not the few 24-hour ones among the nearest candidates of all stations)."""
+    p = town[0].lonlat(0, 0)
+    ids24 = set(net_client.get("/api/stations", query_string={"fields": "ids", "open_24h": 1, "limit": 10000})
+                .get_json()["ids"])
+    assert len(ids24) >= 3  # the test registry has stations open 24 hours
+    for k in range(1, len(ids24) + 1):  # the 3k nearest candidates of all stations hold fewer than k of them
+        body = net_client.get("/api/nearest", query_string={"lon": p[0], "lat": p[1], "k": k, "open_24h": 1}).get_json()
+        assert body["distance_kind"] == "network"
+        got = [f["properties"]["id"] for f in body["features"]]
+        assert len(got) == k and set(got) <= ids24 and body["numberReturned"] == k, (k, got)
+
 # ------------------------------------------------------------------------------------------ command line and print
 
 

@@ -205,9 +205,16 @@ def nearest():
         where = open_flags(snap, open_at)
     if want_24h:
         where = open_24h_flags(snap) if where is None else where & open_24h_flags(snap)
-    hits = snap.index.query(lon, lat, k=k, services=services,
-                            open_at=at if want_open else None, max_km=max_km, where=where)
-    hits, first_open = _nearest_open_first(snap, hits, opened, lon, lat, k, services, at, max_km, where)
+    # issue 13 §3: with a street network, the straight-line candidates (same filters) ranked by their walks
+    walked = walk_ranked(snap, lon, lat, k, services, at if want_open else None, max_km, opened, where)
+    if walked is None:
+        hits = snap.index.query(lon, lat, k=k, services=services,
+                                open_at=at if want_open else None, max_km=max_km, where=where)
+        hits, first_open = _nearest_open_first(snap, hits, opened, lon, lat, k, services, at, max_km, where)
+        first_id = None if first_open is None else str(snap.records[first_open.position]["id"])
+    else:
+        hits = []  # the walking ranking brings its own features and count
+        walked, first_id = _walked_for_the_phone(snap, walked, opened)
     payload = {
         "type": "FeatureCollection",
         "query": {"lat": lat, "lon": lon, "k": k, "service": services, "open_now": want_open,
@@ -217,13 +224,11 @@ def nearest():
         "distance": "geodesic metres on the WGS-84 ellipsoid (straight line, not a route)",
         "walk_kmh": WALK_KMH,
         "walk_max_m": WALK_MAX_M,
-        "nearest_open_id": None if first_open is None else str(snap.records[first_open.position]["id"]),
+        "nearest_open_id": first_id,
         "numberReturned": len(hits),
         "distance_kind": "straight",
     }
-    walked = walk_ranked(snap, lon, lat, k, services, at if want_open else open_at, max_km, opened)  # issue 13 §3
     if walked is not None:  # a street network is loaded: ranked by walks, the exact (slow) path
-        walked, payload["nearest_open_id"] = _walked_for_the_phone(snap, walked, opened, where)
         payload.update(walked)
         body = payload
     elif current_app.config.get("FINDER_FRAGMENTS", True):
@@ -241,13 +246,11 @@ def nearest():
     return resp
 
 
-def _walked_for_the_phone(snap, walked: dict, opened, where) -> tuple[dict, str | None]:
-    """The walking ranking (:func:`webmap.network_finder.walk_ranked`) held to the finder's rules (issue 11 §3): only
-    stations in ``where`` (open at the asked hour, open 24 hours), the nearest open walk first, and walking minutes
-    only within :data:`WALK_MAX_M` of walking; with the id of that nearest open station (None when none is open)."""
+def _walked_for_the_phone(snap, walked: dict, opened) -> tuple[dict, str | None]:
+    """The walking ranking (:func:`webmap.network_finder.walk_ranked`, whose candidates already passed the
+    filters) held to the finder's rules (issue 11 §3): the nearest open walk first, and walking minutes only within
+    :data:`WALK_MAX_M` of walking; with the id of that nearest open station (None when none is open)."""
     feats = walked.get("features", [])
-    if where is not None:
-        feats = [f for f in feats if where[snap.position[str(f["id"])]]]
     first = next((f for f in feats if opened[snap.position[str(f["id"])]]), None)
     if first is not None and first is not feats[0]:
         feats = [first] + [f for f in feats if f is not first]

@@ -30,14 +30,16 @@ NETWORK_NOTE = ("ranked by walking distance on the street network (walk_m, walk_
                 "straight line (geodesic metres on the WGS-84 ellipsoid)")
 
 
-def walk_ranked(snap, lon: float, lat: float, k: int, services, open_at, max_km, opened) -> dict | None:
+def walk_ranked(snap, lon: float, lat: float, k: int, services, open_at, max_km, opened,
+                where: np.ndarray | None = None) -> dict | None:
     """The payload additions (``features`` and the network's fields) for a walking ranking, or None without a
-    network."""
+    network. The candidates pass the same filters as the straight-line answer (``services``, open at ``open_at``,
+    ``max_km`` and the mask ``where``: open at the asked hour, open 24 hours)."""
     net = current()
     if net is None:
         return None
     want = min(max(CANDIDATE_FACTOR * k, k), MAX_CANDIDATES)
-    hits = snap.index.query(lon, lat, k=want, services=services, open_at=open_at, max_km=max_km)
+    hits = snap.index.query(lon, lat, k=want, services=services, open_at=open_at, max_km=max_km, where=where)
     language = lang()
     base = {"distance_kind": "network", "distance": NETWORK_NOTE, "network": N.describe(net.manifest, language),
             "attribution": manifest_payload(net, language)["attribution"]}
