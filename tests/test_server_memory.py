@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import http.cookiejar
 import urllib.error
 import urllib.request
 import uuid
@@ -149,8 +150,15 @@ def server(demo_db_url, tmp_path_factory):
             proc.wait(10)
 
 
-def _request(url: str, method: str, path: str, files: dict | None = None) -> tuple[int, dict]:
+# one anonymous visitor: its session cookie goes with every request (an accepted scenario belongs to its session)
+_OPENER = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+
+def _request(url: str, method: str, path: str, files: dict | None = None, body: bytes | None = None
+             ) -> tuple[int, dict]:
     data, headers = None, {}
+    if body is not None:
+        data, headers["Content-Type"] = body, "application/json"
     if files:
         boundary = uuid.uuid4().hex
         body = io.BytesIO()
@@ -164,7 +172,7 @@ def _request(url: str, method: str, path: str, files: dict | None = None) -> tup
         headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
     req = urllib.request.Request(url + path, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=120) as r:
+        with _OPENER.open(req, timeout=120) as r:
             raw, status = r.read(), r.status
     except urllib.error.HTTPError as e:
         raw, status = e.read(), e.code
@@ -177,21 +185,23 @@ def _request(url: str, method: str, path: str, files: dict | None = None) -> tup
 REPORT: list[str] = []
 
 
-def measure(server, method: str, path: str, files=None) -> dict:
+def measure(server, method: str, path: str, files=None, body: bytes | None = None) -> dict:
     proc, url = server
     time.sleep(0.5)
     idle = rss(proc.pid)
     cleared = reset_hwm(proc.pid)
     with Sampler(proc.pid) as sampler:
         t0 = time.perf_counter()
-        status, body = _request(url, method, path, files)
+        status, answer = _request(url, method, path, files, body)
         elapsed = time.perf_counter() - t0
     peak = max(sampler.peak, hwm(proc.pid) if cleared else 0)
     time.sleep(1.0)
     after = rss(proc.pid)
     row = {"request": f"{method} {path}" + (f" [{next(iter(files.values()))[0]}]" if files else ""), "status": status,
            "seconds": elapsed, "idle_mb": idle / MB, "peak_increase_mb": (peak - idle) / MB,
-           "kept_mb": (after - idle) / MB, "body": body}
+           "kept_mb": (after - idle) / MB, "body": answer}
+    if body is not None:
+        row["request"] += f" [{len(body) / MB:.1f} MB JSON]"
     REPORT.append(f"{row['request'][:90]:<90} {status:>4} {elapsed:6.2f} s  idle {row['idle_mb']:6.0f} MB  "
                   f"peak +{row['peak_increase_mb']:6.0f} MB  kept {row['kept_mb']:+6.0f} MB")
     print(REPORT[-1])
@@ -238,6 +248,44 @@ def test_zip_bomb_candidates(server, tmp_path):
 
 def test_coverage_layer_at_20000(server):
     check(measure(server, "GET", "/api/coverage/layer?radius=20000"), (200,))
+
+
+# ------------------------------------------------------------------- endpoints added after the issue's table
+def _station_ids(url: str, n: int) -> list[str]:
+    return _request(url, "GET", f"/api/stations?fields=ids&limit={n}")[1]["ids"]
+
+
+def test_largest_scenario_and_its_analysis(server):
+    """/api/scenario at its limits (500 added sites, every station closed but a few) and the planner's figures,
+    table, gaps and layers on it: each bounded like the rest."""
+    from stations.limits import LIMITS
+
+    _, url = server
+    n_add, n_close = int(LIMITS["whatif_add"].hi), int(LIMITS["whatif_close"].hi)
+    close = _station_ids(url, n_close)[:-20]  # the demo registry holds fewer than the limit: all but 20
+    add = [[97.6 + (i % 50) * 0.14, 21.3 + (i // 50) * 0.7, "8:00-20:00"] for i in range(n_add)]
+    row = measure(server, "POST", "/api/scenario", body=json.dumps({"add": add, "close": close}).encode())
+    check(row, (201,))
+    token = row["body"]["scenario"]
+    for path in (f"/api/coverage?scenario={token}", f"/api/gaps?scenario={token}",
+                 f"/api/coverage/layer?radius=1000&scenario={token}", f"/api/access?scenario={token}"):
+        check(measure(server, "GET", path), (200,))
+
+
+def test_scenario_body_at_the_request_size_limit(server):
+    """The largest JSON body an anonymous client can send (just under MAX_CONTENT_LENGTH, 65 MB), most of it one
+    field the scenario does not read: parsed once, answered, and let go."""
+    body = json.dumps({"add": [], "close": [], "pad": "x" * (64 * 1024 * 1024)}).encode()
+    check(measure(server, "POST", "/api/scenario", body=body), (201,))
+
+
+def test_offline_files_and_network_endpoints(server):
+    """The offline station file (built once per day, process and language) and, without a street network, the
+    network endpoints' refusals."""
+    check(measure(server, "GET", "/offline/stations.json"), (200,))
+    check(measure(server, "GET", "/offline/stations.json?lang=en"), (200,))
+    check(measure(server, "GET", "/api/isochrones?hour=22"), (409,))
+    check(measure(server, "GET", "/api/route?from=102.71,25.04&to=YN-0001"), (409,))
 
 
 def test_report(server, artifacts_dir):
