@@ -324,6 +324,8 @@ def test_every_finder_control_is_reachable_by_keyboard(finder):
         seen.append(page.evaluate("() => { const e = document.activeElement; return e.id || e.className || e.tagName; }"))
     for want in ("place-input", "locate-btn", "filter-open", "filter-24h", "filter-open-at", "filter-toilet"):
         assert want in seen, (want, seen)
+    # cluster bubbles are not tab stops (their number, and so the tabs to the search box, changed with the zoom)
+    assert not any("marker-cluster" in s for s in seen), seen
     assert any("show-on-map" in s for s in seen) and any("leaflet-control-zoom-in" in s for s in seen)
     # the list is a list for a screen reader, labelled by its title, and the status line is announced
     assert page.evaluate("() => document.getElementById('results').tagName") == "OL"

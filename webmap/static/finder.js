@@ -280,6 +280,9 @@
     if (!map) { return; }
     var openIcon = L.divIcon({ className: 'yz-pin', iconSize: [14, 14] });
     var closedIcon = L.divIcon({ className: 'yz-pin closed', iconSize: [14, 14] });
+    // like the station markers and the rank pins (keyboard: false), cluster bubbles stay out of the tab order: the
+    // keyboard's way to a station is the search and the nearest list, not dozens of bubbles before the search box
+    L.MarkerCluster.mergeOptions({ keyboard: false });
     cluster = L.markerClusterGroup({ chunkedLoading: false, showCoverageOnHover: false, maxClusterRadius: 55,
                                      spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true,
                                      iconCreateFunction: function (c) {
